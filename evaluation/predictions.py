@@ -1,0 +1,124 @@
+"""Precomputed predictions on disk, made by any framework.
+
+The prediction of frame i of a sequence is ``DIR/<sequence>/<frame stem>.png``;
+for Cityscapes, any ``<city>_<seq>_<frame>*.png`` anywhere under ``DIR`` (as
+cityscapesScripts finds them). Values are train ids, or Cityscapes labelIds
+with ``label_ids=True``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from flame.errors import DataError
+from flame.evaluation.datasets.base import VOID, Sequence, read_label_png
+from flame.evaluation.datasets.cityscapes import label_ids_to_train_ids
+from flame.evaluation.protocols import PredictionSource
+
+_SHOW_MISSING = 5
+# <city>_<seq>_<frame> at the start of a Cityscapes-style file name.
+_CITYSCAPES_PREFIX = re.compile(r"^(.+?_\d{6}_\d{6})(?:_|$)")
+
+
+class PredictionFiles(PredictionSource):
+    """Predictions stored as PNG label maps under one folder.
+
+    Args:
+        root: the predictions folder.
+        label_ids: predictions hold Cityscapes labelIds (mapped to train ids;
+            ids without a train id count as misses).
+
+    Raises:
+        DataError: when the folder does not exist.
+    """
+
+    window = 1
+
+    def __init__(self, root: str | os.PathLike, label_ids: bool = False) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise DataError(f"predictions folder {self.root} does not exist; check --predictions")
+        self.label_ids = label_ids
+        self._by_stem: dict[str, Path] | None = None
+
+    def _index(self) -> dict[str, Path]:
+        """Every PNG under root by stem and by Cityscapes prefix (built once)."""
+        if self._by_stem is None:
+            self._by_stem = {}
+            for dirpath, _, files in sorted(os.walk(self.root)):
+                for name in sorted(files):
+                    if not name.endswith(".png"):
+                        continue
+                    path = Path(dirpath) / name
+                    self._by_stem.setdefault(name[:-4], path)
+                    match = _CITYSCAPES_PREFIX.match(name[:-4])
+                    if match:
+                        self._by_stem.setdefault(match[1], path)
+        return self._by_stem
+
+    def path(self, sequence: Sequence, index: int) -> Path | None:
+        """The file holding the prediction of frame ``index``, or None."""
+        stem = sequence.frame_stem(index)
+        direct = self.root / sequence.name / f"{stem}.png"
+        if direct.is_file():
+            return direct
+        return self._index().get(stem)
+
+    def check_available(self, needed: dict[str, tuple[Sequence, set[int]]]) -> None:
+        missing = []
+        for seq, frames in needed.values():
+            missing.extend(f"{seq.name}/{seq.frame_stem(i)}.png" for i in sorted(frames) if self.path(seq, i) is None)
+        if missing:
+            shown = ", ".join(missing[:_SHOW_MISSING])
+            more = f" and {len(missing) - _SHOW_MISSING} more" if len(missing) > _SHOW_MISSING else ""
+            raise DataError(
+                f"{len(missing)} predictions are missing under {self.root}: {shown}{more}. "
+                "With a latency, FLAME scores the prediction of frame j-k against label j, so predictions of "
+                "those earlier frames are needed too"
+            )
+
+    def predict(self, sequence: Sequence, index: int) -> np.ndarray:
+        path = self.path(sequence, index)
+        if path is None:
+            raise DataError(f"no prediction for {sequence.name}/{sequence.frame_stem(index)} under {self.root}")
+        pred = read_label_png(str(path))
+        if self.label_ids:
+            mapped = np.full(pred.shape, VOID, np.uint8)
+            known = (pred >= 0) & (pred < 34)
+            mapped[known] = label_ids_to_train_ids(pred[known], str(path))
+            return mapped
+        return pred
+
+
+def evaluate_predictions(dataset, root: str | os.PathLike, latency_ms: float = 0.0, streaming: bool = True,
+                         label_ids: bool = False, progress=None) -> dict:
+    """Score precomputed predictions: static mIoU, FLAME and streaming FLAME.
+
+    Args:
+        dataset: the :class:`~flame.evaluation.datasets.SequenceDataset` scored.
+        root: predictions folder.
+        latency_ms: fixed latency (0 = static only; FLAME equals mIoU).
+        streaming: also score streaming FLAME with that constant latency.
+        label_ids: predictions are Cityscapes labelIds.
+        progress: ``(done, total)`` callback.
+
+    Returns:
+        The report dictionary (see :func:`flame.evaluation.report.evaluation_report`).
+
+    Raises:
+        DataError, ConfigError: on bad data, missing predictions or a negative latency.
+    """
+    from flame.evaluation.offsets import frame_offset
+    from flame.evaluation.protocols import evaluate
+    from flame.evaluation.report import evaluation_report
+
+    k = frame_offset(latency_ms / 1000.0, dataset.fps)
+    source = PredictionFiles(root, label_ids=label_ids)
+    result = evaluate(dataset, source, sorted({0, k}), [latency_ms / 1000.0] if streaming else None, progress)
+    report = evaluation_report(result, dataset, k, latency_ms, dataset.fps)
+    report["predictions"] = str(root)
+    return report

@@ -1,0 +1,242 @@
+"""Scoring protocols over a sequence data set (DESIGN.md section 2).
+
+* static mIoU: F(I_{j-T+1}..I_j) against S_j (offset k = 0);
+* FLAME at offset k: F(I_{j-k-T+1}..I_{j-k}) against S_j, one confusion
+  matrix over all pairs; a ground-truth frame without enough history is a
+  miss (all its valid pixels are false negatives), counted;
+* streaming FLAME: one engine taking the newest arrived frame when free,
+  running for the measured per-frame latencies; S_j is scored against the
+  newest output finished at or before t_j, a miss when none has.
+
+Predictions come from a :class:`PredictionSource`: a predictor callable
+(:class:`PredictorSource`) or files made by any framework
+(:class:`flame.evaluation.predictions.PredictionFiles`). Each protocol first
+plans which frames it needs, then runs the source once per needed frame and
+shares that prediction between all offsets and the streaming score.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence as TypingSequence
+
+import numpy as np
+
+from flame.errors import ConfigError, DataError
+from flame.evaluation.confusion import ConfusionMatrix
+from flame.evaluation.datasets.base import Sequence, SequenceDataset
+from flame.evaluation.streaming import Job, LatencyCycle, assign, schedule
+
+Predictor = Callable[[np.ndarray], np.ndarray]
+Progress = Callable[[int, int], None]
+
+
+class PredictionSource(ABC):
+    """Where the prediction made from the window ending at a frame comes from.
+
+    Attributes:
+        window: frames of history a prediction needs (T).
+    """
+
+    window: int = 1
+
+    @property
+    def history(self) -> int:
+        """Frames before the current one that a prediction reaches back."""
+        return self.window - 1
+
+    @abstractmethod
+    def predict(self, sequence: Sequence, index: int) -> np.ndarray:
+        """Label map predicted from the window ending at frame ``index``."""
+
+    def check_available(self, needed: dict[str, tuple[Sequence, set[int]]]) -> None:
+        """Raise before scoring when some needed prediction cannot be had."""
+
+
+class PredictorSource(PredictionSource):
+    """Runs a predictor callable on ``[T, H, W, 3]`` uint8 BGR windows.
+
+    Args:
+        predictor: ``frames -> labels``.
+        window: frames per input (T).
+        step: frame spacing inside the window (1 = consecutive frames).
+    """
+
+    def __init__(self, predictor: Predictor, window: int = 1, step: int = 1) -> None:
+        if window < 1 or step < 1:
+            raise ConfigError(f"expected window >= 1 and step >= 1, found {window} and {step}")
+        self.predictor = predictor
+        self.window = window
+        self.step = step
+
+    @property
+    def history(self) -> int:
+        """Frames before the current one that the window reaches back."""
+        return (self.window - 1) * self.step
+
+    def predict(self, sequence: Sequence, index: int) -> np.ndarray:
+        return np.asarray(self.predictor(sequence.window(index, self.window, self.step)))
+
+
+@dataclass
+class Score:
+    """One protocol's result: a confusion matrix and how many pairs made it.
+
+    Attributes:
+        confusion: accumulated over every pair.
+        pairs: ground-truth frames scored (misses included).
+        missed: ground-truth frames scored without a prediction.
+        k: the frame offset (None for streaming).
+    """
+
+    confusion: ConfusionMatrix
+    pairs: int = 0
+    missed: int = 0
+    k: int | None = None
+
+    @property
+    def miou(self) -> float:
+        """Mean IoU over classes with a non-empty union."""
+        return self.confusion.miou()
+
+
+@dataclass
+class StreamingScore(Score):
+    """Streaming FLAME plus what the simulated engine did.
+
+    Attributes:
+        processed: frames the engine ran on (up to the last ground truth).
+        dropped: frames that arrived in that span and were never run.
+        delays: for each scored pair, j minus the source frame (frames behind).
+    """
+
+    processed: int = 0
+    dropped: int = 0
+    delays: list[int] = field(default_factory=list)
+
+    @property
+    def mean_delay(self) -> float:
+        """Mean number of frames between the used output's input and S_j."""
+        return float(np.mean(self.delays)) if self.delays else float("nan")
+
+
+@dataclass
+class Evaluation:
+    """FLAME at each requested offset, and optionally streaming FLAME."""
+
+    flame: dict[int, Score]
+    streaming: StreamingScore | None = None
+
+    @property
+    def static(self) -> Score | None:
+        """The k = 0 score when it was requested."""
+        return self.flame.get(0)
+
+
+def _plan(dataset: SequenceDataset, source: PredictionSource, offsets: TypingSequence[int],
+          latencies: LatencyCycle | None) -> list[tuple[Sequence, dict[int, dict[int, int | None]], list[Job] | None]]:
+    """For each sequence: {k: {j: source frame or None}} and the streaming runs."""
+    history = source.history
+    plans = []
+    for seq in dataset.sequences:
+        if not seq.annotated:
+            continue
+        per_k = {k: {j: (j - k if j - k - history >= 0 else None) for j in seq.annotated} for k in offsets}
+        jobs = None
+        if latencies is not None:
+            times = seq.timestamps()
+            jobs = schedule(times, latencies, history, until=float(times[max(seq.annotated)]))
+            per_k[-1] = assign(times, jobs, seq.annotated)
+        plans.append((seq, per_k, jobs))
+    return plans
+
+
+def evaluate(dataset: SequenceDataset, source: PredictionSource, offsets: Iterable[int] = (0,),
+             latencies_s: TypingSequence[float] | None = None, progress: Progress | None = None) -> Evaluation:
+    """Score FLAME at each offset (k = 0 is static mIoU) and optionally streaming FLAME.
+
+    Args:
+        dataset: sequences with annotated frames.
+        source: where predictions come from.
+        offsets: frame offsets k >= 0.
+        latencies_s: per-frame latencies in seconds for streaming FLAME
+            (used in order, cycling); ``None`` skips it.
+        progress: ``(done, total)`` after each prediction made.
+
+    Returns:
+        One :class:`Score` per offset, and the streaming score.
+
+    Raises:
+        DataError: on an empty data set, missing predictions, bad labels or
+            prediction sizes that differ from the labels.
+        ConfigError: on a negative offset or bad latencies.
+    """
+    offsets = sorted(set(int(k) for k in offsets))
+    if any(k < 0 for k in offsets):
+        raise ConfigError(f"frame offsets must be >= 0, found {offsets}")
+    dataset.require_nonempty()
+    cycle = LatencyCycle(latencies_s) if latencies_s is not None else None
+    plans = _plan(dataset, source, offsets, cycle)
+
+    needed: dict[str, tuple[Sequence, set[int]]] = {}
+    for seq, per_k, _ in plans:
+        frames = {i for pairs in per_k.values() for i in pairs.values() if i is not None}
+        needed[seq.name] = (seq, frames)
+    source.check_available(needed)
+    total = sum(len(frames) for _, frames in needed.values())
+
+    num_classes = dataset.num_classes
+    scores = {k: Score(ConfusionMatrix(num_classes), k=k) for k in offsets}
+    streaming = StreamingScore(ConfusionMatrix(num_classes)) if cycle is not None else None
+    done = 0
+    for seq, per_k, jobs in plans:
+        cache: dict[int, np.ndarray] = {}
+        for j in seq.annotated:
+            gt = seq.label(j)
+            for key, pairs in per_k.items():
+                score = streaming if key == -1 else scores[key]
+                i = pairs[j]
+                score.pairs += 1
+                if i is None:
+                    score.missed += 1
+                    score.confusion.add_miss(gt)
+                    continue
+                if i not in cache:
+                    cache[i] = source.predict(seq, i)
+                    done += 1
+                    if progress is not None:
+                        progress(done, total)
+                _update(score.confusion, gt, cache[i], seq, i, j)
+                if key == -1:
+                    streaming.delays.append(j - i)
+        if streaming is not None and jobs:
+            last_gt = max(seq.annotated)
+            ran = [job for job in jobs if job.frame <= last_gt]
+            streaming.processed += len(ran)
+            streaming.dropped += (last_gt - source.history + 1) - len(ran)
+    return Evaluation(scores, streaming)
+
+
+def _update(confusion: ConfusionMatrix, gt: np.ndarray, pred: np.ndarray, seq: Sequence, i: int, j: int) -> None:
+    try:
+        confusion.update(gt, pred)
+    except DataError as exc:
+        raise DataError(f"sequence {seq.name}, prediction of frame {seq.frame_stem(i)} against "
+                        f"label {seq.frame_stem(j)}: {exc}") from None
+
+
+def static_miou(dataset: SequenceDataset, source: PredictionSource, progress: Progress | None = None) -> Score:
+    """Static mIoU: each annotated frame's own prediction (k = 0)."""
+    return evaluate(dataset, source, (0,), progress=progress).flame[0]
+
+
+def flame(dataset: SequenceDataset, source: PredictionSource, k: int, progress: Progress | None = None) -> Score:
+    """FLAME at frame offset ``k`` (constant latency, unlimited parallel engines)."""
+    return evaluate(dataset, source, (k,), progress=progress).flame[k]
+
+
+def streaming_flame(dataset: SequenceDataset, source: PredictionSource, latencies_s: TypingSequence[float],
+                    progress: Progress | None = None) -> StreamingScore:
+    """Streaming FLAME: one engine on a real-time stream with the given latencies."""
+    return evaluate(dataset, source, (), latencies_s, progress).streaming  # type: ignore[return-value]

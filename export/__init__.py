@@ -1,0 +1,1 @@
+"""Export of trained checkpoints to ONNX, FP16 ONNX, TensorRT plans and torch.export programs."""

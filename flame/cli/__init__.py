@@ -1,0 +1,1 @@
+"""Command-line entry points: one thin click module per command."""

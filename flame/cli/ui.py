@@ -1,0 +1,79 @@
+"""Terminal output shared by the commands: progress bars and result tables."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, Iterator
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+console = Console(stderr=True)
+out = Console()
+
+
+@contextlib.contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr; yields a ``(done, total)`` callback."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    """A number for a table: fixed digits, ``-`` for None/NaN."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
+    """A rich table with right-aligned numeric cells."""
+    t = Table(title=title, title_justify="left")
+    for i, name in enumerate(columns):
+        t.add_column(name, justify="left" if i == 0 else "right")
+    for row in rows:
+        t.add_row(*(fmt(v) for v in row))
+    return t
+
+
+def per_class_table(report: dict) -> Table:
+    """Per-class IoU (static, FLAME, streaming) from a report dictionary."""
+    names = report["classes"]
+    static = report.get("per_class_iou") or {}
+    at_k = report.get("per_class_flame") or {}
+    streaming = (report.get("streaming") or {}).get("per_class_iou") or {}
+    columns = ["class", "IoU (static)", f"FLAME (k={report['k']})"] + (["streaming"] if streaming else [])
+    rows = [[n, static.get(n), at_k.get(n)] + ([streaming.get(n)] if streaming else []) for n in names]
+    return table("Per-class IoU", columns, rows)
+
+
+def summary_table(report: dict) -> Table:
+    """mIoU, FLAME, streaming FLAME, drop, latency and k from a report dictionary."""
+    miou, flame_ = report.get("miou"), report.get("flame")
+    drop = 100.0 * (miou - flame_) / miou if miou and flame_ is not None else None
+    latency = report.get("latency_ms")
+    if isinstance(latency, dict):
+        lat_text = f"p50 {latency['p50']:.1f} / p99 {latency['p99']:.1f} (used {latency['used']} = {latency['value']:.1f})"
+    else:
+        lat_text = fmt(latency, 1)
+    rows = [
+        ["static mIoU", miou],
+        [f"FLAME (k={report['k']})", flame_],
+        ["streaming FLAME", report.get("streaming_flame")],
+        ["drop from mIoU (%)", drop],
+        ["latency (ms)", lat_text],
+        ["k", report["k"]],
+        ["fps", report["fps"]],
+        ["pairs / missed", f"{report['pairs']} / {report['missed']}"],
+    ]
+    return table(f"FLAME on {report.get('dataset', '')}", ["metric", "value"], rows)

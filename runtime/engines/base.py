@@ -1,0 +1,135 @@
+"""The engine contract every backend implements (DESIGN.md section 4).
+
+``labels = engine(frames)``: ``frames`` is uint8 ``[T, H, W, 3]`` BGR, oldest
+first, at the card's input size; ``labels`` is an integer ``[H, W]`` map (or
+float ``[C, H, W]`` logits for a logits export). Each call records a timing
+breakdown in :attr:`Engine.last_timing`.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from flame.errors import EngineError
+from flame.runtime.metadata import ModelCard
+
+
+@dataclass
+class Timing:
+    """Where one engine call spent its time, in milliseconds.
+
+    On CUDA backends each span ends after a device synchronisation.
+    ``total_ms`` is the whole call, validation included.
+    """
+
+    prepare_ms: float = 0.0
+    copy_in_ms: float = 0.0
+    compute_ms: float = 0.0
+    copy_out_ms: float = 0.0
+    total_ms: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        """The spans as a plain dict."""
+        return asdict(self)
+
+
+def now_ms() -> float:
+    """Monotonic clock in milliseconds (``perf_counter_ns``)."""
+    return time.perf_counter_ns() / 1e6
+
+
+class Engine(ABC):
+    """A loaded artifact that maps uint8 BGR frames to a label map.
+
+    Subclasses implement :meth:`_infer` (and :meth:`_release`), filling the
+    timing spans they can measure.
+
+    Attributes:
+        path: the artifact file.
+        card: its model card.
+        backend: short backend name (``onnxruntime``, ``tensorrt``, ``torch``...).
+        device: where it computes (``cpu``, ``cuda:0``).
+        last_timing: breakdown of the latest call, None before the first.
+    """
+
+    backend = "engine"
+
+    def __init__(self, path: str | Path, card: ModelCard, device: str = "cpu") -> None:
+        self.path = Path(path)
+        self.card = card
+        self.device = device
+        self.last_timing: Timing | None = None
+        self._closed = False
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        """The frames shape the engine takes: ``(T, H, W, 3)``."""
+        height, width = self.card.input_size
+        return (self.card.window, height, width, 3)
+
+    def check_frames(self, frames: Any) -> np.ndarray:
+        """Validate an input batch; returns it as a C-contiguous array.
+
+        Raises:
+            EngineError: on a wrong type, dtype, window or size.
+        """
+        if not isinstance(frames, np.ndarray):
+            raise EngineError(f"expected frames as a numpy uint8 array {self.input_shape}, found {type(frames).__name__}")
+        if frames.dtype != np.uint8:
+            raise EngineError(f"expected uint8 frames, found dtype {frames.dtype}; pass raw 0..255 BGR images")
+        expected = self.input_shape
+        if frames.shape != expected:
+            if frames.ndim == 4 and frames.shape[0] != expected[0]:
+                why = f"this model takes a window of {expected[0]} frames (oldest first), found {frames.shape[0]}"
+            elif frames.ndim == 4 and frames.shape[1:3] != expected[1:3]:
+                why = (f"frames are {frames.shape[1]}x{frames.shape[2]} but the engine takes "
+                       f"{expected[1]}x{expected[2]}; resize them first (cv2.resize)")
+            else:
+                why = f"expected shape {expected} [T, H, W, 3] BGR, found {frames.shape}"
+            raise EngineError(why)
+        return np.ascontiguousarray(frames)
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        """Run the engine on one window of frames.
+
+        Raises:
+            EngineError: on bad frames, a closed engine, or a backend failure.
+        """
+        if self._closed:
+            raise EngineError(f"engine {self.path.name} is closed")
+        start = now_ms()
+        frames = self.check_frames(frames)
+        timing = Timing()
+        output = self._infer(frames, timing)
+        timing.total_ms = now_ms() - start
+        self.last_timing = timing
+        return output
+
+    @abstractmethod
+    def _infer(self, frames: np.ndarray, timing: Timing) -> np.ndarray:
+        """Backend inference on validated frames; fills ``timing``."""
+
+    def _release(self) -> None:
+        """Free backend resources (device memory, sessions)."""
+
+    def close(self) -> None:
+        """Free the engine's resources; further calls raise."""
+        if not self._closed:
+            self._closed = True
+            self._release()
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def describe(self) -> dict[str, Any]:
+        """Backend, device, file and card summary, for reports."""
+        return {"backend": self.backend, "device": self.device, "path": str(self.path), "card": self.card.summary()}

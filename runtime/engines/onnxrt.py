@@ -1,0 +1,101 @@
+"""ONNX Runtime engine: the CPU engine, and CUDA/TensorRT through its providers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from flame.errors import CardError, DependencyError, EngineError
+from flame.runtime.engines.base import Engine, Timing, now_ms
+from flame.runtime.metadata import ONNX_KEY, ModelCard
+
+#: Preferred order when the caller does not choose.
+PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+def _import_ort():
+    try:
+        import onnxruntime
+    except ImportError:
+        raise DependencyError("ONNX Runtime is not installed: pip install onnxruntime (or onnxruntime-gpu)") from None
+    return onnxruntime
+
+
+def choose_providers(available: Sequence[str], requested: Sequence[str] | None = None,
+                     device: str | None = None) -> list[str]:
+    """Providers to use: the requested ones, else TensorRT, CUDA, CPU as available.
+
+    ``device='cpu'`` keeps only the CPU provider.
+
+    Raises:
+        EngineError: when a requested provider is not available.
+    """
+    if requested:
+        missing = [p for p in requested if p not in available]
+        if missing:
+            raise EngineError(f"ONNX Runtime providers {missing} are not available here; available: {list(available)}")
+        return list(requested)
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    return [p for p in PROVIDER_ORDER if p in available] or list(available)
+
+
+class OnnxRuntimeEngine(Engine):
+    """Runs a FLAME ONNX export with ONNX Runtime.
+
+    Args:
+        path: the ``.onnx`` file.
+        device: ``cpu`` to force the CPU provider; None picks the best available.
+        providers: explicit provider list.
+        threads: intra-op threads (0 = ONNX Runtime's default).
+
+    Raises:
+        EngineError: when the file is missing or not an ONNX model.
+        CardError: when it carries no FLAME model card.
+    """
+
+    backend = "onnxruntime"
+
+    def __init__(self, path: str | os.PathLike, device: str | None = None,
+                 providers: Sequence[str] | None = None, threads: int = 0) -> None:
+        ort = _import_ort()
+        path = Path(path)
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        if threads:
+            options.intra_op_num_threads = int(threads)
+        chosen = choose_providers(ort.get_available_providers(), providers, device)
+        try:
+            session = ort.InferenceSession(str(path), sess_options=options, providers=chosen)
+        except Exception as exc:  # ORT raises its own pybind exception types
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise EngineError(f"{path} is not a loadable ONNX model ({first[:200]})") from None
+        meta = session.get_modelmeta().custom_metadata_map
+        if ONNX_KEY not in meta:
+            raise CardError(f"{path} carries no FLAME model card (metadata '{ONNX_KEY}'); export it with flame-export")
+        card = ModelCard.from_json(meta[ONNX_KEY], str(path))
+        used = session.get_providers()
+        super().__init__(path, card, "cuda" if any(p != "CPUExecutionProvider" for p in used[:1]) else "cpu")
+        self.session = session
+        self.providers = used
+        self._input = session.get_inputs()[0].name
+        self._output = session.get_outputs()[0].name
+
+    def _infer(self, frames: np.ndarray, timing: Timing) -> np.ndarray:
+        start = now_ms()
+        try:
+            (output,) = self.session.run([self._output], {self._input: frames})
+        except Exception as exc:
+            raise EngineError(f"ONNX Runtime failed on {self.path.name}: {str(exc).splitlines()[0][:200]}") from None
+        timing.compute_ms = now_ms() - start
+        return output
+
+    def _release(self) -> None:
+        self.session = None
+
+    def describe(self) -> dict:
+        return {**super().describe(), "providers": self.providers}

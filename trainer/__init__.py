@@ -1,0 +1,1 @@
+"""PyTorch models, data and training for static, future and two-frame prediction."""
