@@ -21,6 +21,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence as TypingSequence
 
+import cv2
 import numpy as np
 
 from flame.errors import ConfigError, DataError
@@ -61,14 +62,19 @@ class PredictorSource(PredictionSource):
         predictor: ``frames -> labels``.
         window: frames per input (T).
         step: frame spacing inside the window (1 = consecutive frames).
+        input_size: (H, W) the predictor takes; frames of another size are
+            resized to it (bilinear) and its labels back to the frame size
+            (nearest). None passes frames as they are.
     """
 
-    def __init__(self, predictor: Predictor, window: int = 1, step: int = 1) -> None:
+    def __init__(self, predictor: Predictor, window: int = 1, step: int = 1,
+                 input_size: tuple[int, int] | None = None) -> None:
         if window < 1 or step < 1:
             raise ConfigError(f"expected window >= 1 and step >= 1, found {window} and {step}")
         self.predictor = predictor
         self.window = window
         self.step = step
+        self.input_size = tuple(input_size) if input_size is not None else None
 
     @property
     def history(self) -> int:
@@ -76,7 +82,14 @@ class PredictorSource(PredictionSource):
         return (self.window - 1) * self.step
 
     def predict(self, sequence: Sequence, index: int) -> np.ndarray:
-        return np.asarray(self.predictor(sequence.window(index, self.window, self.step)))
+        frames = sequence.window(index, self.window, self.step)
+        size = frames.shape[1:3]
+        if self.input_size is None or tuple(size) == self.input_size:
+            return np.asarray(self.predictor(frames))
+        height, width = self.input_size
+        resized = np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_LINEAR) for f in frames])
+        labels = np.asarray(self.predictor(resized))
+        return cv2.resize(labels, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
 
 
 @dataclass
