@@ -88,8 +88,21 @@ class PredictorSource(PredictionSource):
             return np.asarray(self.predictor(frames))
         height, width = self.input_size
         resized = np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_LINEAR) for f in frames])
-        labels = np.asarray(self.predictor(resized))
-        return cv2.resize(labels, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
+        return resize_labels(np.asarray(self.predictor(resized)), (size[0], size[1]))
+
+
+def resize_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour resize of a label map of any integer dtype to (H, W).
+
+    Source pixel of destination (y, x) is (floor(y * h / H), floor(x * w / W)),
+    as OpenCV's INTER_NEAREST.
+    """
+    height, width = size
+    if labels.shape[:2] == (height, width):
+        return labels
+    rows = (np.arange(height) * labels.shape[0]) // height
+    cols = (np.arange(width) * labels.shape[1]) // width
+    return labels[rows[:, None], cols[None, :]]
 
 
 @dataclass
