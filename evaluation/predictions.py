@@ -46,26 +46,30 @@ class PredictionFiles(PredictionSource):
         self._by_stem: dict[str, Path] | None = None
 
     def _index(self) -> dict[str, Path]:
-        """Every PNG under root by stem and by Cityscapes prefix (built once)."""
+        """Every ``<city>_<seq>_<frame>*.png`` under root by that prefix (built once)."""
         if self._by_stem is None:
             self._by_stem = {}
             for dirpath, _, files in sorted(os.walk(self.root)):
                 for name in sorted(files):
-                    if not name.endswith(".png"):
-                        continue
-                    path = Path(dirpath) / name
-                    self._by_stem.setdefault(name[:-4], path)
-                    match = _CITYSCAPES_PREFIX.match(name[:-4])
+                    match = _CITYSCAPES_PREFIX.match(name[:-4]) if name.endswith(".png") else None
                     if match:
-                        self._by_stem.setdefault(match[1], path)
+                        self._by_stem.setdefault(match[1], Path(dirpath) / name)
         return self._by_stem
 
     def path(self, sequence: Sequence, index: int) -> Path | None:
-        """The file holding the prediction of frame ``index``, or None."""
+        """The file holding the prediction of frame ``index``, or None.
+
+        ``DIR/<sequence>/<stem>.png`` first; for globally unique Cityscapes
+        stems, any ``<stem>*.png`` under DIR. Plain stems (``000002``) repeat
+        across sequences, so they are never looked up outside their folder.
+        """
         stem = sequence.frame_stem(index)
         direct = self.root / sequence.name / f"{stem}.png"
         if direct.is_file():
             return direct
+        match = _CITYSCAPES_PREFIX.match(stem + "_")
+        if match is None or match[1] != stem:
+            return None
         return self._index().get(stem)
 
     def check_available(self, needed: dict[str, tuple[Sequence, set[int]]]) -> None:

@@ -132,8 +132,8 @@ class StreamingScore(Score):
     """Streaming FLAME plus what the simulated engine did.
 
     Attributes:
-        processed: frames the engine ran on (up to the last ground truth).
-        dropped: frames that arrived in that span and were never run.
+        processed: frames the engine ran on (runs started by the last ground truth).
+        dropped: frames skipped between the first and the last of those runs.
         delays: for each scored pair, j minus the source frame (frames behind).
     """
 
@@ -237,10 +237,9 @@ def evaluate(dataset: SequenceDataset, source: PredictionSource, offsets: Iterab
                 if key == -1:
                     streaming.delays.append(j - i)
         if streaming is not None and jobs:
-            last_gt = max(seq.annotated)
-            ran = [job for job in jobs if job.frame <= last_gt]
-            streaming.processed += len(ran)
-            streaming.dropped += (last_gt - source.history + 1) - len(ran)
+            # Dropped: frames skipped between the first and the last run.
+            streaming.processed += len(jobs)
+            streaming.dropped += (jobs[-1].frame - jobs[0].frame + 1) - len(jobs)
     return Evaluation(scores, streaming)
 
 

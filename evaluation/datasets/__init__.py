@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from flame.errors import ConfigError
-from flame.evaluation.datasets.base import VOID, Sequence, SequenceDataset, default_palette
+from flame.evaluation.datasets.base import VOID, ArraySequence, Sequence, SequenceDataset, default_palette
 from flame.evaluation.datasets.cityscapes import label_ids_to_train_ids, load_cityscapes
 from flame.evaluation.datasets.folder import load_folder
 from flame.evaluation.datasets.synthetic import (
@@ -19,7 +19,7 @@ from flame.evaluation.datasets.synthetic import (
 DATASET_KINDS = ("synthetic", "cityscapes", "folder")
 
 __all__ = [
-    "DATASET_KINDS", "VOID", "Sequence", "SequenceDataset", "SyntheticSpec", "default_palette",
+    "ArraySequence", "DATASET_KINDS", "VOID", "Sequence", "SequenceDataset", "SyntheticSpec", "default_palette",
     "ensure_synthetic", "label_ids_to_train_ids", "load_cityscapes", "load_folder", "load_synthetic",
     "open_dataset", "render_sequence", "write_synthetic",
 ]

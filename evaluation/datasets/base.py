@@ -188,3 +188,37 @@ def check_names(class_names: TypingSequence[str], palette: np.ndarray | None) ->
             f"expected a palette of {count} RGB triples with values 0..255, found shape {arr.shape}"
         )
     return arr.astype(np.uint8)
+
+
+class ArraySequence(Sequence):
+    """A sequence held in memory: frames ``[F, H, W, 3]`` and labels by index.
+
+    Args:
+        name: sequence name.
+        frames: uint8 ``[F, H, W, 3]`` BGR.
+        labels: ``{index: uint8 [H, W]}`` or a ``[F, H, W]`` array (every frame annotated).
+        fps: frame rate.
+        timestamps: optional per-frame arrival times in seconds.
+    """
+
+    def __init__(self, name: str, frames: np.ndarray, labels, fps: float,
+                 timestamps: np.ndarray | None = None) -> None:
+        self.name = name
+        self.fps = float(fps)
+        self._frames = frames
+        self.num_frames = len(frames)
+        self._labels = labels if isinstance(labels, dict) else {i: labels[i] for i in range(len(labels))}
+        self.annotated = sorted(self._labels)
+        self._timestamps = None if timestamps is None else np.asarray(timestamps, np.float64)
+
+    def frame(self, index: int) -> np.ndarray:
+        self._check_index(index)
+        return self._frames[index]
+
+    def label(self, index: int) -> np.ndarray:
+        if index not in self._labels:
+            raise DataError(f"sequence {self.name}: frame {index} has no label map")
+        return self._labels[index]
+
+    def timestamps(self) -> np.ndarray:
+        return super().timestamps() if self._timestamps is None else self._timestamps

@@ -31,3 +31,7 @@ def synth(out_dir, sequences, val_sequences, frames, size, fps, seed):
         path = write_synthetic(spec, out_dir, progress)
     out.print(f"wrote {sequences} train and {val_sequences} val sequences of {frames} frames "
               f"({size} at {fps:g} fps) to {path}")
+
+
+if __name__ == "__main__":
+    main()

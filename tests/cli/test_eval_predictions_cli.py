@@ -1,0 +1,143 @@
+"""flame-eval --predictions and flame-data synth, through click and one real subprocess each."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from flame.cli.data import main as data_main
+from flame.cli.eval import main as eval_main
+from flame.evaluation.datasets import SyntheticSpec, write_synthetic
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data") / "syn"
+    return write_synthetic(SyntheticSpec(size=(32, 64), frames=6, sequences=1, val_sequences=2, fps=20), root)
+
+
+def truth_predictions(data_root, out):
+    """The ground truth itself, written as predictions."""
+    for seq in (data_root / "val").iterdir():
+        if seq.is_dir():
+            shutil.copytree(seq / "labels", out / seq.name)
+    return out
+
+
+def run(args):
+    result = CliRunner().invoke(eval_main, [str(a) for a in args])
+    return result.exit_code, result.output + (result.stderr if result.stderr_bytes else "")
+
+
+def test_ground_truth_predictions_score_one_and_json_keys(synth, tmp_path):
+    preds = truth_predictions(synth, tmp_path / "preds")
+    code, output = run(["--predictions", preds, "--dataset", "folder", "--data-root", synth,
+                        "--latency", 50, "--json", tmp_path / "r.json"])
+    assert code == 0, output
+    report = json.loads((tmp_path / "r.json").read_text())
+    for key in ("miou", "flame", "streaming_flame", "k", "fps", "latency_ms", "per_class_iou", "pairs", "missed"):
+        assert key in report
+    assert report["miou"] == 1.0 and report["k"] == 1 and report["fps"] == 20
+    assert report["pairs"] == 12 and report["missed"] == 2  # first frame of each sequence has no history
+    assert report["flame"] < 1.0 and set(report["per_class_iou"]) == {"ground", "building", "car", "pedestrian", "ball"}
+    assert "FLAME (k=1)" in output and "static mIoU" in output
+
+
+def test_latency_26ms_at_16_667_fps_gives_k1(synth, tmp_path):
+    preds = truth_predictions(synth, tmp_path / "preds")
+    code, output = run(["--predictions", preds, "--dataset", "folder", "--data-root", synth, "--latency", 26,
+                        "--fps", 16.667, "--no-streaming", "--json", tmp_path / "r.json"])
+    assert code == 0, output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["k"] == 1 and report["streaming_flame"] is None
+
+
+@pytest.mark.parametrize(
+    "make_args, message",
+    [
+        (lambda s, p: ["--predictions", p, "--dataset", "folder", "--data-root", s / "nope"], "does not exist"),
+        (lambda s, p: ["--predictions", p, "--dataset", "folder", "--data-root", s, "--latency", -5], "latency >= 0"),
+        (lambda s, p: ["--predictions", p, "--dataset", "folder", "--data-root", s, "--fps", 0], "positive frame rate"),
+        (lambda s, p: ["--predictions", p / "missing", "--dataset", "folder", "--data-root", s], "does not exist"),
+        (lambda s, p: ["--predictions", p, "--dataset", "cityscapes"], "--data-root"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(synth, tmp_path, make_args, message):
+    preds = truth_predictions(synth, tmp_path / "preds")
+    code, output = run(make_args(synth, preds))
+    assert code == 2 and message in output and "Traceback" not in output
+
+
+def test_missing_wrong_size_and_bad_label_predictions(synth, tmp_path):
+    preds = truth_predictions(synth, tmp_path / "preds")
+    (preds / "seq000" / "000002.png").unlink()
+    code, output = run(["--predictions", preds, "--dataset", "folder", "--data-root", synth, "--latency", 50])
+    assert code == 2 and "missing" in output and "seq000/000002.png" in output
+    preds = truth_predictions(synth, tmp_path / "preds2")
+    cv2.imwrite(str(preds / "seq001" / "000003.png"), np.zeros((10, 10), np.uint8))
+    code, output = run(["--predictions", preds, "--dataset", "folder", "--data-root", synth])
+    assert code == 2 and "differs from label size" in output
+    bad = tmp_path / "badlabels"
+    shutil.copytree(synth, bad)
+    cv2.imwrite(str(bad / "val" / "seq000" / "labels" / "000001.png"), np.full((32, 64), 9, np.uint8))
+    code, output = run(["--predictions", tmp_path / "preds2", "--dataset", "folder", "--data-root", bad])
+    assert code == 2 and "label value 9 is neither a class" in output
+
+
+def test_flame_data_synth_and_flame_eval_as_subprocesses(tmp_path):
+    result = CliRunner().invoke(data_main, ["synth", "--out", str(tmp_path / "s"), "--sequences", "1",
+                                            "--val-sequences", "1", "--frames", "3", "--size", "32x64"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "s" / "val" / "seq000" / "labels" / "000002.png").is_file()
+    bad = CliRunner().invoke(data_main, ["synth", "--out", str(tmp_path / "t"), "--size", "32by64"])
+    assert bad.exit_code == 2 and "HxW" in bad.output
+    proc = subprocess.run([sys.executable, "-m", "flame.cli.data", "synth", "--out", str(tmp_path / "s")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "not empty" in proc.stderr and "Traceback" not in proc.stderr
+    preds = truth_predictions(tmp_path / "s", tmp_path / "p")
+    proc = subprocess.run(["flame-eval", "--predictions", str(preds), "--dataset", "folder",
+                           "--data-root", str(tmp_path / "s"), "--json", str(tmp_path / "r.json")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "r.json").read_text())["miou"] == 1.0
+
+
+def test_importing_evaluation_and_runtime_loads_no_torch():
+    code = ("import sys, flame.evaluation.protocols, flame.evaluation.datasets, flame.evaluation.predictions, "
+            "flame.runtime.metadata, flame.runtime.engines; "
+            "print(' '.join(m for m in ('torch', 'tensorrt', 'onnxruntime') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == ""
+
+
+
+def test_cityscapes_predictions_found_anywhere_and_label_ids(tmp_path):
+    root = tmp_path / "cs"
+    for n in range(0, 30):
+        path = root / "leftImg8bit_sequence" / "val" / "aachen" / f"aachen_000000_{n:06d}_leftImg8bit.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(path), np.full((8, 16, 3), n, np.uint8))
+    ids = np.full((8, 16), 7, np.uint8)
+    ids[:, :4] = 26
+    gt = root / "gtFine" / "val" / "aachen" / "aachen_000000_000019_gtFine_labelIds.png"
+    gt.parent.mkdir(parents=True)
+    cv2.imwrite(str(gt), ids)
+    preds = tmp_path / "preds" / "deep" / "folder"
+    preds.mkdir(parents=True)
+    for n in (17, 18, 19):  # labelIds, named as cityscapesScripts finds them
+        cv2.imwrite(str(preds / f"aachen_000000_{n:06d}_leftImg8bit_pred.png"), ids)
+    code, output = run(["--predictions", tmp_path / "preds", "--dataset", "cityscapes", "--data-root", root,
+                        "--label-ids", "--latency", 100, "--json", tmp_path / "r.json"])
+    assert code == 0, output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["k"] == 2 and report["fps"] == 17 and report["miou"] == 1.0 and report["flame"] == 1.0
+    assert report["per_class_iou"]["road"] == 1.0 and report["per_class_iou"]["car"] == 1.0
+    assert report["per_class_iou"]["sky"] is None
+    code, output = run(["--predictions", tmp_path / "preds", "--dataset", "cityscapes", "--data-root", root,
+                        "--label-ids", "--latency", 200])
+    assert code == 2 and "aachen_000000_000015" in output  # k = 4 needs frame 15
