@@ -1,0 +1,288 @@
+"""Training options: what the user asked (:class:`TrainOptions`) and the resolved run (:class:`TrainConfig`).
+
+Modes (paper section 5): ``static`` trains I_t -> S_t (window 1, offset 0),
+``future`` I_t -> S_{t+k} (1, k) and ``two-frame`` (I_{t-1}, I_t) -> S_{t+k}
+(2, k); k comes from ``offset`` or from ``latency_ms`` and the data set's fps.
+A static model given a latency or offset is still trained on S_t; the offset
+then only says where validation FLAME is measured (the paper's first experiment).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass, fields
+from typing import Any
+
+from flame.errors import CheckpointError, ConfigError
+from flame.evaluation.datasets.base import SequenceDataset
+from flame.evaluation.offsets import frame_offset
+from flame.trainer.models import STRIDE, check_input_size
+from flame.trainer.presets import preset_for
+
+#: Default window of each mode.
+MODES = {"static": 1, "future": 1, "two-frame": 2}
+DATASETS = ("synthetic", "cityscapes", "folder")
+
+
+@dataclass
+class TrainOptions:
+    """What the user asked for; ``None`` means "not given" (preset, data set or checkpoint decides).
+
+    Attributes mirror the ``flame-train`` options; ``out`` is the run folder
+    and ``resume`` continues ``out/last.pt``.
+    """
+
+    out: str
+    resume: bool = False
+    model: str | None = None
+    mode: str | None = None
+    offset: int | None = None
+    latency_ms: float | None = None
+    window: int | None = None
+    dataset: str | None = None
+    data_root: str | None = None
+    size: tuple[int, int] | None = None
+    crop: tuple[int, int] | None = None
+    input_size: tuple[int, int] | None = None
+    epochs: int | None = None
+    iters_per_epoch: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    encoder_lr: float | None = None
+    weight_decay: float | None = None
+    workers: int | None = None
+    device: str | None = None
+    amp: bool | None = None
+    seed: int | None = None
+    pretrained: str | None = None
+    max_val_sequences: int | None = None
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A fully resolved training run, stored in every checkpoint as ``config``.
+
+    ``offset`` is the trained offset (target S_j from frames ending at
+    j - offset); ``eval_offset`` the offset validation FLAME is measured at.
+    ``device`` is ``auto`` or a torch device string; ``amp`` None means "on
+    when training on CUDA".
+    """
+
+    model: str
+    mode: str
+    window: int
+    offset: int
+    eval_offset: int
+    latency_ms: float | None
+    fps: float
+    dataset: str
+    data_root: str | None
+    size: tuple[int, int] | None
+    crop: tuple[int, int]
+    input_size: tuple[int, int]
+    epochs: int
+    iters_per_epoch: int | None
+    batch_size: int
+    optimizer: str
+    lr: float
+    encoder_lr: float
+    weight_decay: float
+    momentum: float
+    schedule: str
+    min_lr: float
+    power: float
+    seed: int
+    pretrained: str | None
+    workers: int
+    device: str
+    amp: bool | None
+    max_val_sequences: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain python types only (lists for sizes), loadable with ``weights_only=True``."""
+        data = dataclasses.asdict(self)
+        for key in ("size", "crop", "input_size"):
+            if data[key] is not None:
+                data[key] = list(data[key])
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "checkpoint") -> "TrainConfig":
+        """Rebuild a config stored by :meth:`to_dict`.
+
+        Raises:
+            CheckpointError: when fields are missing or malformed.
+        """
+        if not isinstance(data, dict):
+            raise CheckpointError(f"{source} has no training config (found {type(data).__name__}); it was not "
+                                  "written by flame-train")
+        names = [f.name for f in fields(cls)]
+        missing = [n for n in names if n not in data]
+        if missing:
+            raise CheckpointError(f"{source}: training config lacks {', '.join(missing)}")
+        values = {n: data[n] for n in names}
+        for key in ("size", "crop", "input_size"):
+            if values[key] is not None:
+                values[key] = tuple(int(v) for v in values[key])
+        return cls(**values)
+
+
+#: Options that may differ when resuming (they do not change what is trained).
+RUNTIME_FIELDS = ("workers", "device", "amp", "max_val_sequences")
+
+
+def _positive(name: str, value: int | float | None) -> None:
+    if value is not None and not value > 0:
+        raise ConfigError(f"--{name.replace('_', '-')} must be > 0, found {value}")
+
+
+def check_options(options: TrainOptions) -> None:
+    """Refuse values that are wrong whatever the data set.
+
+    Raises:
+        ConfigError: on an unknown mode or data set, non-positive counts or
+            rates, or sizes that are not multiples of 32.
+    """
+    if options.mode is not None and options.mode not in MODES:
+        raise ConfigError(f"unknown mode {options.mode!r}; choose one of {', '.join(MODES)}")
+    if options.dataset is not None and options.dataset not in DATASETS:
+        raise ConfigError(f"unknown data set {options.dataset!r}; choose one of {', '.join(DATASETS)}")
+    for name in ("window", "epochs", "iters_per_epoch", "batch_size", "lr", "encoder_lr", "max_val_sequences"):
+        _positive(name, getattr(options, name))
+    for name in ("offset", "latency_ms", "weight_decay", "workers"):
+        value = getattr(options, name)
+        if value is not None and (value < 0 or not math.isfinite(value)):
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= 0, found {value}")
+    for name in ("size", "crop", "input_size"):
+        size = getattr(options, name)
+        if size is not None:
+            try:
+                check_input_size(*size)
+            except ConfigError as exc:
+                raise ConfigError(f"--{name.replace('_', '-')}: {exc}") from None
+
+
+def resolve_offsets(mode: str, window: int | None, offset: int | None, latency_ms: float | None,
+                    fps: float) -> tuple[int, int, int, str]:
+    """(window, trained offset, validation offset, card mode) of a mode and its options.
+
+    Raises:
+        ConfigError: when future/two-frame lacks an offset, or offset and
+            latency disagree.
+    """
+    k = offset
+    if latency_ms is not None:
+        from_latency = frame_offset(latency_ms / 1000.0, fps)
+        if offset is not None and offset != from_latency:
+            raise ConfigError(
+                f"--offset {offset} disagrees with --latency-ms {latency_ms:g} at {fps:g} fps "
+                f"(k = ceil(latency*fps) = {from_latency}); give one of them"
+            )
+        k = from_latency
+    if mode != "static" and k is None:
+        raise ConfigError(
+            f"--mode {mode} needs --offset K or --latency-ms L (the network's latency; k = ceil(L*fps/1000))"
+        )
+    window = window if window is not None else MODES[mode]
+    trained = 0 if mode == "static" else int(k)
+    card_mode = mode if window == MODES[mode] else "custom"
+    return window, trained, int(k or 0), card_mode
+
+
+def default_input_size(frame_size: tuple[int, int]) -> tuple[int, int]:
+    """A frame size rounded to the nearest multiples of 32 (at least 32)."""
+    return tuple(max(STRIDE, int(round(side / STRIDE)) * STRIDE) for side in frame_size)  # type: ignore[return-value]
+
+
+def resolve_config(options: TrainOptions, train_set: SequenceDataset, frame_size: tuple[int, int]) -> TrainConfig:
+    """Fill every option the user left out from the paper's preset and the data set.
+
+    Args:
+        options: the user's options (``model`` required).
+        train_set: the training sequences (fps).
+        frame_size: (H, W) of the validation frames (default input size).
+
+    Raises:
+        ConfigError: on a missing model, unknown names, or inconsistent values.
+    """
+    check_options(options)
+    if options.model is None:
+        raise ConfigError("--model is required (or --resume to continue a run)")
+    preset = preset_for(options.model)
+    mode = options.mode or "static"
+    window, offset, eval_offset, card_mode = resolve_offsets(
+        mode, options.window, options.offset, options.latency_ms, train_set.fps)
+    input_size = options.input_size or default_input_size(frame_size)
+    crop = options.crop or (min(preset.crop, input_size[0]), min(preset.crop, input_size[1]))
+    batch_size = options.batch_size or preset.batch_size
+    if batch_size < 2 and preset.optimizer == "sgd":
+        raise ConfigError("DeepLabV3+ needs --batch-size >= 2: its image-pooling BatchNorm sees one value "
+                          "per channel and sample")
+    lr = options.lr if options.lr is not None else preset.lr
+    if options.encoder_lr is not None:
+        encoder_lr = options.encoder_lr
+    elif options.pretrained:
+        # The smaller rate protects ImageNet features; from scratch the encoder learns like the rest.
+        encoder_lr = preset.encoder_lr * (lr / preset.lr)
+    else:
+        encoder_lr = lr
+    return TrainConfig(
+        model=options.model, mode=card_mode, window=window, offset=offset, eval_offset=eval_offset,
+        latency_ms=options.latency_ms, fps=float(train_set.fps), dataset=options.dataset or "synthetic",
+        data_root=absolute(options.data_root), size=options.size, crop=tuple(crop), input_size=tuple(input_size),
+        epochs=options.epochs or preset.epochs, iters_per_epoch=options.iters_per_epoch, batch_size=batch_size,
+        optimizer=preset.optimizer, lr=lr, encoder_lr=encoder_lr,
+        weight_decay=options.weight_decay if options.weight_decay is not None else preset.weight_decay,
+        momentum=preset.momentum, schedule=preset.schedule, min_lr=preset.min_lr, power=preset.power,
+        seed=options.seed if options.seed is not None else 0, pretrained=absolute(options.pretrained),
+        workers=options.workers if options.workers is not None else min(4, os.cpu_count() or 1),
+        device=options.device or "auto", amp=options.amp, max_val_sequences=options.max_val_sequences,
+    )
+
+
+def merge_resume(stored: TrainConfig, options: TrainOptions, source: str) -> TrainConfig:
+    """The stored run, with the runtime options (workers, device, amp, validation cap) the user changed.
+
+    Options left out take the stored values; given ones that define the
+    model or its training must equal them.
+
+    Raises:
+        CheckpointError: when such an option differs from the stored run.
+    """
+    check_options(options)
+    compare = [
+        ("model", options.model, stored.model), ("window", options.window, stored.window),
+        ("offset", options.offset, stored.eval_offset), ("latency-ms", options.latency_ms, stored.latency_ms),
+        ("dataset", options.dataset, stored.dataset), ("size", options.size, stored.size),
+        ("crop", options.crop, stored.crop), ("input-size", options.input_size, stored.input_size),
+        ("epochs", options.epochs, stored.epochs), ("iters-per-epoch", options.iters_per_epoch, stored.iters_per_epoch),
+        ("batch-size", options.batch_size, stored.batch_size), ("lr", options.lr, stored.lr),
+        ("encoder-lr", options.encoder_lr, stored.encoder_lr), ("weight-decay", options.weight_decay, stored.weight_decay),
+        ("seed", options.seed, stored.seed),
+    ]
+    if options.mode is not None and stored.mode != "custom":
+        compare.append(("mode", options.mode, stored.mode))
+    if options.data_root is not None:
+        compare.append(("data-root", absolute(options.data_root), stored.data_root))
+    for flag, asked, have in compare:
+        if asked is not None and asked != have:
+            raise CheckpointError(
+                f"{source} was trained with --{flag} {_show(have)}, this run asks for --{flag} {_show(asked)}; "
+                "resume with the same options (or none) or choose another --out")
+    changes = {name: getattr(options, name) for name in RUNTIME_FIELDS if getattr(options, name) is not None}
+    return dataclasses.replace(stored, **changes)
+
+
+def absolute(path: str | None) -> str | None:
+    """An absolute form of a user path (so a resumed run finds it from any folder)."""
+    from pathlib import Path
+
+    return None if path is None else str(Path(path).expanduser().resolve())
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple) and len(value) == 2:
+        return f"{value[0]}x{value[1]}"
+    return str(value)

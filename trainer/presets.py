@@ -1,0 +1,56 @@
+"""The paper's training recipes (section 4.3), used where no option overrides them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flame.errors import ConfigError
+from flame.trainer.models import MODEL_NAMES
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Optimiser, schedule and data settings of one network family.
+
+    Attributes:
+        optimizer: ``adam`` or ``sgd``.
+        lr: learning rate of the decoder (the part trained from scratch).
+        encoder_lr: learning rate of the ImageNet-pretrained encoder.
+        weight_decay: L2 weight decay.
+        momentum: SGD momentum (unused by Adam).
+        schedule: ``cosine`` (annealing to ``min_lr``) or ``poly`` (power ``power``).
+        min_lr: final learning rate of the cosine schedule.
+        power: exponent of the poly schedule.
+        batch_size: samples per step and process.
+        crop: side of the square training crop.
+        epochs: passes over the training samples.
+    """
+
+    optimizer: str
+    lr: float
+    encoder_lr: float
+    weight_decay: float
+    momentum: float
+    schedule: str
+    min_lr: float
+    power: float
+    batch_size: int
+    crop: int
+    epochs: int
+
+
+SWIFTNET = Preset(optimizer="adam", lr=5e-4, encoder_lr=1e-4, weight_decay=1e-4, momentum=0.0,
+                  schedule="cosine", min_lr=1e-6, power=1.0, batch_size=12, crop=768, epochs=200)
+DEEPLAB = Preset(optimizer="sgd", lr=5e-2, encoder_lr=5e-3, weight_decay=5e-4, momentum=0.9,
+                 schedule="poly", min_lr=0.0, power=3.0, batch_size=10, crop=768, epochs=220)
+
+
+def preset_for(model: str) -> Preset:
+    """The paper's recipe for a model name.
+
+    Raises:
+        ConfigError: on an unknown model name.
+    """
+    if model not in MODEL_NAMES:
+        raise ConfigError(f"unknown model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
+    return SWIFTNET if model.startswith("swiftnet") else DEEPLAB
