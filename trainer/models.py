@@ -266,7 +266,12 @@ def load_pretrained(model: nn.Module, path: str | os.PathLike) -> dict[str, int]
     except FileNotFoundError:
         raise CheckpointError(f"pretrained weights {path} not found") from None
     except Exception as exc:
-        raise CheckpointError(f"cannot read pretrained weights {path}: {type(exc).__name__}: {exc}") from None
+        # torch's messages span many lines; the first says what went wrong.
+        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
+        raise CheckpointError(
+            f"cannot read pretrained weights {path} ({type(exc).__name__}: {first}); expected a torchvision "
+            "state dict saved with torch.save"
+        ) from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
