@@ -1,0 +1,55 @@
+"""The deploy wrapper of a checkpoint, and its ``torch.export`` program (``.pt2``)."""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from flame.errors import EngineError
+from flame.files import atomic_path
+from flame.runtime.engines.torch_export import CARD_FILE
+from flame.runtime.metadata import ModelCard
+from flame.trainer.deploy import DeployWrapper
+
+
+def deploy_wrapper(model: nn.Module, card: ModelCard) -> DeployWrapper:
+    """The wrapper every artifact is exported from, in eval mode, for ``card.output``."""
+    return DeployWrapper(model.eval(), card, card.output).eval()
+
+
+def example_frames(card: ModelCard) -> torch.Tensor:
+    """A zero uint8 ``[T, H, W, 3]`` input of the card's window and size (for tracing)."""
+    height, width = card.input_size
+    return torch.zeros((card.window, height, width, 3), dtype=torch.uint8)
+
+
+def export_program(wrapper: DeployWrapper, card: ModelCard) -> Any:
+    """``torch.export`` the wrapper at the card's static input shape.
+
+    Raises:
+        EngineError: when tracing fails.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return torch.export.export(wrapper, (example_frames(card),))
+    except Exception as exc:  # torch.export raises many types; all mean "could not export"
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise EngineError(f"torch.export of {card.architecture} failed: {first}") from None
+
+
+def save_program(program: Any, card: ModelCard, path: str | os.PathLike) -> Path:
+    """Write the program with the card inside (``extra_files``), atomically."""
+    # Saved through a buffer: torch.export.save warns about a file name that does not end in .pt2
+    # (the temporary name does not).
+    buffer = io.BytesIO()
+    torch.export.save(program, buffer, extra_files={CARD_FILE: card.to_json()})
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getbuffer())
+    return Path(path)

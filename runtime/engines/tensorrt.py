@@ -1,0 +1,249 @@
+"""TensorRT engine: a serialised plan, named I/O tensors, pinned buffers and a stream.
+
+Works with TensorRT 10 and 11 (the named-tensor API: ``num_io_tensors``,
+``get_tensor_name/mode/shape/dtype``, ``set_tensor_address``,
+``execute_async_v3``) and CUDA through ``cuda.bindings.runtime``.
+The card comes from the ``<plan>.json`` sidecar written by flame-export.
+
+Before any TensorRT object exists, :func:`require_tensorrt` checks that
+TensorRT is installed and that a CUDA device answers: without a GPU,
+TensorRT objects crash the interpreter instead of raising.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from flame.errors import DependencyError, EngineError
+from flame.runtime.engines import cudart
+from flame.runtime.engines.base import Engine, Timing, now_ms
+from flame.runtime.metadata import ModelCard, read_sidecar
+
+INSTALL_HINT = ("pip install tensorrt cuda-bindings (or pip install -e '.[tensorrt]'; the tensorrt wheels "
+                "fetch NVIDIA's libraries from pypi.nvidia.com at install time)")
+
+#: numpy dtypes of TensorRT data types, by name (fallback when ``trt.nptype`` lacks one).
+_NUMPY_TYPES = {"FLOAT": np.float32, "HALF": np.float16, "INT8": np.int8, "INT32": np.int32,
+                "INT64": np.int64, "BOOL": np.bool_, "UINT8": np.uint8}
+
+
+class PlanMismatchWarning(UserWarning):
+    """The plan's card names another GPU or TensorRT version than this machine's."""
+
+
+def missing_for_tensorrt() -> list[str]:
+    """What this machine lacks to build or run TensorRT plans (empty when nothing).
+
+    Touches no TensorRT object: TensorRT is looked up without being imported,
+    and the device is asked through cuda-bindings.
+    """
+    problems = []
+    if importlib.util.find_spec("tensorrt") is None:
+        problems.append(f"TensorRT is not installed ({INSTALL_HINT})")
+    try:
+        cudart.device_count()
+    except DependencyError as exc:
+        problems.append(str(exc))
+    return problems
+
+
+def require_tensorrt(device: str | None = None) -> tuple[Any, cudart.DeviceInfo]:
+    """Import TensorRT once a CUDA device is known to exist.
+
+    Args:
+        device: ``cuda``, ``cuda:N`` or None (device 0).
+
+    Returns:
+        ``(tensorrt module, device info)``; the device is made current.
+
+    Raises:
+        DependencyError: naming everything missing (TensorRT, cuda-bindings, a GPU)
+            and how to install it, before any TensorRT object is created.
+    """
+    index = cudart.device_index(device)
+    problems = missing_for_tensorrt()
+    if problems:
+        raise DependencyError("TensorRT cannot run here: " + "; ".join(problems))
+    info = cudart.require_device(index)
+    try:
+        import tensorrt
+    except ImportError as exc:  # installed but its shared libraries are missing or broken
+        raise DependencyError(f"TensorRT is installed but does not import ({exc}); reinstall it: {INSTALL_HINT}") from None
+    return tensorrt, info
+
+
+def plan_mismatches(card: ModelCard, tensorrt_version: str, info: cudart.DeviceInfo) -> list[str]:
+    """How the plan's card differs from this machine (TensorRT version, GPU), empty if it does not."""
+    found = []
+    if card.tensorrt_version and card.tensorrt_version != tensorrt_version:
+        found.append(f"built with TensorRT {card.tensorrt_version}, this machine has {tensorrt_version}")
+    if card.gpu_name and card.gpu_name != info.name:
+        found.append(f"built on {card.gpu_name}, this machine has {info.name}")
+    elif card.compute_capability and card.compute_capability != info.compute_capability:
+        found.append(f"built for compute capability {card.compute_capability}, this GPU is {info.compute_capability}")
+    return found
+
+
+def numpy_dtype(trt: Any, dtype: Any) -> np.dtype:
+    """The numpy dtype of a TensorRT ``DataType``.
+
+    Raises:
+        EngineError: for types numpy cannot hold (BF16, FP8, INT4).
+    """
+    try:
+        return np.dtype(trt.nptype(dtype))
+    except (TypeError, AttributeError):
+        name = getattr(dtype, "name", str(dtype)).split(".")[-1]
+        if name not in _NUMPY_TYPES:
+            raise EngineError(f"TensorRT tensor type {name} has no numpy equivalent") from None
+        return np.dtype(_NUMPY_TYPES[name])
+
+
+class TensorRTEngine(Engine):
+    """Runs a FLAME TensorRT plan (``.plan``/``.engine`` with its ``.json`` sidecar).
+
+    Args:
+        path: the plan file.
+        device: ``cuda`` or ``cuda:N`` (default device 0).
+        cuda_graph: capture the inference once as a CUDA graph and replay it
+            (less launch overhead per call; falls back with a warning when capture fails).
+
+    Raises:
+        DependencyError: without TensorRT, cuda-bindings or a CUDA device.
+        CardError: when the sidecar is missing or invalid.
+        EngineError: when the plan cannot be deserialised here or does not match its card.
+    """
+
+    backend = "tensorrt"
+
+    def __init__(self, path: str | os.PathLike, device: str | None = None, cuda_graph: bool = False) -> None:
+        path = Path(path)
+        trt, info = require_tensorrt(device)
+        card = read_sidecar(path)
+        super().__init__(path, card, f"cuda:{info.index}")
+        self.device_info = info
+        self.tensorrt_version = str(trt.__version__)
+        self._graph = None
+        self._context = self._engine = self._runtime = None
+        self._buffers: list[Any] = []
+        self._stream = None
+        mismatches = plan_mismatches(card, self.tensorrt_version, info)
+        if mismatches:
+            warnings.warn(f"{path.name}: " + "; ".join(mismatches) + " (rebuild it here with flame-export "
+                          "--format tensorrt if it fails to load or runs slowly)", PlanMismatchWarning, stacklevel=2)
+        try:
+            self._load(trt, path, mismatches)
+            if cuda_graph:
+                self._capture_graph()
+        except BaseException:
+            self._release()
+            raise
+
+    def _load(self, trt: Any, path: Path, mismatches: list[str]) -> None:
+        self._logger = trt.Logger(trt.Logger.ERROR)
+        self._runtime = trt.Runtime(self._logger)
+        self._engine = self._runtime.deserialize_cuda_engine(path.read_bytes())
+        if self._engine is None:
+            why = "; ".join(mismatches) if mismatches else "the file is not a TensorRT plan, or was built by another TensorRT version or GPU"
+            raise EngineError(f"TensorRT cannot deserialise {path} ({why}); rebuild it on this machine with flame-export --format tensorrt")
+        engine = self._engine
+        names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
+        inputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
+        outputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise EngineError(f"{path.name} has inputs {inputs} and outputs {outputs}; a FLAME plan has one of each")
+        self.input_name, self.output_name = inputs[0], outputs[0]
+        in_shape = tuple(int(d) for d in engine.get_tensor_shape(self.input_name))
+        out_shape = tuple(int(d) for d in engine.get_tensor_shape(self.output_name))
+        in_dtype = numpy_dtype(trt, engine.get_tensor_dtype(self.input_name))
+        out_dtype = numpy_dtype(trt, engine.get_tensor_dtype(self.output_name))
+        if in_shape != self.input_shape or in_dtype != np.uint8:
+            raise EngineError(f"{path.name} takes {in_dtype} {in_shape} but its card says uint8 {self.input_shape}; "
+                              "the sidecar belongs to another plan")
+        height, width = self.card.input_size
+        expected_out = (height, width) if self.card.output == "labels" else (self.card.num_classes, height, width)
+        if out_shape != expected_out:
+            raise EngineError(f"{path.name} returns {out_shape} but its card says {self.card.output} {expected_out}; "
+                              "the sidecar belongs to another plan")
+
+        self._context = engine.create_execution_context()
+        if self._context is None:
+            raise EngineError(f"TensorRT could not create an execution context for {path.name} (out of GPU memory?)")
+        self._stream = cudart.Stream()
+        self._host_in = cudart.HostBuffer(in_shape, in_dtype)
+        self._host_out = cudart.HostBuffer(out_shape, out_dtype)
+        self._buffers += [self._host_in, self._host_out]
+        self._dev_in = cudart.DeviceBuffer(self._host_in.nbytes)
+        self._dev_out = cudart.DeviceBuffer(self._host_out.nbytes)
+        self._buffers += [self._dev_in, self._dev_out]
+        for name, buffer in ((self.input_name, self._dev_in), (self.output_name, self._dev_out)):
+            if not self._context.set_tensor_address(name, int(buffer.ptr)):
+                raise EngineError(f"TensorRT refused the device address of tensor {name!r}")
+
+    def _enqueue(self) -> None:
+        if not self._context.execute_async_v3(int(self._stream.handle)):
+            raise EngineError(f"TensorRT execute_async_v3 failed on {self.path.name}")
+
+    def _capture_graph(self) -> None:
+        # One plain run first: TensorRT defers some work to the first enqueue,
+        # which must not end up inside the captured graph.
+        self._enqueue()
+        self._stream.synchronize()
+        try:
+            self._graph = cudart.GraphCapture(self._stream, self._enqueue)
+        except EngineError as exc:
+            self._graph = None
+            warnings.warn(f"CUDA graph capture failed, running without it: {exc}", RuntimeWarning, stacklevel=3)
+
+    @property
+    def uses_cuda_graph(self) -> bool:
+        """Whether calls replay a captured CUDA graph."""
+        return self._graph is not None
+
+    def _infer(self, frames: np.ndarray, timing: Timing) -> np.ndarray:
+        start = now_ms()
+        np.copyto(self._host_in.array, frames)
+        mark = now_ms()
+        timing.prepare_ms = mark - start
+        self._dev_in.upload(self._host_in, self._stream)
+        self._stream.synchronize()
+        timing.copy_in_ms = now_ms() - mark
+        mark = now_ms()
+        if self._graph is not None:
+            self._graph.launch()
+        else:
+            self._enqueue()
+        self._stream.synchronize()
+        timing.compute_ms = now_ms() - mark
+        mark = now_ms()
+        self._dev_out.download(self._host_out, self._stream)
+        self._stream.synchronize()
+        # A copy: the pinned buffer is overwritten by the next call.
+        labels = self._host_out.array.copy()
+        timing.copy_out_ms = now_ms() - mark
+        return labels
+
+    def _release(self) -> None:
+        if self._graph is not None:
+            self._graph.close()
+            self._graph = None
+        # TensorRT objects go before the memory they point into (context, engine, runtime).
+        self._context = None
+        self._engine = None
+        self._runtime = None
+        for buffer in self._buffers:
+            buffer.close()
+        self._buffers = []
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+    def describe(self) -> dict:
+        return {**super().describe(), "tensorrt_version": self.tensorrt_version, "gpu": self.device_info.name,
+                "cuda_graph": self.uses_cuda_graph}

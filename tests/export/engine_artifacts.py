@@ -1,0 +1,170 @@
+"""Artifacts shared by the export and engine tests, built once per test session.
+
+The model is a SwiftNet-R18 with a two-frame window at 64x128 whose logits
+have real margins: a random network has near-tied logits, which would make
+any FP16 parity figure meaningless, and training it for real takes minutes
+on two shared CPUs. So the fixture *sharpens* it deterministically in a few
+seconds:
+
+1. BatchNorm statistics are re-estimated on rendered synthetic frames (the
+   running mean/var of a fresh network are 0/1, far from its activations);
+2. the 1x1 classifier is fitted by ridge least squares from the (frozen)
+   decoder features to one-hot labels of the same frames.
+
+The result segments held-out synthetic frames far above chance (checked in
+``test_fixture_model_is_sharp``), with median top-1/top-2 logit margins of
+several units, so parity tests measure export precision, not tie-breaking.
+
+Imported by ``tests/export/conftest.py`` and by ``tests/runtime/test_engines*.py``
+(which put this folder on ``sys.path``); :func:`artifacts` memoises per
+session base folder, so both folders share one set of exports.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SIZE = (64, 128)
+WINDOW = 2
+CLASSES = 5
+ARCH = "swiftnet-r18"
+
+
+def _card():
+    from flame.evaluation.datasets.synthetic import CLASS_NAMES, PALETTE
+    from flame.runtime.metadata import ModelCard
+
+    return ModelCard(architecture=ARCH, num_classes=CLASSES, class_names=tuple(CLASS_NAMES),
+                     palette=tuple(tuple(int(v) for v in c) for c in PALETTE), window=WINDOW, offset=1, fps=30.0,
+                     input_size=SIZE, mode="two-frame", extra={"fixture": "sharpened random SwiftNet"})
+
+
+def rendered_windows(split: str, sequences: int, frames: int = 6):
+    """``(windows [N, T, H, W, 3] uint8, labels of each window's last frame [N, H, W])``."""
+    from flame.evaluation.datasets.synthetic import SyntheticSpec, render_sequence
+
+    spec = SyntheticSpec(size=SIZE, frames=frames, seed=0)
+    windows, labels = [], []
+    for index in range(sequences):
+        video, truth = render_sequence(spec, index, split)
+        for t in range(WINDOW - 1, frames):
+            windows.append(video[t - WINDOW + 1:t + 1])
+            labels.append(truth[t])
+    return np.stack(windows), np.stack(labels)
+
+
+def sharpened_model():
+    """A deterministic SwiftNet whose logits separate the synthetic classes (see module docstring)."""
+    import torch
+    import torch.nn.functional as F
+
+    from flame.trainer.deploy import DeployWrapper
+    from flame.trainer.models import build_model
+
+    torch.manual_seed(0)
+    card = _card()
+    model = build_model(ARCH, CLASSES, WINDOW)
+    wrapper = DeployWrapper(model, card)
+    windows, labels = rendered_windows("train", sequences=2)
+    with torch.no_grad():
+        x = torch.cat([wrapper.preprocess(torch.from_numpy(w)) for w in windows])
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.reset_running_stats()
+                module.momentum = None  # cumulative average over the calibration pass
+        model.train()
+        model(x)
+        model.eval()
+        classifier = model.logits[2]
+        captured = {}
+        hook = classifier.register_forward_hook(lambda m, inputs, out: captured.setdefault("x", inputs[0]))
+        model(x)
+        hook.remove()
+        features = captured["x"]  # [N, C, h, w] at stride 4
+        n, channels, h, w = features.shape
+        target = F.interpolate(torch.from_numpy(labels)[:, None].float(), size=(h, w), mode="nearest")
+        onehot = F.one_hot(target[:, 0].long().reshape(-1), CLASSES).double() * 10.0
+        a = features.permute(0, 2, 3, 1).reshape(-1, channels).double()
+        ridge = 1e-3 * a.shape[0] * torch.eye(channels, dtype=torch.float64)
+        weights = torch.linalg.solve(a.T @ a + ridge, a.T @ onehot)
+        classifier.weight.copy_(weights.T.float().view(CLASSES, channels, 1, 1))
+    return model, card
+
+
+@dataclass
+class Artifacts:
+    """Paths of the shared artifacts (built lazily, once)."""
+
+    root: Path
+
+    @functools.cached_property
+    def checkpoint(self) -> Path:
+        from flame.trainer.checkpoint import save_checkpoint
+
+        model, card = sharpened_model()
+        return save_checkpoint(self.root / "sharp.pt", {"model": model.state_dict(), "epoch": 0, "card": card.to_dict()})
+
+    @functools.cached_property
+    def onnx_result(self):
+        from flame.export.exporter import export_checkpoint
+
+        return export_checkpoint(self.checkpoint, self.root / "sharp.onnx", verify=True)
+
+    @property
+    def onnx(self) -> Path:
+        return self.onnx_result.path
+
+    @functools.cached_property
+    def onnx_fp16(self) -> Path:
+        # The same conversion export_checkpoint(fp16=True) applies (that path runs end to end
+        # in the CLI test), done on the FP32 file here to save a second ONNX export.
+        from flame.export.fp16 import convert_to_fp16
+        from flame.export.onnx_export import card_of, load_onnx, save_onnx, set_card
+
+        graph = load_onnx(self.onnx)
+        card = card_of(graph).replace(precision="fp16")
+        fp16, _ = convert_to_fp16(graph)
+        set_card(fp16, card)
+        return save_onnx(fp16, self.root / "sharp.fp16.onnx")
+
+    @functools.cached_property
+    def pt2_result(self):
+        from flame.export.exporter import export_checkpoint
+
+        return export_checkpoint(self.checkpoint, self.root / "sharp.pt2", verify=True)
+
+    @property
+    def pt2(self) -> Path:
+        return self.pt2_result.path
+
+    @functools.cached_property
+    def reference(self):
+        """``(model, card)`` loaded back from the checkpoint, for ``flame.trainer.predict``."""
+        from flame.trainer.checkpoint import load_checkpoint
+
+        return load_checkpoint(self.checkpoint)
+
+    @functools.cached_property
+    def windows(self) -> np.ndarray:
+        """Held-out windows (validation split) for parity tests."""
+        return rendered_windows("val", sequences=2)[0]
+
+
+_BUILT: dict[Path, Artifacts] = {}
+
+
+def artifacts(tmp_path_factory) -> Artifacts:
+    """The session's shared artifacts (one set per pytest base temp folder)."""
+    base = Path(tmp_path_factory.getbasetemp())
+    if base not in _BUILT:
+        _BUILT[base] = Artifacts(tmp_path_factory.mktemp("engine-artifacts"))
+    return _BUILT[base]
+
+
+def agreement(a: np.ndarray, b: np.ndarray) -> float:
+    """Fraction of equal pixels."""
+    return float(np.mean(np.asarray(a) == np.asarray(b)))
