@@ -1,0 +1,131 @@
+"""``flame-run``: stream a camera, video, folder or URL through an engine, measuring latency."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+# OpenCV and FFmpeg print their own warnings for a missing camera or a broken
+# file; this command reports those as one line itself (set the variables to
+# see OpenCV's messages). Must happen before cv2 is imported.
+os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+import click  # noqa: E402
+
+from flame.cli.common import handle_errors  # noqa: E402
+from flame.cli.ui import console, fmt, out, table  # noqa: E402
+
+
+class StatusLine:
+    """A terminal status line on stderr, redrawn at most four times a second."""
+
+    def __init__(self) -> None:
+        self._next = 0.0
+        self._shown = False
+
+    def __call__(self, result) -> None:
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + 0.25
+        s = result.stats
+        k = f"k={s.k}" if s.k is not None else "k=?"
+        sys.stderr.write(f"\rframe {result.frame.index:>6}  latency {s.latency_ms:7.1f} ms  engine "
+                         f"{s.engine_ms:7.1f} ms  {s.fps_out:5.1f} fps  {k}  processed {s.processed}  "
+                         f"dropped {s.dropped}   ")
+        sys.stderr.flush()
+        self._shown = True
+
+    def close(self) -> None:
+        if self._shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _summary_table(report: dict):
+    lat, eng, ovh = report["latency_ms"], report["engine_ms"], report["overhead_ms"]
+    rows = [
+        ["frames captured / processed / dropped",
+         f"{report['frames_captured']} / {report['frames_processed']} / {report['frames_dropped']}"],
+        ["latency ms (mean / p50 / p90 / p99 / max)", " / ".join(fmt(lat[s], 1) for s in ("mean", "p50", "p90", "p99", "max"))],
+        ["engine ms (mean / p50 / p99)", " / ".join(fmt(eng[s], 1) for s in ("mean", "p50", "p99"))],
+        ["runtime overhead ms (p50)", fmt(ovh["p50"], 2)],
+        ["fps in / out", f"{fmt(report['fps_in'], 1)} / {fmt(report['fps_out'], 1)}"],
+        [f"k at {fmt(report['k_fps'], 3)} fps (p50 latency)", fmt(report["k"])],
+        ["ended because", report["end_reason"]],
+    ]
+    return table("flame-run", ["", "value"], rows)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--camera", type=int, default=None, help="Camera index (/dev/videoN).")
+@click.option("--video", type=click.Path(dir_okay=False), default=None, help="Video file.")
+@click.option("--frames", "frames_dir", type=click.Path(file_okay=False), default=None, help="Folder of images (name order).")
+@click.option("--url", default=None, help="Stream URL (rtsp://, http://) read through FFmpeg.")
+@click.option("--fps", type=float, default=None, help="Source frame rate (folders: default 30; overrides a file's or camera's).")
+@click.option("--engine", "engine_path", type=click.Path(dir_okay=False), required=True, help="Engine file (.onnx, .plan, .pt2).")
+@click.option("--device", default=None, help="cpu or cuda (default: the backend's best).")
+@click.option("--realtime/--no-realtime", default=None,
+              help="Pace a file at its fps and drop frames the engine cannot keep up with (default: no for files; cameras and URLs are always real time).")
+@click.option("--show/--no-show", default=False, show_default=True, help="Show the overlay in a window (needs opencv-python and a display).")
+@click.option("--save", type=click.Path(dir_okay=False), default=None, help="Save the overlay video (.mp4, .mkv, .avi).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Write the run report (JSON).")
+@click.option("--max-frames", type=int, default=None, help="Stop after N processed frames.")
+@click.option("--duration", type=float, default=None, help="Stop after S seconds.")
+@click.option("--warmup", type=int, default=5, show_default=True, help="Engine calls before measuring.")
+@click.option("--reconnect", type=int, default=3, show_default=True, help="Reconnection attempts for a camera/URL that stops.")
+@handle_errors
+def main(camera, video, frames_dir, url, fps, engine_path, device, realtime, show, save, report_path, max_frames,
+         duration, warmup, reconnect):
+    """Run an engine on a camera, video, image folder or stream in real time, measuring per-frame latency."""
+    from flame.runtime.engines import load_engine
+    from flame.runtime.overlay import VideoOutput, WindowOutput, display_problem
+    from flame.runtime.run_report import build_run_report, write_run_report
+    from flame.runtime.sources import open_source
+    from flame.runtime.stream import Stream
+
+    live = {"reconnect": reconnect} if camera is not None or url is not None else {}
+    with open_source(camera=camera, video=video, frames=frames_dir, url=url, fps=fps, realtime=realtime,
+                     **live) as source, load_engine(engine_path, device=device) as engine:
+        card = engine.card
+        outputs = []
+        window = False
+        if show:
+            problem = display_problem()
+            if problem:
+                console.print(f"notice: --show: {problem}; running without a window")
+            else:
+                outputs.append(WindowOutput(card.palette))
+                window = True
+        if save:
+            outputs.append(VideoOutput(save, card.palette, source.fps or 30.0, keep_timeline=source.realtime,
+                                       size=source.size))
+        if not window and sys.stderr.isatty():
+            outputs.append(StatusLine())
+        where = source.describe()
+        console.print(f"{source.kind} {where.get('path') or where.get('url') or where.get('camera')}: "
+                      f"{where['size'][1]}x{where['size'][0]} at {fmt(source.fps, 3)} fps ({source.fps_from}), "
+                      f"{'real time' if source.realtime else 'every frame'}; engine {engine.backend} on "
+                      f"{engine.device}: {card.architecture} T={card.window} {card.input_size[1]}x{card.input_size[0]}")
+        stream = Stream(engine, source, max_frames=max_frames, duration_s=duration, warmup=warmup, outputs=outputs)
+        try:
+            stream.run()
+        finally:
+            report = build_run_report(stream.result, engine, source)
+            if report_path:
+                write_run_report(report_path, report)
+        out.print(_summary_table(report))
+        share = report["output_share"]
+        if share and share > 0.2 and report["frames_dropped"]:
+            console.print(f"notice: drawing/saving took {100 * share:.0f}% of the run and cost dropped frames; "
+                          "run without --show/--save to measure the engine alone")
+        if report_path:
+            out.print(f"report written to {report_path}")
+        if save:
+            out.print(f"overlay video written to {save}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Latency statistics: one summary for every report (flame-run, flame-eval).
+
+DESIGN.md section 2: keep every sample, report mean, p50, p90, p99 and max.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+import numpy as np
+
+from flame.errors import ConfigError
+
+#: The statistics every summary carries, in display order.
+STATS = ("mean", "p50", "p90", "p99", "max")
+
+# Same tolerance as flame.evaluation.offsets: runtime may not import evaluation
+# (DESIGN.md section 3), and a latency of exactly one frame interval is k = 1.
+_TOLERANCE = 1e-9
+
+
+def summarize(samples_ms: Iterable[float]) -> dict[str, float | int | None]:
+    """Summarise latency samples in milliseconds.
+
+    Args:
+        samples_ms: the samples (any iterable of numbers; NaNs are not allowed).
+
+    Returns:
+        ``{"count", "mean", "p50", "p90", "p99", "max", "min"}``; with no
+        samples ``count`` is 0 and every statistic is None.
+
+    Raises:
+        ConfigError: when a sample is negative or not finite.
+    """
+    values = np.asarray(list(samples_ms) if not isinstance(samples_ms, np.ndarray) else samples_ms, dtype=np.float64)
+    values = values.reshape(-1)
+    if values.size == 0:
+        return {"count": 0, **{k: None for k in STATS}, "min": None}
+    if not np.all(np.isfinite(values)) or values.min() < 0:
+        raise ConfigError(f"latency samples must be finite and >= 0 ms, found min {values.min()!r}")
+    p50, p90, p99 = np.percentile(values, [50, 90, 99])
+    return {
+        "count": int(values.size),
+        "mean": float(values.mean()),
+        "p50": float(p50),
+        "p90": float(p90),
+        "p99": float(p99),
+        "max": float(values.max()),
+        "min": float(values.min()),
+    }
+
+
+def frames_late(latency_ms: float, fps: float) -> int:
+    """k = ceil(latency * fps): frames the world moves on while the network runs.
+
+    An exact multiple of the frame interval is not bumped (one interval gives 1).
+
+    Args:
+        latency_ms: latency in milliseconds (>= 0).
+        fps: frame rate in frames per second (> 0).
+
+    Returns:
+        The frame offset k.
+
+    Raises:
+        ConfigError: on a negative latency or a non-positive frame rate.
+    """
+    if not math.isfinite(fps) or fps <= 0:
+        raise ConfigError(f"expected a positive frame rate, found fps={fps!r}")
+    if not math.isfinite(latency_ms) or latency_ms < 0:
+        raise ConfigError(f"expected a latency >= 0 ms, found {latency_ms!r}")
+    frames = latency_ms / 1000.0 * fps
+    nearest = round(frames)
+    if abs(frames - nearest) <= _TOLERANCE * max(1.0, abs(frames)):
+        return int(nearest)
+    return int(math.ceil(frames))

@@ -1,0 +1,221 @@
+"""Overlay outputs: the label palette over the frame, a heads-up line, a window, a video file.
+
+All of these run after a frame's latency span closes (see
+:mod:`flame.runtime.stream`), and stay in OpenCV/numpy: no per-pixel Python.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import cv2
+import numpy as np
+
+from flame.errors import ConfigError
+from flame.runtime.stream import FrameResult
+
+#: Container suffix -> FourCC that this OpenCV's FFmpeg writes without extra codecs.
+FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
+
+
+def palette_lut(palette: Sequence[Sequence[int]]) -> np.ndarray:
+    """A 256-entry BGR lookup table from an RGB palette (ids past it are black).
+
+    Args:
+        palette: RGB colour per class id.
+
+    Returns:
+        uint8 ``[256, 1, 3]`` table for ``cv2.LUT``.
+    """
+    lut = np.zeros((256, 1, 3), dtype=np.uint8)
+    colours = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)[:256]
+    lut[: len(colours), 0] = colours[:, ::-1]
+    return lut
+
+
+def colorize(labels: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """Class ids -> BGR image through a palette table.
+
+    Args:
+        labels: integer ``[H, W]`` label map.
+        lut: from :func:`palette_lut`.
+
+    Returns:
+        uint8 ``[H, W, 3]`` BGR.
+    """
+    if labels.dtype != np.uint8:
+        labels = np.clip(labels, 0, 255).astype(np.uint8)
+    return cv2.LUT(cv2.merge((labels, labels, labels)), lut)
+
+
+def heads_up_text(result: FrameResult) -> str:
+    """The heads-up line: latency, output fps, k at the source fps.
+
+    Args:
+        result: the frame's result.
+
+    Returns:
+        For example ``latency 41.2 ms  engine 38.0 ms  12.3 fps  k=2 @ 30 fps``.
+    """
+    stats = result.stats
+    k = f"k={stats.k} @ {stats.fps:.3g} fps" if stats.k is not None and stats.fps else "k=?"
+    return (f"latency {stats.latency_ms:.1f} ms  engine {stats.engine_ms:.1f} ms  "
+            f"{stats.fps_out:.1f} fps  {k}  dropped {stats.dropped}")
+
+
+def draw_overlay(result: FrameResult, lut: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+    """The frame with its labels blended over it and the heads-up line on top.
+
+    Args:
+        result: the frame's result (labels at the engine's input size).
+        lut: from :func:`palette_lut`.
+        alpha: weight of the label colours.
+
+    Returns:
+        A new uint8 BGR image at the frame's size.
+    """
+    image = result.frame.image
+    height, width = image.shape[:2]
+    labels = result.labels
+    if labels.shape[:2] != (height, width):
+        labels = cv2.resize(labels if labels.dtype == np.uint8 else np.clip(labels, 0, 255).astype(np.uint8),
+                            (width, height), interpolation=cv2.INTER_NEAREST)
+    canvas = cv2.addWeighted(image, 1.0 - alpha, colorize(labels, lut), alpha, 0.0)
+    scale = max(0.4, width / 1400.0)
+    bar = int(28 * scale) + 6
+    canvas[:bar] //= 3  # darken the strip under the text so it reads on any frame
+    cv2.putText(canvas, heads_up_text(result), (6, bar - 8), cv2.FONT_HERSHEY_SIMPLEX, scale * 0.9,
+                (255, 255, 255), max(1, int(round(scale * 1.5))), cv2.LINE_AA)
+    return canvas
+
+
+class VideoOutput:
+    """Writes the overlay to a video, via a temporary name renamed at close.
+
+    In real time the video keeps the source's timeline: a processed frame's
+    overlay is held over the slots of the frames dropped after it, so playback
+    runs at the source's speed.
+
+    Args:
+        path: ``.mp4``/``.mkv``/``.mov`` (mp4v) or ``.avi`` (MJPG).
+        palette: RGB colour per class.
+        fps: frame rate of the written video (the source's).
+        keep_timeline: repeat frames for dropped ones (real time).
+        size: (H, W) of the video; given, the writer opens now (not in the loop),
+            and frames of another size are resized to it.
+
+    Raises:
+        ConfigError: on an unsupported suffix or a folder that cannot be written.
+    """
+
+    def __init__(self, path: str | os.PathLike, palette: Sequence[Sequence[int]], fps: float,
+                 keep_timeline: bool = False, size: tuple[int, int] | None = None) -> None:
+        self.path = Path(path)
+        fourcc = FOURCC.get(self.path.suffix.lower())
+        if fourcc is None:
+            raise ConfigError(f"cannot save video as {self.path.name}: use one of {', '.join(FOURCC)}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot write {self.path}: {exc.strerror}") from None
+        if not os.access(self.path.parent, os.W_OK):
+            raise ConfigError(f"cannot write {self.path}: folder {self.path.parent} is not writable")
+        self.fourcc = fourcc
+        self.fps = float(fps)
+        self.keep_timeline = keep_timeline
+        self.lut = palette_lut(palette)
+        self.tmp = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
+        self.written = 0
+        self._writer: Any = None
+        self._last_index = -1
+        self._last_canvas: np.ndarray | None = None
+        self._size = size
+        if size is not None:
+            self._open(size)
+
+    def _open(self, size: tuple[int, int]) -> None:
+        # Opening costs tens of ms (FFmpeg setup): done before the loop when the size is known.
+        self._size = (int(size[0]), int(size[1]))
+        self._writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*self.fourcc), self.fps,
+                                       (self._size[1], self._size[0]))
+        if not self._writer.isOpened():
+            self._writer = None
+            raise ConfigError(f"OpenCV cannot write {self.fourcc} video to {self.path}")
+
+    def __call__(self, result: FrameResult) -> None:
+        """Draw and write one result (opens the writer on the first if not open)."""
+        canvas = draw_overlay(result, self.lut)
+        if self._writer is None:
+            self._open(canvas.shape[:2])
+        if canvas.shape[:2] != self._size:
+            canvas = cv2.resize(canvas, (self._size[1], self._size[0]), interpolation=cv2.INTER_AREA)
+        if self.keep_timeline and self._last_canvas is not None:
+            # Dropped frames' slots keep showing the previous result, as a robot would see it.
+            for _ in range(result.frame.index - self._last_index - 1):
+                self._writer.write(self._last_canvas)
+                self.written += 1
+        self._writer.write(canvas)
+        self.written += 1
+        self._last_index = result.frame.index
+        self._last_canvas = canvas if self.keep_timeline else None
+
+    def close(self) -> None:
+        """Finish the file and move it to its name (kept even after Ctrl-C)."""
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+            if self.written:
+                os.replace(self.tmp, self.path)
+        with contextlib.suppress(OSError):
+            self.tmp.unlink()
+
+
+def display_problem() -> str | None:
+    """Why an OpenCV window cannot open here, or None when it can.
+
+    Returns:
+        A one-line reason (headless OpenCV, no display), or None.
+    """
+    try:
+        gui = cv2.getBuildInformation().split("GUI:", 1)[1].splitlines()[0].strip()
+    except (IndexError, cv2.error):
+        gui = ""
+    if gui.upper().startswith("NONE"):
+        return "this OpenCV has no window support (opencv-python-headless); install opencv-python for --show"
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return "no display (DISPLAY is not set)"
+    return None
+
+
+class WindowOutput:
+    """Shows the overlay in an OpenCV window; ``q`` or Esc stops the run.
+
+    Args:
+        palette: RGB colour per class.
+        title: the window title.
+
+    Raises:
+        ConfigError: when the window cannot be created (check :func:`display_problem` first).
+    """
+
+    def __init__(self, palette: Sequence[Sequence[int]], title: str = "flame-run") -> None:
+        self.lut = palette_lut(palette)
+        self.title = title
+        try:
+            cv2.namedWindow(title, cv2.WINDOW_NORMAL)
+        except cv2.error as exc:
+            raise ConfigError(f"cannot open a window: {str(exc).strip().splitlines()[-1][:160]}") from None
+
+    def __call__(self, result: FrameResult) -> bool:
+        """Show one result; False when the user pressed q or Esc."""
+        cv2.imshow(self.title, draw_overlay(result, self.lut))
+        return (cv2.waitKey(1) & 0xFF) not in (ord("q"), 27)
+
+    def close(self) -> None:
+        """Close the window."""
+        with contextlib.suppress(cv2.error):
+            cv2.destroyWindow(self.title)

@@ -1,0 +1,335 @@
+"""The real-time loop: newest frame -> engine -> labels, with measured latency.
+
+Usable from Python without the CLI::
+
+    with load_engine("model.onnx") as engine, open_source(camera=0) as source:
+        result = Stream(engine, source, max_frames=300).run()
+    print(result.summary()["latency_ms"])
+
+Per frame the loop takes the newest frame (and, for a two-frame model, the
+frame captured about one *training* interval earlier, from the ring by
+timestamp), resizes into a reused input buffer, runs the engine, and records
+
+* latency: from the frame's capture (in host memory) to the label map in
+  host memory (DESIGN.md section 2), and
+* the engine call alone.
+
+Outputs (overlay window, video file, status line) run after the latency
+span closes; their cost is recorded per frame so a loop that falls behind
+because of them says so.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Protocol
+
+import cv2
+import numpy as np
+
+from flame.errors import ConfigError, FlameError
+from flame.runtime.engines.base import Engine
+from flame.runtime.frames import Frame, Taken, history_needed, pick_window
+from flame.runtime.latency import frames_late, summarize
+from flame.runtime.sources import Source
+
+
+@dataclass(frozen=True)
+class LiveStats:
+    """Running figures for a heads-up display (over the last few frames).
+
+    Attributes:
+        latency_ms: median latency of the recent frames.
+        engine_ms: median engine time of the recent frames.
+        fps_out: recent output rate.
+        k: frames late at ``fps`` (None when the fps is unknown).
+        fps: the source frame rate k refers to.
+        processed: frames processed so far.
+        dropped: frames dropped so far.
+    """
+
+    latency_ms: float
+    engine_ms: float
+    fps_out: float
+    k: int | None
+    fps: float | None
+    processed: int
+    dropped: int
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """One processed frame, as outputs see it.
+
+    Attributes:
+        frame: the newest frame the labels were computed from.
+        window: the frames fed to the engine, oldest first.
+        labels: the engine's integer label map at the engine's input size.
+        latency_ms: capture to labels in host memory.
+        engine_ms: the engine call alone.
+        stats: running figures.
+    """
+
+    frame: Frame
+    window: tuple[Frame, ...]
+    labels: np.ndarray
+    latency_ms: float
+    engine_ms: float
+    stats: LiveStats
+
+
+class Output(Protocol):
+    """Something that consumes results after the latency span (overlay, video, status).
+
+    Calling it may return False to ask the loop to stop (a window's ``q`` key).
+    """
+
+    def __call__(self, result: FrameResult) -> bool | None: ...  # noqa: E704
+
+    def close(self) -> None: ...  # noqa: E704
+
+
+@dataclass
+class RunResult:
+    """What a run measured; :meth:`summary` gives the report figures.
+
+    Times are nanoseconds on the source's clock. Per-frame arrays are aligned:
+    entry i is the i-th processed frame.
+    """
+
+    window: int
+    train_fps: float
+    source_fps: float | None
+    started_ns: int = 0
+    ended_ns: int = 0
+    frames_captured: int = 0
+    window_padded: int = 0
+    end_reason: str = "not started"
+    warmup: int = 0
+    records: list[tuple[int, int, int, int, int]] = field(default_factory=list)  # index, captured, finished, engine, prev
+    output_ns: list[int] = field(default_factory=list)
+
+    @property
+    def frames_processed(self) -> int:
+        """Frames that went through the engine to a label map."""
+        return len(self.records)
+
+    @property
+    def frames_dropped(self) -> int:
+        """Captured but never processed (so processed + dropped = captured)."""
+        return max(0, self.frames_captured - self.frames_processed)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Per-frame columns: index, capture/finish (ms since start), latency, engine, previous index."""
+        data = np.asarray(self.records, dtype=np.int64).reshape(-1, 5)
+        return {
+            "index": data[:, 0],
+            "capture_ms": (data[:, 1] - self.started_ns) / 1e6,
+            "finish_ms": (data[:, 2] - self.started_ns) / 1e6,
+            "latency_ms": (data[:, 2] - data[:, 1]) / 1e6,
+            "engine_ms": data[:, 3] / 1e6,
+            "previous": data[:, 4],
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """Counts, rates, latency statistics and k at the source fps.
+
+        Returns:
+            ``frames_captured/processed/dropped``, ``duration_s``, ``fps_in``,
+            ``fps_out``, ``latency_ms``/``engine_ms``/``overhead_ms``/``output_ms``
+            (each mean/p50/p90/p99/max), ``output_share``, ``k``, ``k_fps``,
+            ``k_latency_ms``, ``window_padded``, ``end_reason``.
+        """
+        cols = self.arrays()
+        span_s = max(0.0, (self.ended_ns - self.started_ns) / 1e9)
+        fps_in = self.frames_captured / span_s if span_s > 0 else None
+        fps_out = self.frames_processed / span_s if span_s > 0 else None
+        latency = summarize(cols["latency_ms"])
+        output_ms = np.asarray(self.output_ns, dtype=np.float64) / 1e6
+        k_fps = self.source_fps or fps_in
+        k = frames_late(latency["p50"], k_fps) if latency["p50"] is not None and k_fps else None
+        return {
+            "end_reason": self.end_reason,
+            "frames_captured": self.frames_captured,
+            "frames_processed": self.frames_processed,
+            "frames_dropped": self.frames_dropped,
+            "duration_s": span_s,
+            "fps_in": fps_in,
+            "fps_out": fps_out,
+            "latency_ms": latency,
+            "engine_ms": summarize(cols["engine_ms"]),
+            "overhead_ms": summarize(np.maximum(0.0, cols["latency_ms"] - cols["engine_ms"])),
+            "output_ms": summarize(output_ms),
+            "output_share": float(output_ms.sum() / span_s) if span_s > 0 else None,
+            "k": k,
+            "k_fps": k_fps,
+            "k_latency_ms": latency["p50"],
+            "window": self.window,
+            "window_padded": self.window_padded,
+            "warmup": self.warmup,
+        }
+
+
+class Stream:
+    """Runs an engine on a source in real time (see the module docstring).
+
+    Args:
+        engine: a loaded engine (its card gives window, training fps, input size).
+        source: an opened, not yet started source.
+        max_frames: stop after this many processed frames.
+        duration_s: stop after this long (source clock).
+        warmup: engine calls on a blank input before measuring.
+        outputs: called with each :class:`FrameResult` after its latency is recorded;
+            closed when the run ends.
+        interpolation: OpenCV interpolation for resizing frames to the engine's input.
+
+    Raises:
+        ConfigError: on a negative ``max_frames``, ``duration_s`` or ``warmup``.
+    """
+
+    def __init__(self, engine: Engine, source: Source, max_frames: int | None = None,
+                 duration_s: float | None = None, warmup: int = 5, outputs: Iterable[Output] = (),
+                 interpolation: int = cv2.INTER_LINEAR) -> None:
+        if max_frames is not None and max_frames < 1:
+            raise ConfigError(f"expected --max-frames >= 1, found {max_frames}")
+        if duration_s is not None and not duration_s > 0:
+            raise ConfigError(f"expected --duration > 0 seconds, found {duration_s}")
+        if warmup < 0:
+            raise ConfigError(f"expected --warmup >= 0, found {warmup}")
+        self.engine = engine
+        self.source = source
+        self.max_frames = max_frames
+        self.duration_s = duration_s
+        self.warmup = warmup
+        self.outputs = list(outputs)
+        self.interpolation = interpolation
+        card = engine.card
+        self.window = card.window
+        self.interval_s = 1.0 / card.fps
+        self.input_hw = tuple(card.input_size)
+        self.result = RunResult(window=card.window, train_fps=card.fps, source_fps=source.fps, warmup=warmup)
+        self._clock: Callable[[], int] = source.clock
+        self._buffer = np.empty((card.window, *self.input_hw, 3), dtype=np.uint8)
+        self._recent: collections.deque[tuple[int, int, int]] = collections.deque(maxlen=30)
+        self._ran = False
+
+    def run(self) -> RunResult:
+        """Warm up, start the source and process frames until a stop condition.
+
+        The result is complete (counts and end reason set) even when the run
+        is interrupted (Ctrl-C) or the source fails; the exception then
+        propagates after the source is stopped and the outputs are closed.
+
+        Returns:
+            The :class:`RunResult` (also kept in :attr:`result`).
+
+        Raises:
+            FlameError: from the source, the engine or an output.
+            KeyboardInterrupt: on Ctrl-C, after the result is complete.
+        """
+        if self._ran:
+            raise ConfigError("a Stream runs once; make a new one (and open the source again)")
+        self._ran = True
+        result = self.result
+        blank = np.zeros(self._buffer.shape, dtype=np.uint8)
+        for _ in range(self.warmup):
+            self._as_labels(self.engine(blank))
+        self.source.start(history_needed(self.window, 1.0 / self.interval_s, self.source.fps))
+        result.started_ns = self._clock()
+        result.end_reason = "running"
+        try:
+            while True:
+                if self.max_frames is not None and result.frames_processed >= self.max_frames:
+                    result.end_reason = "max frames"
+                    break
+                if self.duration_s is not None and self._clock() - result.started_ns >= self.duration_s * 1e9:
+                    result.end_reason = "duration"
+                    break
+                taken = self.source.read()
+                if taken is None:
+                    result.end_reason = self.source.end_reason or "end of source"
+                    break
+                if self._process(taken) is False:
+                    result.end_reason = "stopped by an output"
+                    break
+        except KeyboardInterrupt:
+            result.end_reason = "interrupted"
+            raise
+        except FlameError as exc:
+            result.end_reason = f"error: {exc}"
+            raise
+        finally:
+            self._finish()
+        return result
+
+    def _finish(self) -> None:
+        result = self.result
+        try:
+            self.source.stop()
+        finally:
+            result.ended_ns = self._clock()
+            result.frames_captured = max(self.source.captured, result.frames_processed)
+            for output in self.outputs:
+                output.close()
+
+    def _as_labels(self, output: np.ndarray) -> np.ndarray:
+        # A logits export gives [C, H, W] (or [1, C, H, W]); the robot needs class ids.
+        if output.ndim == 4 and output.shape[0] == 1:
+            output = output[0]
+        if output.ndim == 3:
+            return output.argmax(axis=0).astype(np.uint8 if output.shape[0] <= 256 else np.int32)
+        return output
+
+    def _inputs(self, frames: list[Frame]) -> np.ndarray:
+        height, width = self.input_hw
+        if len(frames) == 1 and frames[0].image.shape[:2] == (height, width):
+            return frames[0].image[None]  # a view: no copy when no resize is needed
+        for slot, frame in zip(self._buffer, frames):
+            if frame.image.shape[:2] == (height, width):
+                np.copyto(slot, frame.image)
+            else:
+                cv2.resize(frame.image, (width, height), dst=slot, interpolation=self.interpolation)
+        return self._buffer
+
+    def _process(self, taken: Taken) -> bool | None:
+        result = self.result
+        frame = taken.frame
+        if self.window > 1:
+            frames, padded = pick_window(taken.recent, self.window, self.interval_s)
+            result.window_padded += 1 if padded else 0
+        else:
+            frames = [frame]
+        inputs = self._inputs(frames)
+        start = self._clock()
+        output = self.engine(inputs)
+        engine_done = self._clock()
+        labels = self._as_labels(output)
+        finished = self._clock()
+        previous = frames[-2].index if len(frames) > 1 else -1
+        # One append per frame keeps the record consistent if Ctrl-C lands here.
+        result.records.append((frame.index, frame.captured_ns, finished, engine_done - start, previous))
+        if not self.outputs:
+            return None
+        self._recent.append((finished - frame.captured_ns, engine_done - start, finished))
+        out_start = self._clock()
+        item = FrameResult(frame, tuple(frames), labels, (finished - frame.captured_ns) / 1e6,
+                           (engine_done - start) / 1e6, self._live_stats())
+        keep_going: bool | None = None
+        for output_ in self.outputs:
+            if output_(item) is False:
+                keep_going = False
+        result.output_ns.append(self._clock() - out_start)
+        return keep_going
+
+    def _live_stats(self) -> LiveStats:
+        recent = np.asarray(self._recent, dtype=np.float64)
+        latency_ms = float(np.median(recent[:, 0])) / 1e6
+        engine_ms = float(np.median(recent[:, 1])) / 1e6
+        span = (recent[-1, 2] - recent[0, 2]) / 1e9
+        fps_out = (len(recent) - 1) / span if span > 0 else 0.0
+        fps = self.source.fps
+        processed = self.result.frames_processed
+        dropped = max(0, self.source.captured - processed)
+        return LiveStats(latency_ms, engine_ms, fps_out, frames_late(latency_ms, fps) if fps else None, fps,
+                         processed, dropped)
