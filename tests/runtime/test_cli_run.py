@@ -1,0 +1,104 @@
+"""``flame-run`` end to end: a good run, each bad input (exit 2, one line), and Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from tiny_engines import write_tiny_onnx, write_video
+
+from flame.cli.run import main
+
+RUN = [sys.executable, "-m", "flame.cli.run"]
+
+
+@pytest.fixture()
+def files(tmp_path):
+    engine = write_tiny_onnx(tmp_path / "tiny.onnx", 1, (48, 64))
+    video = write_video(tmp_path / "v.avi", 24, fps=24)
+    return tmp_path, engine, video
+
+
+def test_run_on_a_video_writes_report_and_overlay(files):
+    tmp, engine, video = files
+    result = CliRunner().invoke(main, ["--video", str(video), "--engine", str(engine), "--report",
+                                       str(tmp / "run.json"), "--save", str(tmp / "out.mp4"), "--show"])
+    assert result.exit_code == 0, result.output
+    # opencv-python-headless (or no display): the window is skipped with a notice, the run goes on.
+    assert "running without a window" in result.output
+    report = json.loads((tmp / "run.json").read_text())
+    assert report["report"] == "flame-run" and report["complete"] is True
+    assert report["frames_captured"] == report["frames_processed"] == 24 and report["frames_dropped"] == 0
+    assert report["source"]["kind"] == "video" and report["source"]["realtime"] is False
+    assert report["engine"]["backend"] == "onnxruntime" and report["card"]["architecture"] == "tiny-mean"
+    assert len(report["frames"]) == 24 and report["output_ms"]["count"] == 24
+    capture = cv2.VideoCapture(str(tmp / "out.mp4"))
+    ok, first = capture.read()
+    assert ok and first.shape == (48, 64, 3)
+
+
+def test_bad_inputs_exit_2_with_one_line_within_seconds(files):
+    tmp, engine, video = files
+    (tmp / "garbage.onnx").write_bytes(np.random.default_rng(0).bytes(3000))
+    (tmp / "garbage.mp4").write_bytes(np.random.default_rng(1).bytes(5000))
+    (tmp / "empty").mkdir()
+    cases = {
+        "missing camera": (["--camera", "9", "--engine", str(engine)], "camera 9"),
+        "missing engine": (["--video", str(video), "--engine", str(tmp / "nope.onnx")], "does not exist"),
+        "garbage engine": (["--video", str(video), "--engine", str(tmp / "garbage.onnx")], "not a loadable ONNX"),
+        "missing video": (["--video", str(tmp / "nope.mp4"), "--engine", str(engine)], "does not exist"),
+        "garbage video": (["--video", str(tmp / "garbage.mp4"), "--engine", str(engine)], "cannot open"),
+        "empty folder": (["--frames", str(tmp / "empty"), "--engine", str(engine)], "holds no images"),
+        "two sources": (["--video", str(video), "--camera", "0", "--engine", str(engine)], "exactly one source"),
+    }
+    # All at once: each is a separate process, and the machine has few cores.
+    started = time.monotonic()
+    procs = {name: subprocess.Popen(RUN + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for name, (args, _) in cases.items()}
+    for name, proc in procs.items():
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 2, (name, out, err)
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), (name, err)
+        assert cases[name][1] in lines[0], (name, lines[0])
+        assert "Traceback" not in out + err
+    # Seven interpreters sharing the cores: each alone takes about a second.
+    assert time.monotonic() - started < 30
+
+
+def test_ctrl_c_stops_cleanly_and_writes_the_report(files):
+    tmp, engine, _ = files
+    video = write_video(tmp / "long.avi", 300, fps=30)  # 10 s in real time
+    report = tmp / "run.json"
+    proc = subprocess.Popen(RUN + ["--video", str(video), "--realtime", "--engine", str(engine), "--report",
+                                   str(report)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        # The header goes to stderr just before the loop starts.
+        seen, deadline = b"", time.monotonic() + 30
+        while b"onnxruntime" not in seen and time.monotonic() < deadline:
+            chunk = os.read(proc.stderr.fileno(), 4096)
+            if not chunk:
+                break
+            seen += chunk
+        assert b"onnxruntime" in seen, seen
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, (out, err)
+    assert b"Traceback" not in err
+    data = json.loads(report.read_text())
+    assert data["end_reason"] == "interrupted" and data["complete"] is False
+    assert 0 < data["frames_processed"] < 300
+    assert data["frames_processed"] + data["frames_dropped"] == data["frames_captured"]
+    assert data["latency_ms"]["count"] == data["frames_processed"] == len(data["frames"])
