@@ -32,7 +32,7 @@ from flame.errors import ConfigError, FlameError
 from flame.runtime.engines.base import Engine
 from flame.runtime.frames import Frame, Taken, history_needed, pick_window
 from flame.runtime.latency import frames_late, summarize
-from flame.runtime.sources import Source
+from flame.runtime.source_base import Source
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,7 @@ class RunResult:
     warmup: int = 0
     records: list[tuple[int, int, int, int, int]] = field(default_factory=list)  # index, captured, finished, engine, prev
     output_ns: list[int] = field(default_factory=list)
+    timing_sums: dict[str, float] = field(default_factory=dict)  # the engine's own breakdown, summed
 
     @property
     def frames_processed(self) -> int:
@@ -138,7 +139,8 @@ class RunResult:
         Returns:
             ``frames_captured/processed/dropped``, ``duration_s``, ``fps_in``,
             ``fps_out``, ``latency_ms``/``engine_ms``/``overhead_ms``/``output_ms``
-            (each mean/p50/p90/p99/max), ``output_share``, ``k``, ``k_fps``,
+            (each mean/p50/p90/p99/max), ``output_share``, ``engine_breakdown_ms``
+            (mean of the engine's own timing spans), ``k``, ``k_fps``,
             ``k_latency_ms``, ``window_padded``, ``end_reason``.
         """
         cols = self.arrays()
@@ -162,6 +164,8 @@ class RunResult:
             "overhead_ms": summarize(np.maximum(0.0, cols["latency_ms"] - cols["engine_ms"])),
             "output_ms": summarize(output_ms),
             "output_share": float(output_ms.sum() / span_s) if span_s > 0 else None,
+            "engine_breakdown_ms": ({name: total / self.frames_processed for name, total in self.timing_sums.items()}
+                                    if self.frames_processed and self.timing_sums else None),
             "k": k,
             "k_fps": k_fps,
             "k_latency_ms": latency["p50"],
@@ -307,6 +311,11 @@ class Stream:
         labels = self._as_labels(output)
         finished = self._clock()
         previous = frames[-2].index if len(frames) > 1 else -1
+        timing = self.engine.last_timing
+        if timing is not None:
+            sums = result.timing_sums
+            for name, value in timing.as_dict().items():
+                sums[name] = sums.get(name, 0.0) + value
         # One append per frame keeps the record consistent if Ctrl-C lands here.
         result.records.append((frame.index, frame.captured_ns, finished, engine_done - start, previous))
         if not self.outputs:

@@ -147,6 +147,7 @@ def test_report_schema_round_trip(tmp_path):
         assert set(raw[block]) >= {"mean", "p50", "p90", "p99", "max"}
     assert raw["latency_ms"]["p50"] == 300.0 and raw["latency_ms"]["max"] == 350.0
     assert raw["engine_ms"]["mean"] == 250.0
+    assert raw["engine_breakdown_ms"]["compute_ms"] == 250.0  # the engine's own spans, averaged
     assert raw["k"] == 3 and raw["k_fps"] == 10
     assert raw["card"]["window"] == 2 and raw["card"]["fps"] == 5
     assert raw["engine"]["backend"] == "test-delay"

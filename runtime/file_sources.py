@@ -1,0 +1,340 @@
+"""Video files and image folders as sources (DESIGN.md section 4).
+
+A reader thread decodes ahead of the loop. Offline (the default) every frame
+is handed over in order, stamped when the loop gets it. In real time a file
+is paced at its fps as a camera would deliver it: frame i arrives at
+``t0 + i/fps`` (its capture time) and, when the loop asks, it gets the newest
+frame that has arrived; the ones in between are dropped (but enter the ring,
+so a two-frame model can still pair with them). Pacing reads an injectable
+clock and sleep, so it is deterministic under a virtual clock. The
+container's frame count is never trusted: files are read until they end.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import re
+import threading
+import time
+from abc import abstractmethod
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from flame.errors import ConfigError, SourceError
+from flame.runtime.frames import Frame, Taken
+from flame.runtime.source_base import (ASSUMED_FPS, OPEN_TIMEOUT_S, Clock, Sleep, Source, as_bgr_image,
+                                       call_with_deadline, valid_fps)
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+# A damaged stretch of a video makes a few reads fail before good frames follow;
+# this many failures in a row mean the end (a clean end costs these few reads).
+_MAX_BAD_READS = 8
+_READ_AHEAD = 3
+
+
+def _natural_key(path: Path) -> list[Any]:
+    # frame_2 before frame_10
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+class _FileSource(Source):
+    """Video files and image folders: a reader thread decodes ahead of the loop."""
+
+    def __init__(self, fps: float | None, fps_from: str, realtime: bool, clock: Clock | None,
+                 sleep: Sleep | None) -> None:
+        super().__init__(fps, fps_from, realtime, clock)
+        self.sleep: Sleep = sleep or time.sleep
+        self.damaged = 0  # frames that could not be decoded, skipped
+        self._queue: queue.Queue = queue.Queue(maxsize=_READ_AHEAD)
+        self._stop_event = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pending: tuple[int, np.ndarray] | None = None  # decoded, not yet arrived (paced)
+        self._exhausted = False
+        self._last = -1
+        self._t0: int | None = None
+        self._first_index = 0
+        self._first: tuple[int, np.ndarray] | None = None  # read at open to validate
+
+    @abstractmethod
+    def _read_next(self) -> tuple[int, np.ndarray] | None:
+        """Decode the next frame (index, image); None at the end."""
+
+    def _release(self) -> None:
+        """Release the decoder (called once the reader thread is done)."""
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(target=self._reader, name=f"flame-{self.kind}-reader", daemon=True)
+        self._thread.start()
+
+    def _reader(self) -> None:
+        try:
+            item = self._first
+            self._first = None
+            while not self._stop_event.is_set():
+                if item is None:
+                    item = self._read_next()
+                self._put(item)
+                if item is None:
+                    return
+                item = None
+        except BaseException as exc:  # handed to the loop, which raises SourceError
+            self._put(exc)
+
+    def _put(self, item: Any) -> None:
+        while not self._stop_event.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _next_decoded(self) -> tuple[int, np.ndarray] | None:
+        """The next decoded frame (blocking); None at the end."""
+        if self._pending is not None:
+            item, self._pending = self._pending, None
+            return item
+        if self._exhausted:
+            return None
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            self._exhausted = True
+            self.end_reason = f"read error: {item}"
+            raise SourceError(f"reading {self._where()} failed: {str(item)[:200]}")
+        if item is None:
+            self._exhausted = True
+            self.end_reason = "end of source"
+        return item
+
+    def _where(self) -> str:
+        return self.kind
+
+    def read(self) -> Taken | None:
+        """See :meth:`Source.read`."""
+        if not self._started:
+            raise SourceError(f"{self.kind} source not started; call start() first")
+        if self._stopped:
+            return None
+        return self._read_paced() if self.realtime else self._read_offline()
+
+    def _read_offline(self) -> Taken | None:
+        item = self._next_decoded()
+        if item is None:
+            return None
+        index, image = item
+        # Offline, a frame is "captured" when the loop gets it: latency is pure processing.
+        frame = Frame(image, index, self.clock(), index / (self.fps or ASSUMED_FPS))
+        self._ring.push(frame)
+        self._last = index
+        return Taken(frame, self._ring.snapshot())
+
+    def _arrival_ns(self, index: int) -> int:
+        assert self._t0 is not None
+        return self._t0 + round((index - self._first_index) * 1e9 / (self.fps or ASSUMED_FPS))
+
+    def _due(self, now: int) -> int:
+        """Index of the newest frame that has arrived by ``now``."""
+        assert self._t0 is not None
+        frames = (now - self._t0) * (self.fps or ASSUMED_FPS) / 1e9
+        # Exact arrivals (virtual clocks, integer fps) must count as arrived.
+        return self._first_index + int(math.floor(frames + 1e-9))
+
+    def _read_paced(self) -> Taken | None:
+        while True:
+            item = self._next_decoded()
+            now = self.clock()
+            if item is not None and self._t0 is None:
+                self._t0, self._first_index = now, item[0]
+            if item is not None and item[0] <= self._due(now):
+                # Arrived: into the ring, whether or not the loop will take it.
+                index, image = item
+                self._ring.push(Frame(image, index, self._arrival_ns(index), index / self.fps))
+                continue
+            newest = self._ring.snapshot()
+            if newest and newest[-1].index > self._last:
+                self._pending = item
+                self._last = newest[-1].index
+                return Taken(newest[-1], newest)
+            if item is None:
+                return None
+            # Nothing new has arrived: wait for the next frame as a camera would.
+            self._pending = item
+            wait_ns = self._arrival_ns(item[0]) - now
+            if wait_ns > 0:
+                self.sleep(wait_ns / 1e9)
+
+    def _count_arrived_at_stop(self) -> None:
+        # Frames that arrived during the last engine call were captured (and dropped).
+        if not self.realtime or self._t0 is None:
+            return
+        due = self._due(self.clock())
+        while True:
+            item = self._pending
+            self._pending = None
+            if item is None and not self._exhausted:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    return
+            if item is None or isinstance(item, BaseException) or item[0] > due:
+                return
+            self._ring.push(Frame(item[1], item[0], self._arrival_ns(item[0]), item[0] / self.fps))
+
+    def _stop(self) -> None:
+        if self._started:
+            self._count_arrived_at_stop()
+        self._stop_event.set()
+        # Unblock a reader waiting on a full queue, then let it finish its read.
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+            if self._thread.is_alive():
+                return  # stuck in a decoder call: leave the capture to the daemon thread
+        self._release()
+        if self.end_reason is None:
+            self.end_reason = "stopped"
+
+
+class VideoSource(_FileSource):
+    """A video file read with OpenCV until it ends (container frame counts are ignored).
+
+    Args:
+        path: the video file.
+        fps: override the container's frame rate.
+        realtime: pace at the fps and drop frames the loop cannot keep up with.
+        clock: monotonic clock in ns (``perf_counter_ns``); tests inject a virtual one.
+        sleep: how to wait for a frame to arrive (``time.sleep``).
+        open_timeout_s: deadline for opening and decoding the first frame.
+
+    Raises:
+        SourceError: when the file is missing, not a video, or has no decodable frame.
+        ConfigError: on a non-positive ``fps``.
+    """
+
+    kind = "video"
+
+    def __init__(self, path: str | os.PathLike, fps: float | None = None, realtime: bool = False,
+                 clock: Clock | None = None, sleep: Sleep | None = None,
+                 open_timeout_s: float = OPEN_TIMEOUT_S) -> None:
+        self.path = Path(path)
+        if fps is not None and valid_fps(fps) is None:
+            raise ConfigError(f"expected a frame rate in (0, 1000], found --fps {fps!r}")
+        if not self.path.exists():
+            raise SourceError(f"video {self.path} does not exist")
+        if not self.path.is_file():
+            raise SourceError(f"video {self.path} is not a file")
+        self._cap: Any = None
+        cap, first = call_with_deadline(self._open, open_timeout_s, f"opening video {self.path}")
+        container = valid_fps(cap.get(cv2.CAP_PROP_FPS))
+        chosen = fps or container or ASSUMED_FPS
+        super().__init__(chosen, "option" if fps else "container" if container else "assumed", realtime,
+                         clock, sleep)
+        self._cap = cap
+        self._next_index = 1
+        self._first = (0, first)
+        self.size = (int(first.shape[0]), int(first.shape[1]))
+
+    def _open(self) -> tuple[Any, np.ndarray]:
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(OPEN_TIMEOUT_S * 1000)]
+        cap = cv2.VideoCapture(str(self.path), cv2.CAP_ANY, params)
+        if not cap.isOpened():
+            raise SourceError(f"cannot open {self.path} as a video (not a video file, damaged beyond reading, "
+                              "or a codec this OpenCV lacks)")
+        for _ in range(_MAX_BAD_READS):
+            ok, image = cap.read()
+            image = as_bgr_image(image) if ok else None
+            if image is not None:
+                return cap, image
+        cap.release()
+        raise SourceError(f"{self.path} opened as a video but no frame could be decoded")
+
+    def _read_next(self) -> tuple[int, np.ndarray] | None:
+        for failures in range(_MAX_BAD_READS):
+            ok, image = self._cap.read()
+            image = as_bgr_image(image) if ok else None
+            if image is not None:
+                # Failed reads followed by a good frame were damaged frames: keep the timeline.
+                index = self._next_index + failures
+                self.damaged += failures
+                self._next_index = index + 1
+                return index, image
+        return None
+
+    def _release(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+    def _where(self) -> str:
+        return f"video {self.path}"
+
+    def describe(self) -> dict[str, Any]:
+        """See :meth:`Source.describe`; adds the path and damaged frame count."""
+        return {**super().describe(), "path": str(self.path), "damaged_frames": self.damaged}
+
+
+class FolderSource(_FileSource):
+    """A folder of images (png, jpg, ...) in natural name order, as a video.
+
+    Args:
+        path: the folder.
+        fps: its frame rate (30 assumed when None).
+        realtime, clock, sleep: as for :class:`VideoSource`.
+
+    Raises:
+        SourceError: when the folder is missing, holds no image, or its first images are unreadable.
+        ConfigError: on a non-positive ``fps``.
+    """
+
+    kind = "frames"
+
+    def __init__(self, path: str | os.PathLike, fps: float | None = None, realtime: bool = False,
+                 clock: Clock | None = None, sleep: Sleep | None = None) -> None:
+        self.path = Path(path)
+        if fps is not None and valid_fps(fps) is None:
+            raise ConfigError(f"expected a frame rate in (0, 1000], found --fps {fps!r}")
+        if not self.path.is_dir():
+            raise SourceError(f"frame folder {self.path} does not exist" if not self.path.exists()
+                              else f"{self.path} is not a folder")
+        files = sorted((p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
+                       key=_natural_key)
+        if not files:
+            raise SourceError(f"frame folder {self.path} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        super().__init__(fps or ASSUMED_FPS, "option" if fps else "assumed", realtime, clock, sleep)
+        self.files = files
+        self._cursor = 0
+        # Validate now, so a folder of junk fails at open, not mid-run.
+        for _ in range(min(len(files), _MAX_BAD_READS)):
+            item = self._read_next()
+            if item is not None:
+                self._first = item
+                self.size = (int(item[1].shape[0]), int(item[1].shape[1]))
+                break
+        else:
+            raise SourceError(f"none of the first images in {self.path} could be read (e.g. {files[0].name})")
+
+    def _read_next(self) -> tuple[int, np.ndarray] | None:
+        while self._cursor < len(self.files):
+            index = self._cursor
+            self._cursor += 1
+            image = as_bgr_image(cv2.imread(str(self.files[index]), cv2.IMREAD_UNCHANGED))
+            if image is not None:
+                return index, image
+            self.damaged += 1
+        return None
+
+    def _where(self) -> str:
+        return f"frame folder {self.path}"
+
+    def describe(self) -> dict[str, Any]:
+        """See :meth:`Source.describe`; adds the path, file and unreadable counts."""
+        return {**super().describe(), "path": str(self.path), "files": len(self.files),
+                "unreadable_files": self.damaged}
