@@ -236,13 +236,14 @@ class Stream:
             raise ConfigError("a Stream runs once; make a new one (and open the source again)")
         self._ran = True
         result = self.result
-        blank = np.zeros(self._buffer.shape, dtype=np.uint8)
-        for _ in range(self.warmup):
-            self._as_labels(self.engine(blank))
-        self.source.start(history_needed(self.window, 1.0 / self.interval_s, self.source.fps))
-        result.started_ns = self._clock()
-        result.end_reason = "running"
         try:
+            result.end_reason = "warming up"
+            blank = np.zeros(self._buffer.shape, dtype=np.uint8)
+            for _ in range(self.warmup):
+                self._as_labels(self.engine(blank))
+            self.source.start(history_needed(self.window, 1.0 / self.interval_s, self.source.fps))
+            result.started_ns = self._clock()
+            result.end_reason = "running"
             while True:
                 if self.max_frames is not None and result.frames_processed >= self.max_frames:
                     result.end_reason = "max frames"
@@ -273,6 +274,8 @@ class Stream:
             self.source.stop()
         finally:
             result.ended_ns = self._clock()
+            if not result.started_ns:  # stopped before the source started (warm-up)
+                result.started_ns = result.ended_ns
             result.frames_captured = max(self.source.captured, result.frames_processed)
             for output in self.outputs:
                 output.close()

@@ -44,6 +44,24 @@ class StatusLine:
             sys.stderr.flush()
 
 
+def _check_writable(path: str | None, option: str) -> None:
+    """Fail before the run, not after it, when an output cannot be written."""
+    from flame.errors import ConfigError
+
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.isdir(folder):  # the writer creates missing folders: check the first that exists
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(f"{option} {path}: folder {folder} is not writable")
+    if os.path.isdir(path):
+        raise ConfigError(f"{option} {path} is a folder; give a file name")
+
+
 def _summary_table(report: dict):
     lat, eng, ovh = report["latency_ms"], report["engine_ms"], report["overhead_ms"]
     rows = [
@@ -86,6 +104,8 @@ def main(camera, video, frames_dir, url, fps, engine_path, device, realtime, sho
     from flame.runtime.sources import open_source
     from flame.runtime.stream import Stream
 
+    for path, what in ((report_path, "--report"), (save, "--save")):
+        _check_writable(path, what)
     live = {"reconnect": reconnect} if camera is not None or url is not None else {}
     with open_source(camera=camera, video=video, frames=frames_dir, url=url, fps=fps, realtime=realtime,
                      **live) as source, load_engine(engine_path, device=device) as engine:

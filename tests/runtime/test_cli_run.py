@@ -102,3 +102,15 @@ def test_ctrl_c_stops_cleanly_and_writes_the_report(files):
     assert 0 < data["frames_processed"] < 300
     assert data["frames_processed"] + data["frames_dropped"] == data["frames_captured"]
     assert data["latency_ms"]["count"] == data["frames_processed"] == len(data["frames"])
+
+
+def test_bad_options_fail_before_the_run(files):
+    tmp, engine, video = files
+    runner = CliRunner()
+    result = runner.invoke(main, ["--video", str(video), "--engine", str(engine), "--save", str(tmp / "out.gif")])
+    assert result.exit_code == 2 and "error: cannot save video as out.gif" in result.output
+    result = runner.invoke(main, ["--video", str(video), "--engine", str(engine), "--report", str(tmp)])
+    assert result.exit_code == 2 and "is a directory" in result.output
+    result = runner.invoke(main, ["--video", str(video), "--engine", str(engine), "--max-frames", "0"])
+    assert result.exit_code == 2 and "--max-frames >= 1" in result.output
+    assert not list(tmp.glob("*.json"))

@@ -214,3 +214,18 @@ def test_live_source_whose_open_hangs_fails_within_the_deadline():
 def test_url_passwords_stay_out_of_reports():
     assert redact_url("rtsp://robot:s3cret@10.0.0.2:554/cam") == "rtsp://robot:***@10.0.0.2:554/cam"
     assert redact_url("http://host/stream") == "http://host/stream"
+
+
+def test_stream_url_through_opencv_grabs_everything_and_ends_when_it_stops(tmp_path):
+    # A file:// URL goes through the live path (FFmpeg, grabber thread) and "stops" at its end.
+    path = write_video(tmp_path / "v.avi", 20, fps=10)
+    source = open_source(url=path.resolve().as_uri(), reconnect=0)
+    assert source.kind == "url" and source.live and source.fps == 10
+    taken = drain(source, history=3)
+    indices = [t.frame.index for t in taken]
+    assert indices and indices == sorted(set(indices)) and indices[-1] == 18
+    assert all(decoded_index(t.frame.image.mean()) == t.frame.index + 1 for t in taken)  # +1: validation frame
+    assert source.captured == 19  # frame 0 was read at open, to check the stream delivers
+    assert source.end_reason == f"stream {path.resolve().as_uri()} stopped delivering frames"
+    stamps = [t.frame.captured_ns for t in taken]
+    assert stamps == sorted(stamps)
