@@ -149,6 +149,11 @@ class FrameRing:
         with self._cond:
             self._frames = collections.deque(self._frames, maxlen=max(1, int(size)))
 
+    @property
+    def closed(self) -> bool:
+        """Whether the stream has ended (no frame will be pushed any more)."""
+        return self._closed
+
     def push(self, frame: Frame) -> None:
         """Add a frame (the newest) and wake a waiting reader."""
         with self._cond:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit, urlunsplit
@@ -36,7 +37,8 @@ class LiveSource(Source):
         reconnect_delay_s: pause before the first attempt (grows linearly).
         open_timeout_s: deadline for opening and for each reconnection.
         first_frame_timeout_s: deadline for the first frame at open.
-        stall_timeout_s: the run ends when no frame arrives for this long.
+        stall_timeout_s: the run ends when the grabber shows no sign of life (no frame,
+            no reconnection step) for this long: a driver stuck in a read.
         clock: monotonic clock in ns.
 
     Raises:
@@ -75,6 +77,7 @@ class LiveSource(Source):
         self._stop_event = threading.Event()
         self._thread: threading.Thread | None = None
         self._last = -1
+        self._alive_at = time.monotonic()  # the grabber's last sign of life
 
     def _open_capture(self) -> Capture:
         cap = call_with_deadline(self._opener, self.open_timeout_s, f"opening {self.what}")
@@ -100,6 +103,7 @@ class LiveSource(Source):
                 ok, image = self._cap.read()
                 now = self.clock()
                 image = as_bgr_image(image) if ok else None
+                self._alive_at = time.monotonic()
                 if image is not None:
                     first_ns = now if first_ns is None else first_ns
                     self._ring.push(Frame(image, index, now, (now - first_ns) / 1e9))
@@ -120,24 +124,31 @@ class LiveSource(Source):
                     self._cap = self._open_capture()
                 except SourceError:
                     self._cap = _Closed()
+                self._alive_at = time.monotonic()
         except BaseException as exc:  # a backend failure ends the stream cleanly, with the reason kept
             self.end_reason = f"{self.what} failed: {str(exc)[:200]}"
         finally:
             self._ring.close()
 
     def read(self) -> Taken | None:
-        """See :meth:`Source.read`: the newest frame, waiting up to ``stall_timeout_s``."""
+        """See :meth:`Source.read`: the newest frame; waits while the grabber is alive.
+
+        Waiting goes on through reconnections; it ends when the grabber gives
+        up, or shows no sign of life for ``stall_timeout_s`` (a hung driver).
+        """
         if not self._started:
             raise SourceError(f"{self.what} not started; call start() first")
-        if self._stopped:
-            return None
-        taken = self._ring.newest_after(self._last, self.stall_timeout_s)
-        if taken is None:
-            if self.end_reason is None:
+        while not self._stopped:
+            taken = self._ring.newest_after(self._last, min(0.5, self.stall_timeout_s))
+            if taken is not None:
+                self._last = taken.frame.index
+                return taken
+            if self._ring.closed:
+                return None
+            if time.monotonic() - self._alive_at > self.stall_timeout_s:
                 self.end_reason = f"{self.what} delivered no frame for {self.stall_timeout_s:g} s"
-            return None
-        self._last = taken.frame.index
-        return taken
+                return None
+        return None
 
     def _stop(self) -> None:
         self._stop_event.set()

@@ -62,7 +62,7 @@ def heads_up_text(result: FrameResult) -> str:
         For example ``latency 41.2 ms  engine 38.0 ms  12.3 fps  k=2 @ 30 fps``.
     """
     stats = result.stats
-    k = f"k={stats.k} @ {stats.fps:.3g} fps" if stats.k is not None and stats.fps else "k=?"
+    k = f"k={stats.k} @ {stats.fps:.4g} fps" if stats.k is not None and stats.fps else "k=?"
     return (f"latency {stats.latency_ms:.1f} ms  engine {stats.engine_ms:.1f} ms  "
             f"{stats.fps_out:.1f} fps  {k}  dropped {stats.dropped}")
 

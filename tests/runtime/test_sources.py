@@ -229,3 +229,24 @@ def test_stream_url_through_opencv_grabs_everything_and_ends_when_it_stops(tmp_p
     assert source.end_reason == f"stream {path.resolve().as_uri()} stopped delivering frames"
     stamps = [t.frame.captured_ns for t in taken]
     assert stamps == sorted(stamps)
+
+
+def test_live_source_with_a_hung_driver_ends_after_the_stall_timeout():
+    gate = threading.Event()
+    cameras = []
+
+    def opener():
+        # Validation frame, then the driver hangs inside read().
+        camera = FakeCamera(1)
+        cameras.append(camera)
+        return camera
+
+    source = LiveSource(opener, "camera 3", stall_timeout_s=0.4)
+    cameras[0].block = gate  # every read from now on hangs until the gate opens
+    source.start(2)
+    start = time.monotonic()
+    assert source.read() is None
+    assert 0.3 < time.monotonic() - start < 3
+    assert source.end_reason == "camera 3 delivered no frame for 0.4 s"
+    gate.set()
+    source.stop()
