@@ -261,8 +261,8 @@ class Stream:
         except KeyboardInterrupt:
             result.end_reason = "interrupted"
             raise
-        except FlameError as exc:
-            result.end_reason = f"error: {exc}"
+        except Exception as exc:
+            result.end_reason = f"error: {exc}" if isinstance(exc, FlameError) else f"error: {type(exc).__name__}: {exc}"
             raise
         finally:
             self._finish()
@@ -277,8 +277,14 @@ class Stream:
             if not result.started_ns:  # stopped before the source started (warm-up)
                 result.started_ns = result.ended_ns
             result.frames_captured = max(self.source.captured, result.frames_processed)
+            failure: Exception | None = None
             for output in self.outputs:
-                output.close()
+                try:  # every output gets closed (a saved video finished) even if one fails
+                    output.close()
+                except Exception as exc:
+                    failure = failure or exc
+            if failure is not None:
+                raise failure
 
     def _as_labels(self, output: np.ndarray) -> np.ndarray:
         # A logits export gives [C, H, W] (or [1, C, H, W]); the robot needs class ids.
