@@ -150,10 +150,11 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
                 from flame.export.fp16 import convert_to_fp16
 
                 step("converting to FP16 (onnxconverter-common; I/O and risky ops kept in FP32)")
+                total = len(graph.graph.node)
                 graph, kept = convert_to_fp16(graph)
                 card = onnx_card.replace(precision="fp16")
                 set_card(graph, card)
-                notes.append(f"{len(kept)} of {len(graph.graph.node)} nodes kept in FP32 "
+                notes.append(f"{len(kept)} of {total} nodes kept in FP32 "
                              "(input normalisation, casts, reductions, normalisation layers, logits upsampling, argmax)")
             step(f"writing {out}")
             save_onnx(graph, out)

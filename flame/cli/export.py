@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import click
 
 from flame.cli.common import handle_errors, parse_size
 from flame.cli.ui import console
 from flame.cli.ui import out as stdout
+
+
+def say(text: str) -> None:
+    """One result line on stdout, never wrapped (it may be parsed or piped)."""
+    stdout.print(text, soft_wrap=True, highlight=False)
 
 
 def human_size(size: int) -> str:
@@ -46,26 +52,37 @@ def main(checkpoint, out, fmt, fp16, size, output, verify, timing_cache, workspa
     """
     from flame.export.exporter import export_checkpoint
 
+    # The running step shows on a spinner; each step is printed once it is done, so that a
+    # failure leaves only the completed steps and one error line.
+    current: list = []
+
+    def finish_step() -> None:
+        if current:
+            message, started = current.pop()
+            console.print(f"[dim]-[/dim] {message} [dim]({time.perf_counter() - started:.1f} s)[/dim]", soft_wrap=True)
+
     with console.status("flame-export") as status:
         def on_step(message: str) -> None:
-            console.print(f"[dim]-[/dim] {message}")
+            finish_step()
+            current.append((message, time.perf_counter()))
             status.update(message)
 
         result = export_checkpoint(checkpoint, out, fmt, fp16=fp16, size=parse_size(size), output=output,
                                    verify=verify, timing_cache=timing_cache, workspace_mb=workspace_mb,
                                    on_step=on_step)
+        finish_step()
     card = result.card
     height, width = card.input_size
-    stdout.print(f"wrote {result.path} ({human_size(result.size_bytes)}; {card.backend} {card.precision}, "
+    say(f"wrote {result.path} ({human_size(result.size_bytes)}; {card.backend} {card.precision}, "
               f"input {card.window}x{height}x{width}x3 uint8 BGR -> {card.output}) in {result.seconds:.1f} s")
     for path in result.extra_files:
-        stdout.print(f"  also wrote {path}")
+        say(f"  also wrote {path}")
     for note in result.notes:
-        stdout.print(f"  {note}")
+        say(f"  {note}")
     if result.parity is None:
-        stdout.print("  parity not checked (--no-verify)")
+        say("  parity not checked (--no-verify)")
         return
-    stdout.print(f"  {result.parity.summary()}")
+    say(f"  {result.parity.summary()}")
     if not result.parity.passed:
         click.echo(f"warning: {result.path.name} agrees with PyTorch on only {100 * result.parity.agreement:.3f}% "
                    f"of pixels (expected >= {100 * result.parity.threshold:g}%); the file is kept for inspection",

@@ -99,12 +99,10 @@ def device_count() -> int:
     rt = import_runtime()
     err, count = rt.cudaGetDeviceCount()
     if err != rt.cudaError_t.cudaSuccess:
-        raise DependencyError(
-            f"no usable CUDA device: cudaGetDeviceCount reports {_error_text(rt, err)}; "
-            "this needs an NVIDIA GPU with its driver installed"
-        )
+        raise DependencyError(f"no usable CUDA device (cudaGetDeviceCount: {_error_text(rt, err)}; "
+                              "an NVIDIA GPU with its driver is needed)")
     if not count:
-        raise DependencyError("no CUDA device found: this needs an NVIDIA GPU with its driver installed")
+        raise DependencyError("no CUDA device found (an NVIDIA GPU with its driver is needed)")
     return int(count)
 
 

@@ -25,8 +25,8 @@ from flame.runtime.engines import cudart
 from flame.runtime.engines.base import Engine, Timing, now_ms
 from flame.runtime.metadata import ModelCard, read_sidecar
 
-INSTALL_HINT = ("pip install tensorrt cuda-bindings (or pip install -e '.[tensorrt]'; the tensorrt wheels "
-                "fetch NVIDIA's libraries from pypi.nvidia.com at install time)")
+INSTALL_HINT = ("pip install -e '.[tensorrt]' (tensorrt and cuda-bindings) on a machine with an NVIDIA GPU "
+                "and driver; the tensorrt wheels fetch NVIDIA's libraries from pypi.nvidia.com")
 
 #: numpy dtypes of TensorRT data types, by name (fallback when ``trt.nptype`` lacks one).
 _NUMPY_TYPES = {"FLOAT": np.float32, "HALF": np.float16, "INT8": np.int8, "INT32": np.int32,
@@ -37,19 +37,29 @@ class PlanMismatchWarning(UserWarning):
     """The plan's card names another GPU or TensorRT version than this machine's."""
 
 
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # a parent package is missing
+        return False
+
+
 def missing_for_tensorrt() -> list[str]:
-    """What this machine lacks to build or run TensorRT plans (empty when nothing).
+    """What this machine lacks to build or run TensorRT plans, in short phrases (empty when nothing).
 
     Touches no TensorRT object: TensorRT is looked up without being imported,
     and the device is asked through cuda-bindings.
     """
     problems = []
-    if importlib.util.find_spec("tensorrt") is None:
-        problems.append(f"TensorRT is not installed ({INSTALL_HINT})")
-    try:
-        cudart.device_count()
-    except DependencyError as exc:
-        problems.append(str(exc))
+    if not _installed("tensorrt"):
+        problems.append("TensorRT is not installed")
+    if not _installed("cuda.bindings"):
+        problems.append("cuda-bindings is not installed")
+    else:
+        try:
+            cudart.device_count()
+        except DependencyError as exc:
+            problems.append(str(exc))
     return problems
 
 
@@ -63,13 +73,14 @@ def require_tensorrt(device: str | None = None) -> tuple[Any, cudart.DeviceInfo]
         ``(tensorrt module, device info)``; the device is made current.
 
     Raises:
-        DependencyError: naming everything missing (TensorRT, cuda-bindings, a GPU)
-            and how to install it, before any TensorRT object is created.
+        DependencyError: one line naming everything missing (TensorRT, cuda-bindings,
+            a GPU) and how to install it, before any TensorRT object is created.
     """
     index = cudart.device_index(device)
     problems = missing_for_tensorrt()
     if problems:
-        raise DependencyError("TensorRT cannot run here: " + "; ".join(problems))
+        hint = f"; install: {INSTALL_HINT}" if any("not installed" in p for p in problems) else ""
+        raise DependencyError("TensorRT cannot run here: " + "; ".join(problems) + hint)
     info = cudart.require_device(index)
     try:
         import tensorrt

@@ -109,19 +109,25 @@ class Artifacts:
         return save_checkpoint(self.root / "sharp.pt", {"model": model.state_dict(), "epoch": 0, "card": card.to_dict()})
 
     @functools.cached_property
-    def onnx_result(self):
-        from flame.export.exporter import export_checkpoint
+    def program(self):
+        """``(torch.export program of the deploy wrapper, checkpoint card)``, traced once for both formats."""
+        from flame.export.program import deploy_wrapper, export_program
 
-        return export_checkpoint(self.checkpoint, self.root / "sharp.onnx", verify=True)
+        model, card = self.reference
+        return export_program(deploy_wrapper(model, card), card), card
 
-    @property
+    @functools.cached_property
     def onnx(self) -> Path:
-        return self.onnx_result.path
+        # The library path of export_checkpoint(fmt="onnx") minus the second tracing: to_onnx
+        # accepts the program as well as the wrapper (the CLI tests run export_checkpoint end to end).
+        from flame.export.onnx_export import save_onnx, to_onnx
+
+        program, card = self.program
+        return save_onnx(to_onnx(program, card.replace(backend="onnx", precision="fp32")), self.root / "sharp.onnx")
 
     @functools.cached_property
     def onnx_fp16(self) -> Path:
-        # The same conversion export_checkpoint(fp16=True) applies (that path runs end to end
-        # in the CLI test), done on the FP32 file here to save a second ONNX export.
+        # The conversion export_checkpoint(fp16=True) applies, done on the FP32 file.
         from flame.export.fp16 import convert_to_fp16
         from flame.export.onnx_export import card_of, load_onnx, save_onnx, set_card
 
@@ -132,14 +138,11 @@ class Artifacts:
         return save_onnx(fp16, self.root / "sharp.fp16.onnx")
 
     @functools.cached_property
-    def pt2_result(self):
-        from flame.export.exporter import export_checkpoint
-
-        return export_checkpoint(self.checkpoint, self.root / "sharp.pt2", verify=True)
-
-    @property
     def pt2(self) -> Path:
-        return self.pt2_result.path
+        from flame.export.program import save_program
+
+        program, card = self.program
+        return save_program(program, card.replace(backend="torch-export", precision="fp32"), self.root / "sharp.pt2")
 
     @functools.cached_property
     def reference(self):

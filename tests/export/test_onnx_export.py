@@ -45,13 +45,37 @@ def test_onnx_fp16_agrees_with_predict(artifacts):
     assert agreement(labels, reference) >= 0.99
 
 
-def test_export_reports_its_parity(artifacts):
-    parity = artifacts.onnx_result.parity
-    assert parity is not None and parity.passed
-    assert parity.pixels == 4 * SIZE[0] * SIZE[1] and parity.windows == 4
-    assert parity.threshold == 0.999 and parity.precision == "fp32"
-    assert parity.agreement >= 0.999
-    assert "pixel agreement" in parity.summary() and "onnxruntime" in parity.summary()
+def test_parity_check_of_the_onnx_engine(artifacts):
+    import torch
+
+    from flame.export.parity import check_parity, parity_windows
+    from flame.export.program import deploy_wrapper
+
+    model, card = artifacts.reference
+    wrapper = deploy_wrapper(model, card)
+    windows = parity_windows(card, 3)
+    assert len(windows) == 3 and windows[0].shape == (WINDOW, *SIZE, 3) and windows[0].dtype == np.uint8
+    assert not np.array_equal(windows[0], windows[1])  # the shapes move between windows
+    with torch.no_grad(), load_engine(artifacts.onnx, device="cpu") as engine:
+        parity = check_parity(lambda w: wrapper(torch.from_numpy(w)).numpy(), engine, windows, card, "fp32",
+                              "onnxruntime on cpu")
+    assert parity.passed and parity.agreement >= 0.999
+    assert parity.pixels == 3 * SIZE[0] * SIZE[1] and parity.windows == 3 and parity.threshold == 0.999
+    assert "pixel agreement" in parity.summary() and parity.max_abs_diff is None
+
+
+def test_compare_counts_pixels_and_logit_argmax():
+    from flame.export.parity import compare
+
+    a = np.array([[0, 1], [2, 3]], np.uint8)
+    b = np.array([[0, 1], [2, 0]], np.uint8)
+    assert compare([a, a], [a, b], "labels") == (7 / 8, 8, None)
+    logits = np.zeros((3, 1, 2), np.float32)
+    logits[1, 0, 0] = logits[2, 0, 1] = 1.0
+    shifted = logits.copy()
+    shifted[0, 0, 1] = 2.0  # flips the argmax of the second pixel
+    agreement_, pixels, worst = compare([logits], [shifted], "logits")
+    assert (agreement_, pixels, worst) == (0.5, 2, 2.0)
 
 
 def test_onnx_graph_is_static_opset18_with_card(artifacts):
