@@ -5,7 +5,6 @@ DESIGN.md section 2: keep every sample, report mean, p50, p90, p99 and max.
 
 from __future__ import annotations
 
-import math
 from typing import Iterable
 
 import numpy as np
@@ -15,9 +14,6 @@ from flame.errors import ConfigError
 #: The statistics every summary carries, in display order.
 STATS = ("mean", "p50", "p90", "p99", "max")
 
-# Same tolerance as flame.evaluation.offsets: runtime may not import evaluation
-# (DESIGN.md section 3), and a latency of exactly one frame interval is k = 1.
-_TOLERANCE = 1e-9
 
 
 def summarize(samples_ms: Iterable[float]) -> dict[str, float | int | None]:
@@ -49,29 +45,3 @@ def summarize(samples_ms: Iterable[float]) -> dict[str, float | int | None]:
         "max": float(values.max()),
         "min": float(values.min()),
     }
-
-
-def frames_late(latency_ms: float, fps: float) -> int:
-    """k = ceil(latency * fps): frames the world moves on while the network runs.
-
-    An exact multiple of the frame interval is not bumped (one interval gives 1).
-
-    Args:
-        latency_ms: latency in milliseconds (>= 0).
-        fps: frame rate in frames per second (> 0).
-
-    Returns:
-        The frame offset k.
-
-    Raises:
-        ConfigError: on a negative latency or a non-positive frame rate.
-    """
-    if not math.isfinite(fps) or fps <= 0:
-        raise ConfigError(f"expected a positive frame rate, found fps={fps!r}")
-    if not math.isfinite(latency_ms) or latency_ms < 0:
-        raise ConfigError(f"expected a latency >= 0 ms, found {latency_ms!r}")
-    frames = latency_ms / 1000.0 * fps
-    nearest = round(frames)
-    if abs(frames - nearest) <= _TOLERANCE * max(1.0, abs(frames)):
-        return int(nearest)
-    return int(math.ceil(frames))

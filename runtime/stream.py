@@ -31,7 +31,8 @@ import numpy as np
 from flame.errors import ConfigError, FlameError
 from flame.runtime.engines.base import Engine
 from flame.runtime.frames import Frame, Taken, history_needed, pick_window
-from flame.runtime.latency import frames_late, summarize
+from flame.offsets import frame_offset
+from flame.runtime.latency import summarize
 from flame.runtime.source_base import Source
 
 
@@ -150,7 +151,7 @@ class RunResult:
         latency = summarize(cols["latency_ms"])
         output_ms = np.asarray(self.output_ns, dtype=np.float64) / 1e6
         k_fps = self.source_fps or fps_in
-        k = frames_late(latency["p50"], k_fps) if latency["p50"] is not None and k_fps else None
+        k = frame_offset(latency["p50"] / 1000.0, k_fps) if latency["p50"] is not None and k_fps else None
         return {
             "end_reason": self.end_reason,
             "frames_captured": self.frames_captured,
@@ -349,5 +350,5 @@ class Stream:
         fps = self.source.fps
         processed = self.result.frames_processed
         dropped = max(0, self.source.captured - processed)
-        return LiveStats(latency_ms, engine_ms, fps_out, frames_late(latency_ms, fps) if fps else None, fps,
+        return LiveStats(latency_ms, engine_ms, fps_out, frame_offset(latency_ms / 1000.0, fps) if fps else None, fps,
                          processed, dropped)

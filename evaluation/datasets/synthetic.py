@@ -33,7 +33,7 @@ from flame.evaluation.datasets.base import SequenceDataset
 from flame.evaluation.offsets import check_fps
 
 #: Bump when the rendering changes, so cached data sets are regenerated.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 CLASS_NAMES = ["ground", "building", "car", "pedestrian", "ball"]
 PALETTE = np.array([(90, 90, 90), (160, 110, 70), (30, 60, 220), (220, 40, 60), (40, 200, 80)], np.uint8)
@@ -124,7 +124,7 @@ class _Car:
         self.length = rng.uniform(0.10, 0.15)
         self.width = self.length * rng.uniform(0.42, 0.55)
         self.theta = rng.uniform(0, 2 * math.pi)
-        self.speed = rng.uniform(0.014, 0.028)
+        self.speed = rng.uniform(0.018, 0.032)
         self.pos = np.array([rng.uniform(0, 1), rng.uniform(0.1, 0.95) * aspect])
         self.aspect = aspect
 
@@ -230,7 +230,7 @@ def render_sequence(spec: SyntheticSpec, index: int, split: str = "train") -> tu
     skyline = np.interp(np.arange(width), np.linspace(0, width - 1, knots.size), knots)
     background[np.arange(height)[:, None] < skyline[None, :]] = BUILDING
 
-    cars = [_Car(rng, aspect) for _ in range(rng.integers(3, 6))]
+    cars = [_Car(rng, aspect) for _ in range(rng.integers(4, 7))]
     people = [_Pedestrian(rng, aspect) for _ in range(rng.integers(3, 6))]
     balls = [_Ball(rng, aspect) for _ in range(rng.integers(1, 4))]
     noise_rng = np.random.default_rng(seq_seed.spawn(1)[0])

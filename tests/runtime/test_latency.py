@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from flame.errors import ConfigError
-from flame.runtime.latency import frames_late, summarize
+from flame.runtime.latency import summarize
 
 
 def test_summary_matches_hand_computed_percentiles():
@@ -36,23 +36,3 @@ def test_summary_of_nothing_is_explicitly_empty():
 def test_summary_refuses_impossible_samples(bad):
     with pytest.raises(ConfigError):
         summarize(bad)
-
-
-@pytest.mark.parametrize("latency_ms, fps, k", [
-    (0.0, 30.0, 0),
-    (1000 / 30, 30.0, 1),      # exactly one interval is not bumped to 2
-    (60.0, 1 / 0.06, 1),       # Cityscapes' rounded 60 ms interval
-    (33.4, 30.0, 2),
-    (0.05, 10.0, 1),           # any positive latency is at least one frame late
-    (250.0, 10.0, 3),
-    (200.0, 10.0, 2),
-])
-def test_frames_late(latency_ms, fps, k):
-    assert frames_late(latency_ms, fps) == k
-
-
-def test_frames_late_refuses_bad_input():
-    with pytest.raises(ConfigError):
-        frames_late(-1.0, 30.0)
-    with pytest.raises(ConfigError):
-        frames_late(10.0, 0.0)

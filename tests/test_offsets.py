@@ -3,7 +3,8 @@
 import pytest
 
 from flame.errors import ConfigError
-from flame.evaluation.offsets import frame_offset
+from flame.evaluation.offsets import frame_offset as evaluation_frame_offset
+from flame.offsets import frame_offset
 
 
 @pytest.mark.parametrize(
@@ -20,6 +21,11 @@ from flame.evaluation.offsets import frame_offset
         (0.195, 1 / 0.06, 4),      # DeepLab-R101
         (0.1, 30.0, 3),            # 0.1 * 30 = 3.0000000000000004
         (1e-3, 30.0, 1),
+        (1 / 30, 30.0, 1),         # exactly one interval at 30 fps
+        (0.0334, 30.0, 2),
+        (0.05e-3, 10.0, 1),        # any positive latency is at least one frame late
+        (0.25, 10.0, 3),
+        (0.2, 10.0, 2),
     ],
 )
 def test_frame_offset(latency_s, fps, k):
@@ -31,3 +37,7 @@ def test_frame_offset(latency_s, fps, k):
 def test_frame_offset_rejects_bad_values(latency_s, fps):
     with pytest.raises(ConfigError):
         frame_offset(latency_s, fps)
+
+
+def test_evaluation_and_runtime_share_one_implementation():
+    assert evaluation_frame_offset is frame_offset
