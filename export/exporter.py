@@ -60,6 +60,10 @@ def format_of(out: str | os.PathLike | None, fmt: str | None) -> str:
     suffix = Path(out).suffix.lower() if out is not None else ""
     by_suffix = next((f for f, sufs in SUFFIXES.items() if suffix in sufs), None)
     if fmt is None:
+        if out is not None and by_suffix is None:
+            known = ", ".join(s for sufs in SUFFIXES.values() for s in sufs)
+            raise ConfigError(f"cannot tell the format of {out}: name it *{' or *'.join(known.split(', '))} "
+                              "or pass --format")
         return by_suffix or "onnx"
     if out is not None and by_suffix != fmt:
         raise ConfigError(f"output {out} does not fit --format {fmt}: name it *{' or *'.join(SUFFIXES[fmt])}")

@@ -22,6 +22,7 @@ session base folder, so both folders share one set of exports.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,6 +167,19 @@ def artifacts(tmp_path_factory) -> Artifacts:
     if base not in _BUILT:
         _BUILT[base] = Artifacts(tmp_path_factory.mktemp("engine-artifacts"))
     return _BUILT[base]
+
+
+@contextlib.contextmanager
+def torch_threads(count: int):
+    """Set torch's intra-op thread count for a block, restoring it after (see conftest.py)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def agreement(a: np.ndarray, b: np.ndarray) -> float:

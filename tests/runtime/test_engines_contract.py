@@ -47,6 +47,13 @@ def artifacts(tmp_path_factory):
     return engine_artifacts.artifacts(tmp_path_factory)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """One torch thread for these 64x128 inputs (see tests/export/conftest.py), restored after."""
+    with engine_artifacts.torch_threads(1):
+        yield
+
+
 @pytest.fixture(scope="module")
 def plan(artifacts, tmp_path_factory):
     from flame.export.exporter import export_checkpoint
