@@ -25,7 +25,7 @@ from typing import Any
 
 from flame.errors import EngineError
 from flame.files import atomic_path
-from flame.runtime.engines.tensorrt import require_tensorrt
+from flame.runtime.engines.tensorrt import last_error, require_tensorrt, tensorrt_logger
 from flame.runtime.metadata import ModelCard, write_sidecar
 
 
@@ -116,7 +116,8 @@ def build_plan(model: Any, plan_path: str | os.PathLike, card: ModelCard, *, fp1
     cache_path = Path(timing_cache) if timing_cache is not None else None
     started = time.perf_counter()
 
-    logger = trt.Logger(trt.Logger.WARNING)
+    logger = tensorrt_logger(trt)
+    logger.take()
     builder = trt.Builder(logger)
     flags = 0
     strong_flag = getattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED", None)
@@ -142,8 +143,8 @@ def build_plan(model: Any, plan_path: str | os.PathLike, card: ModelCard, *, fp1
         reused = 0
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
-        raise EngineError("TensorRT could not build the plan (see its log above); if it mentions memory, "
-                          "raise --workspace-mb")
+        said = last_error(logger) or "no error message"
+        raise EngineError(f"TensorRT could not build the plan ({said}); if it mentions memory, raise --workspace-mb")
     seconds = time.perf_counter() - started
 
     plan_path = Path(plan_path)

@@ -13,6 +13,7 @@ TensorRT objects crash the interpreter instead of raising.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -35,6 +36,45 @@ _NUMPY_TYPES = {"FLOAT": np.float32, "HALF": np.float16, "INT8": np.int8, "INT32
 
 class PlanMismatchWarning(UserWarning):
     """The plan's card names another GPU or TensorRT version than this machine's."""
+
+
+_LOGGER: Any = None
+
+
+def tensorrt_logger(trt: Any) -> Any:
+    """The process's one TensorRT logger (TensorRT expects a single logger for all its objects).
+
+    Errors are kept (the last 20) so that a failure can be reported in one line
+    instead of TensorRT printing to stderr; warnings go to the ``flame.tensorrt``
+    Python logger; info and verbose messages are dropped.
+    """
+    global _LOGGER
+    if _LOGGER is None:
+        class CollectingLogger(trt.ILogger):
+            def __init__(self) -> None:
+                trt.ILogger.__init__(self)
+                self.errors: list[str] = []
+
+            def log(self, severity: Any, msg: str) -> None:
+                if severity in (trt.ILogger.INTERNAL_ERROR, trt.ILogger.ERROR):
+                    self.errors.append(str(msg).strip())
+                    del self.errors[:-20]
+                elif severity == trt.ILogger.WARNING:
+                    logging.getLogger("flame.tensorrt").warning("%s", msg)
+
+            def take(self) -> list[str]:
+                """The errors logged since the last call."""
+                errors, self.errors = self.errors, []
+                return errors
+
+        _LOGGER = CollectingLogger()
+    return _LOGGER
+
+
+def last_error(logger: Any) -> str:
+    """The last TensorRT error since the last call, shortened for a one-line message ('' if none)."""
+    errors = logger.take()
+    return errors[-1].splitlines()[0][:200] if errors else ""
 
 
 def _installed(module: str) -> bool:
@@ -157,12 +197,15 @@ class TensorRTEngine(Engine):
             raise
 
     def _load(self, trt: Any, path: Path, mismatches: list[str]) -> None:
-        self._logger = trt.Logger(trt.Logger.ERROR)
-        self._runtime = trt.Runtime(self._logger)
+        logger = tensorrt_logger(trt)
+        logger.take()
+        self._runtime = trt.Runtime(logger)
         self._engine = self._runtime.deserialize_cuda_engine(path.read_bytes())
         if self._engine is None:
-            why = "; ".join(mismatches) if mismatches else "the file is not a TensorRT plan, or was built by another TensorRT version or GPU"
-            raise EngineError(f"TensorRT cannot deserialise {path} ({why}); rebuild it on this machine with flame-export --format tensorrt")
+            why = "; ".join(mismatches) or "the file is not a TensorRT plan, or was built by another TensorRT version or GPU"
+            said = last_error(logger)
+            raise EngineError(f"TensorRT cannot deserialise {path} ({why}{'; TensorRT says: ' + said if said else ''}); "
+                              "rebuild it on this machine with flame-export --format tensorrt")
         engine = self._engine
         names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
         inputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
@@ -199,7 +242,8 @@ class TensorRTEngine(Engine):
 
     def _enqueue(self) -> None:
         if not self._context.execute_async_v3(int(self._stream.handle)):
-            raise EngineError(f"TensorRT execute_async_v3 failed on {self.path.name}")
+            said = last_error(_LOGGER) if _LOGGER is not None else ""
+            raise EngineError(f"TensorRT execute_async_v3 failed on {self.path.name}" + (f": {said}" if said else ""))
 
     def _capture_graph(self) -> None:
         # One plain run first: TensorRT defers some work to the first enqueue,
