@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -99,16 +100,19 @@ class PredictionFiles(PredictionSource):
 
 
 def evaluate_predictions(dataset, root: str | os.PathLike, latency_ms: float = 0.0, streaming: bool = True,
-                         label_ids: bool = False, progress=None) -> dict:
+                         label_ids: bool = False, progress=None,
+                         streaming_latencies_ms: Sequence[float] | None = None) -> dict:
     """Score precomputed predictions: static mIoU, FLAME and streaming FLAME.
 
     Args:
         dataset: the :class:`~flame.evaluation.datasets.SequenceDataset` scored.
         root: predictions folder.
-        latency_ms: fixed latency (0 = static only; FLAME equals mIoU).
-        streaming: also score streaming FLAME with that constant latency.
+        latency_ms: the latency k comes from (0 = static only; FLAME equals mIoU).
+        streaming: also score streaming FLAME.
         label_ids: predictions are Cityscapes labelIds.
         progress: ``(done, total)`` callback.
+        streaming_latencies_ms: per-frame latencies for streaming FLAME
+            (default: ``latency_ms`` for every frame).
 
     Returns:
         The report dictionary (see :func:`flame.evaluation.report.evaluation_report`).
@@ -117,12 +121,14 @@ def evaluate_predictions(dataset, root: str | os.PathLike, latency_ms: float = 0
         DataError, ConfigError: on bad data, missing predictions or a negative latency.
     """
     from flame.evaluation.offsets import frame_offset
-    from flame.evaluation.protocols import evaluate
+    from flame.evaluation.protocols import evaluate, require_history
     from flame.evaluation.report import evaluation_report
 
     k = frame_offset(latency_ms / 1000.0, dataset.fps)
+    require_history(dataset, k)
     source = PredictionFiles(root, label_ids=label_ids)
-    result = evaluate(dataset, source, sorted({0, k}), [latency_ms / 1000.0] if streaming else None, progress)
+    samples = [latency_ms] if streaming_latencies_ms is None else list(streaming_latencies_ms)
+    result = evaluate(dataset, source, sorted({0, k}), [v / 1000.0 for v in samples] if streaming else None, progress)
     report = evaluation_report(result, dataset, k, latency_ms, dataset.fps)
     report["predictions"] = str(root)
     return report

@@ -243,6 +243,22 @@ def evaluate(dataset: SequenceDataset, source: PredictionSource, offsets: Iterab
     return Evaluation(scores, streaming)
 
 
+def require_history(dataset: SequenceDataset, k: int, history: int = 0) -> None:
+    """Refuse an offset no annotated frame of the data set has enough frames before.
+
+    Raises:
+        DataError: when every pair at offset ``k`` would be a miss.
+    """
+    reach = max((j for seq in dataset.sequences for j in seq.annotated), default=-1)
+    if reach - k - history < 0:
+        raise DataError(
+            f"data set {dataset.name} is too short for k = {k}"
+            + (f" with a window reaching {history} frame(s) back" if history else "")
+            + f": the latest annotated frame is frame {reach} of its sequence, so no prediction can be paired; "
+            "use a data set with longer sequences, a lower latency or a higher --fps"
+        )
+
+
 def _update(confusion: ConfusionMatrix, gt: np.ndarray, pred: np.ndarray, seq: Sequence, i: int, j: int) -> None:
     try:
         confusion.update(gt, pred)

@@ -20,7 +20,7 @@ import threading
 import time
 from abc import abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import cv2
 import numpy as np
@@ -338,3 +338,56 @@ class FolderSource(_FileSource):
         """See :meth:`Source.describe`; adds the path, file and unreadable counts."""
         return {**super().describe(), "path": str(self.path), "files": len(self.files),
                 "unreadable_files": self.damaged}
+
+
+class ArraySource(_FileSource):
+    """Frames produced by Python code (a data set's frames, arrays in memory), as a video.
+
+    Goes through the same reader thread, ring and pacing as a folder of
+    images, so a loop fed by it measures what ``flame-run --frames`` would.
+
+    Args:
+        frames: an iterable of uint8 ``[H, W, 3]`` BGR images (read lazily).
+        fps: their frame rate.
+        name: how reports and errors name the source.
+        realtime, clock, sleep: as for :class:`VideoSource`.
+
+    Raises:
+        SourceError: when the iterable yields no frame or the first is not an image.
+        ConfigError: on a non-positive ``fps``.
+    """
+
+    kind = "frames"
+
+    def __init__(self, frames: Iterable[np.ndarray], fps: float, name: str = "memory", realtime: bool = False,
+                 clock: Clock | None = None, sleep: Sleep | None = None) -> None:
+        if valid_fps(fps) is None:
+            raise ConfigError(f"expected a frame rate in (0, 1000], found {fps!r}")
+        super().__init__(fps, "option", realtime, clock, sleep)
+        self.name = name
+        self._frames = iter(frames)
+        self._cursor = 0
+        first = self._read_next()
+        if first is None:
+            raise SourceError(f"{name} holds no frames")
+        self._first = first
+        self.size = (int(first[1].shape[0]), int(first[1].shape[1]))
+
+    def _read_next(self) -> tuple[int, np.ndarray] | None:
+        image = next(self._frames, None)
+        if image is None:
+            return None
+        converted = as_bgr_image(image)
+        if converted is None:
+            raise SourceError(f"{self.name}: frame {self._cursor} is not an image (shape "
+                              f"{getattr(image, 'shape', None)}, dtype {getattr(image, 'dtype', None)})")
+        index = self._cursor
+        self._cursor += 1
+        return index, converted
+
+    def _where(self) -> str:
+        return self.name
+
+    def describe(self) -> dict[str, Any]:
+        """See :meth:`Source.describe`; adds the source's name."""
+        return {**super().describe(), "name": self.name}

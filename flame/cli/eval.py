@@ -1,41 +1,125 @@
-"""``flame-eval``: static mIoU, FLAME and streaming FLAME."""
+"""``flame-eval``: static mIoU, FLAME and streaming FLAME of an engine, a checkpoint or predictions."""
 
 from __future__ import annotations
 
 import click
 
 from flame.cli.common import handle_errors
-from flame.cli.ui import out, per_class_table, progress_bar, summary_table
+from flame.cli.ui import console, out, per_class_table, progress_bar, summary_table
+from flame.errors import ConfigError
 from flame.files import write_json
+
+STATS = ["p50", "mean", "p90", "p99", "max"]
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--predictions", "predictions", type=click.Path(), required=True,
+@click.option("--engine", "engine_path", type=click.Path(), default=None,
+              help="Engine to score: .plan/.engine (TensorRT), .onnx (ONNX Runtime) or .pt2 (torch.export).")
+@click.option("--checkpoint", type=click.Path(), default=None, help="flame-train checkpoint (the PyTorch reference).")
+@click.option("--predictions", type=click.Path(), default=None,
               help="Folder of prediction PNGs: DIR/<sequence>/<frame stem>.png (Cityscapes: <city>_<seq>_<frame>*.png anywhere).")
 @click.option("--dataset", type=click.Choice(["synthetic", "cityscapes", "folder"]), default="synthetic", show_default=True)
 @click.option("--data-root", type=click.Path(), default=None, help="Data set folder (cityscapes, folder; optional for synthetic).")
 @click.option("--split", default="val", show_default=True)
 @click.option("--label-ids", is_flag=True, help="Predictions are Cityscapes labelIds, not train ids.")
-@click.option("--latency", "latency_ms", type=float, default=0.0, show_default=True, help="Fixed latency in ms (0 = static).")
+@click.option("--latency", "latency_ms", type=float, default=None,
+              help="Fixed latency in ms instead of measuring (predictions default to 0 = static).")
+@click.option("--latency-from", type=click.Path(), default=None, help="Take per-frame latencies from a flame-run report.")
+@click.option("--latency-stat", type=click.Choice(STATS), default="p50", show_default=True,
+              help="Which statistic of the latency samples gives k.")
+@click.option("--extra-latency-ms", type=float, default=0.0, show_default=True, help="Camera and transport delay to add.")
 @click.option("--fps", type=float, default=None, help="Override the data set's frame rate.")
 @click.option("--streaming/--no-streaming", default=True, show_default=True, help="Also score streaming FLAME.")
-@click.option("--max-sequences", type=int, default=None, help="Score only the first N sequences.")
+@click.option("--max-sequences", type=int, default=None, help="Score only the first N sequences (a quick look).")
+@click.option("--latency-samples", type=int, default=50, show_default=True, help="Frames timed when measuring latency.")
+@click.option("--warmup", type=int, default=5, show_default=True, help="Engine calls before timing.")
+@click.option("--device", default=None, help="cpu or cuda (engine default when omitted).")
+@click.option("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0 = its default).")
 @click.option("--json", "json_out", type=click.Path(), default=None, help="Write the report as JSON.")
+@click.option("--plot", "plot_out", type=click.Path(), default=None,
+              help="Write a PNG: FLAME vs latency with the operating point, and per-class IoU.")
 @handle_errors
-def main(predictions, dataset, data_root, split, label_ids, latency_ms, fps, streaming, max_sequences, json_out):
-    """Score segmentation predictions with FLAME (latency-aware mIoU)."""
-    from flame.evaluation.datasets import open_dataset
-    from flame.evaluation.offsets import check_fps, frame_offset
-    from flame.evaluation.predictions import evaluate_predictions
+def main(engine_path, checkpoint, predictions, dataset, data_root, split, label_ids, latency_ms, latency_from,
+         latency_stat, extra_latency_ms, fps, streaming, max_sequences, latency_samples, warmup, device, threads,
+         json_out, plot_out):
+    """Score segmentation with FLAME: accuracy against the frame that is current when the output is ready.
 
+    Give exactly one of --engine, --checkpoint or --predictions. For engines and
+    checkpoints the latency is measured here on the data set's frames unless
+    --latency or --latency-from says otherwise.
+    """
+    from flame.evaluation.datasets import open_dataset
+    from flame.evaluation.offsets import check_fps
+
+    chosen = [name for name, value in (("--engine", engine_path), ("--checkpoint", checkpoint),
+                                       ("--predictions", predictions)) if value]
+    if len(chosen) != 1:
+        raise ConfigError("give exactly one of --engine, --checkpoint or --predictions"
+                          + (f" (found {', '.join(chosen)})" if chosen else ""))
     if fps is not None:
         check_fps(fps)
-    frame_offset(latency_ms / 1000.0, fps or 1.0)  # validates the latency before any data is read
-    data = open_dataset(dataset, data_root, split, fps).head(max_sequences)
-    with progress_bar("scoring") as progress:
-        report = evaluate_predictions(data, predictions, latency_ms, streaming, label_ids, progress)
+    if latency_ms is not None and latency_ms < 0:
+        raise ConfigError(f"expected a latency >= 0 ms, found {latency_ms}")
+    if label_ids and not predictions:
+        raise ConfigError("--label-ids applies to --predictions only")
+    data = open_dataset(dataset, data_root, split, fps).head(max_sequences).require_nonempty()
+
+    if predictions:
+        report = _score_predictions(data, predictions, latency_ms, latency_from, latency_stat, extra_latency_ms,
+                                    streaming, label_ids, bool(plot_out))
+    else:
+        report = _score_engine(data, engine_path, checkpoint, device, threads, latency_ms, latency_from, latency_stat,
+                               extra_latency_ms, latency_samples, warmup, streaming, bool(plot_out))
     out.print(summary_table(report))
     out.print(per_class_table(report))
     if json_out:
         write_json(json_out, report)
         out.print(f"report written to {json_out}")
+    if plot_out:
+        from flame.plots import plot_report
+
+        plot_report(report, plot_out, title=_title(report))
+        out.print(f"plot written to {plot_out}")
+
+
+def _title(report: dict) -> str:
+    engine = report.get("engine") or {}
+    what = engine.get("path") or report.get("predictions") or ""
+    return f"{what} on {report.get('dataset', '')}"
+
+
+def _score_predictions(data, predictions, latency_ms, latency_from, stat, extra_ms, streaming, label_ids, curve):
+    from flame.evaluation.predictions import evaluate_predictions
+
+    if latency_from is None:
+        value = (latency_ms or 0.0) + extra_ms
+        with progress_bar("scoring") as progress:
+            return evaluate_predictions(data, predictions, value, streaming, label_ids, progress)
+    from flame.assess import choose_latency
+
+    latency = choose_latency(None, data, latency_ms, latency_from, stat, extra_ms)
+    with progress_bar("scoring") as progress:
+        report = evaluate_predictions(data, predictions, latency.value_ms, streaming, label_ids, progress,
+                                      list(latency.samples_ms + latency.extra_ms))
+    report["latency_ms"] = latency.report()
+    return report
+
+
+def _score_engine(data, engine_path, checkpoint, device, threads, latency_ms, latency_from, stat, extra_ms, samples,
+                  warmup, streaming, curve):
+    from flame.assess import choose_latency, evaluate_engine
+    from flame.runtime.engines import load_engine
+
+    if checkpoint:
+        from flame.export.reference import open_reference
+
+        engine = open_reference(checkpoint, device)
+    else:
+        options = {"threads": threads} if threads and str(engine_path).endswith(".onnx") else {}
+        engine = load_engine(engine_path, device=device, **options)
+    with engine:
+        if latency_ms is None and latency_from is None:
+            console.print(f"measuring latency: {warmup} warm-up calls, then {samples} frames of {data.name}")
+        latency = choose_latency(engine, data, latency_ms, latency_from, stat, extra_ms, samples, warmup)
+        with progress_bar("scoring") as progress:
+            return evaluate_engine(engine, data, latency, streaming, curve, progress)

@@ -1,0 +1,252 @@
+"""Deployed accuracy: an engine's real delay, scored with FLAME.
+
+This module composes the layers (``flame.runtime`` measures, ``flame.evaluation``
+scores), which is why it sits at the top of the package rather than in
+either: the two layers never import each other (DESIGN.md section 3).
+
+Latency comes from one of three places:
+
+* measured here (default): warm-up, then per-frame latency of the engine on
+  the data set's own frames through :class:`flame.runtime.stream.Stream`, the
+  loop ``flame-run`` uses (resize, engine, labels in host memory);
+* a fixed value (``--latency MS``), to reproduce a figure from other hardware;
+* a ``flame-run`` report (``--latency-from RUN.json``), e.g. made on the robot.
+
+k = ceil(latency * fps) from the chosen statistic (p50 by default) plus an
+optional fixed camera/transport delay; streaming FLAME replays every sample.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from flame.errors import ConfigError, DataError
+from flame.evaluation.datasets import SequenceDataset
+from flame.evaluation.protocols import Evaluation, PredictorSource, evaluate, require_history
+from flame.evaluation.report import evaluation_report
+from flame.offsets import frame_offset
+from flame.runtime.engines import Engine
+from flame.runtime.file_sources import ArraySource
+from flame.runtime.latency import STATS, summarize
+from flame.runtime.machine import machine_info
+from flame.runtime.run_report import latency_samples_ms, read_run_report
+from flame.runtime.stream import Stream
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Latency:
+    """The latency a FLAME score is computed with.
+
+    Attributes:
+        samples_ms: per-frame samples (one value for a fixed latency).
+        stat: the statistic k comes from (``p50``, ``mean``, ``p90``, ``p99``, ``max`` or ``fixed``).
+        extra_ms: fixed camera/transport delay added to every sample.
+        source: ``measured``, ``fixed`` or ``run report <path>``.
+    """
+
+    samples_ms: np.ndarray
+    stat: str
+    extra_ms: float = 0.0
+    source: str = "measured"
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """mean/p50/p90/p99/max of the samples (without the extra delay)."""
+        return summarize(self.samples_ms)
+
+    @property
+    def value_ms(self) -> float:
+        """The latency k is computed from: the chosen statistic plus the extra delay."""
+        base = float(self.samples_ms[0]) if self.stat == "fixed" else float(self.summary[self.stat])
+        return base + self.extra_ms
+
+    @property
+    def streaming_samples_s(self) -> np.ndarray:
+        """Every sample plus the extra delay, in seconds, for streaming FLAME."""
+        return (self.samples_ms + self.extra_ms) / 1000.0
+
+    def report(self) -> dict[str, Any]:
+        """The ``latency_ms`` block of a report."""
+        summary = self.summary
+        return {**{k: summary[k] for k in STATS}, "count": summary["count"], "used": self.stat,
+                "value": self.value_ms, "extra_ms": self.extra_ms, "source": self.source}
+
+
+def _check_stat(stat: str) -> str:
+    if stat not in STATS:
+        raise ConfigError(f"unknown latency statistic {stat!r}; choose one of {', '.join(STATS)}")
+    return stat
+
+
+def _check_extra(extra_ms: float) -> float:
+    if not np.isfinite(extra_ms) or extra_ms < 0:
+        raise ConfigError(f"expected --extra-latency-ms >= 0, found {extra_ms!r}")
+    return float(extra_ms)
+
+
+def fixed_latency(latency_ms: float, extra_ms: float = 0.0) -> Latency:
+    """A constant latency (``--latency MS``).
+
+    Raises:
+        ConfigError: on a negative or non-finite value.
+    """
+    if not np.isfinite(latency_ms) or latency_ms < 0:
+        raise ConfigError(f"expected a latency >= 0 ms, found {latency_ms!r}")
+    return Latency(np.array([float(latency_ms)]), "fixed", _check_extra(extra_ms), "fixed")
+
+
+def latency_from_report(path: str | os.PathLike, stat: str = "p50", extra_ms: float = 0.0) -> Latency:
+    """The per-frame latencies of a ``flame-run`` report.
+
+    Raises:
+        DataError: when the file is not a run report or holds no frame.
+        ConfigError: on an unknown statistic or a negative extra delay.
+    """
+    samples = latency_samples_ms(read_run_report(path))
+    return Latency(np.asarray(samples, np.float64), _check_stat(stat), _check_extra(extra_ms), f"run report {path}")
+
+
+def dataset_frames(dataset: SequenceDataset) -> Iterator[np.ndarray]:
+    """Every frame of the data set, sequence after sequence, read lazily."""
+    for seq in dataset.sequences:
+        for index in range(seq.num_frames):
+            yield seq.frame(index)
+
+
+def measure_latency(engine: Engine, dataset: SequenceDataset, samples: int = 50, warmup: int = 5,
+                    stat: str = "p50", extra_ms: float = 0.0) -> Latency:
+    """Per-frame latency of ``engine`` on the data set's frames through flame-run's loop.
+
+    Frames are streamed offline (every frame, no pacing), so each sample is
+    the time from the frame in host memory to its label map in host memory.
+
+    Args:
+        engine: the loaded engine.
+        dataset: the frames to run on (the first ``samples`` frames, cycling if needed).
+        samples: number of measured frames.
+        warmup: engine calls before measuring.
+        stat: statistic k is computed from.
+        extra_ms: camera/transport delay to add.
+
+    Raises:
+        ConfigError: on fewer than one sample, a bad statistic or extra delay.
+        DataError: when the data set has no frames.
+    """
+    _check_stat(stat)
+    if samples < 1:
+        raise ConfigError(f"expected at least one latency sample, found {samples}")
+    if not any(seq.num_frames for seq in dataset.sequences):
+        raise DataError(f"data set {dataset.name} has no frames to measure latency on")
+    frames = itertools.islice(itertools.cycle(dataset_frames(dataset)), samples)
+    source = ArraySource(frames, dataset.fps, name=f"frames of {dataset.name}")
+    result = Stream(engine, source, warmup=warmup).run()
+    measured = result.arrays()["latency_ms"]
+    return Latency(np.asarray(measured, np.float64), stat, _check_extra(extra_ms), "measured")
+
+
+def check_compatible(card: Any, dataset: SequenceDataset) -> None:
+    """Refuse an engine whose card cannot be scored on this data set.
+
+    Raises:
+        DataError: when the class counts differ or no sequence is long enough for the window.
+    """
+    if card.num_classes != dataset.num_classes:
+        raise DataError(
+            f"the engine predicts {card.num_classes} classes ({', '.join(card.class_names[:4])}...) but the data "
+            f"set {dataset.name} has {dataset.num_classes}; evaluate it on the data set it was trained for"
+        )
+    longest = max((seq.num_frames for seq in dataset.sequences), default=0)
+    if longest < card.window:
+        raise DataError(f"the engine takes a window of {card.window} frames but the longest sequence of "
+                        f"{dataset.name} has {longest}")
+
+
+def plot_offsets(k: int, k_max: int | None) -> list[int]:
+    """Offsets to score for the FLAME-vs-latency curve: 0..max(k_max, k + 2)."""
+    top = max(k + 2, 4) if k_max is None else max(k_max, k)
+    return list(range(0, top + 1))
+
+
+def assess(predictor: Callable[[np.ndarray], np.ndarray], card: Any, dataset: SequenceDataset, latency: Latency,
+           streaming: bool = True, offsets: list[int] | None = None, progress: Progress | None = None) -> dict[str, Any]:
+    """Score static mIoU, FLAME at the latency's k and streaming FLAME.
+
+    Args:
+        predictor: ``frames [T, H, W, 3] -> labels`` at the card's input size
+            (an engine, or the PyTorch reference).
+        card: the model card (window, input size, classes).
+        dataset: the data set, with annotated frames.
+        latency: what k and the streaming simulation use.
+        streaming: also score streaming FLAME.
+        offsets: extra offsets to score (for the FLAME-vs-latency plot).
+        progress: ``(done, total)`` callback.
+
+    Returns:
+        The report dictionary: ``flame-eval --predictions`` keys plus
+        ``latency_ms`` (statistics, the one used, value), ``flame_by_k``.
+
+    Raises:
+        DataError, ConfigError: on an incompatible engine or bad data.
+    """
+    check_compatible(card, dataset)
+    k = frame_offset(latency.value_ms / 1000.0, dataset.fps)
+    wanted = sorted({0, k, *(offsets or [])})
+    source = PredictorSource(predictor, window=card.window, input_size=tuple(card.input_size))
+    require_history(dataset, k, source.history)
+    result: Evaluation = evaluate(dataset, source, wanted, latency.streaming_samples_s if streaming else None,
+                                  progress)
+    report = evaluation_report(result, dataset, k, latency.value_ms, dataset.fps)
+    report["latency_ms"] = latency.report()
+    report["machine"] = machine_info()
+    report["card"] = card.to_dict()
+    return report
+
+
+def choose_latency(engine: Engine | None, dataset: SequenceDataset, latency_ms: float | None = None,
+                   latency_from: str | os.PathLike | None = None, stat: str = "p50", extra_ms: float = 0.0,
+                   samples: int = 50, warmup: int = 5) -> Latency:
+    """The latency to score with: fixed, from a run report, or measured on ``engine``.
+
+    Raises:
+        ConfigError: when both a fixed latency and a report are given, or
+            neither is and there is no engine to measure.
+    """
+    if latency_ms is not None and latency_from is not None:
+        raise ConfigError("give either --latency or --latency-from, not both")
+    if latency_ms is not None:
+        return fixed_latency(latency_ms, extra_ms)
+    if latency_from is not None:
+        return latency_from_report(latency_from, stat, extra_ms)
+    if engine is None:
+        raise ConfigError("no latency to score with: pass --latency MS or --latency-from RUN.json")
+    return measure_latency(engine, dataset, samples, warmup, stat, extra_ms)
+
+
+def evaluate_engine(engine: Engine, dataset: SequenceDataset, latency: Latency, streaming: bool = True,
+                    with_curve: bool = False, progress: Progress | None = None) -> dict[str, Any]:
+    """Deployed accuracy of a loaded engine: the report ``flame-eval --engine`` prints.
+
+    Args:
+        engine: the engine (or :class:`flame.export.reference.ReferenceEngine`).
+        dataset: the data set to score on.
+        latency: from :func:`choose_latency`.
+        streaming: also score streaming FLAME.
+        with_curve: also score k = 0..K for the FLAME-vs-latency plot.
+        progress: ``(done, total)`` callback.
+
+    Raises:
+        DataError, ConfigError: on an incompatible engine or bad data.
+    """
+    check_compatible(engine.card, dataset)
+    k = frame_offset(latency.value_ms / 1000.0, dataset.fps)
+    report = assess(engine, engine.card, dataset, latency, streaming, plot_offsets(k, None) if with_curve else None,
+                    progress)
+    report["engine"] = engine.describe()
+    return report

@@ -1,0 +1,119 @@
+"""Figures for reports: FLAME against latency, and per-class IoU.
+
+matplotlib is imported only here, with the non-interactive Agg backend, and
+only when a plot is asked for (a robot install does not need it).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+from flame.errors import DependencyError
+from flame.files import atomic_path
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise DependencyError("plots need matplotlib: pip install matplotlib (or the [train] extra)") from None
+    return plt
+
+
+def _flame_vs_latency(ax: Any, flame_by_k: dict[int, float], fps: float, operating: tuple[float, float] | None,
+                      label: str | None = None) -> None:
+    """Step curve: FLAME at k holds for latencies in ((k-1)/fps, k/fps]."""
+    ks = sorted(flame_by_k)
+    interval_ms = 1000.0 / fps
+    xs, ys = [], []
+    for k in ks:
+        left = max(0.0, (k - 1) * interval_ms) if k else 0.0
+        xs += [left, k * interval_ms]
+        ys += [flame_by_k[k], flame_by_k[k]]
+    line = ax.plot(xs, ys, "-", label=label)[0]
+    ax.plot([k * interval_ms for k in ks], [flame_by_k[k] for k in ks], "o", color=line.get_color(), ms=4)
+    if operating is not None:
+        ax.plot([operating[0]], [operating[1]], "*", color="crimson", ms=14, zorder=5)
+        ax.annotate(f"engine: {operating[0]:.1f} ms, FLAME {operating[1]:.3f}", operating,
+                    textcoords="offset points", xytext=(8, 8), fontsize=8)
+
+
+def plot_report(report: dict[str, Any], path: str | os.PathLike, title: str | None = None) -> Path:
+    """FLAME as a function of latency with the operating point, and per-class IoU bars.
+
+    Args:
+        report: a ``flame-eval`` report (``flame_by_k``, ``fps``, ``latency_ms``,
+            ``per_class_iou``, ``per_class_flame``, optionally ``streaming``).
+        path: PNG to write (atomically).
+        title: figure title.
+
+    Returns:
+        The written path.
+    """
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
+    flame_by_k = {int(k): v for k, v in report["flame_by_k"].items()}
+    latency = report["latency_ms"]
+    value = latency["value"] if isinstance(latency, dict) else latency
+    _flame_vs_latency(left, flame_by_k, report["fps"], (float(value), report["flame"]) if value is not None else None)
+    left.set_xlabel("latency (ms)")
+    left.set_ylabel("FLAME (mIoU against S_{t+k})")
+    left.set_title(f"FLAME vs latency at {report['fps']:g} fps (k = ceil(latency x fps))")
+    left.grid(alpha=0.3)
+    left.set_ylim(0, 1.02)
+
+    names = report["classes"]
+    series = [("static IoU", report.get("per_class_iou")), (f"FLAME k={report['k']}", report.get("per_class_flame"))]
+    if report.get("streaming"):
+        series.append(("streaming", report["streaming"].get("per_class_iou")))
+    width = 0.8 / len(series)
+    for i, (label, values) in enumerate(series):
+        values = values or {}
+        heights = [values.get(n) if values.get(n) is not None else 0.0 for n in names]
+        right.bar([x + i * width for x in range(len(names))], heights, width, label=label)
+    right.set_xticks([x + width * (len(series) - 1) / 2 for x in range(len(names))])
+    right.set_xticklabels(names, rotation=45, ha="right", fontsize=8)
+    right.set_ylim(0, 1.02)
+    right.set_ylabel("IoU")
+    right.set_title("per-class IoU")
+    right.legend(fontsize=8)
+    fig.suptitle(title or f"{report.get('dataset', '')}")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_modes(rows: Sequence[dict[str, Any]], fps: float, path: str | os.PathLike, title: str) -> Path:
+    """FLAME-vs-latency curves of several models (the demo's three training modes).
+
+    Args:
+        rows: each with ``mode``, ``flame_by_k``, ``latency_ms`` and ``flame``.
+        fps: frame rate of the data set.
+        path: PNG to write (atomically).
+        title: figure title.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    for row in rows:
+        flame_by_k = {int(k): v for k, v in row["flame_by_k"].items()}
+        _flame_vs_latency(ax, flame_by_k, fps, None, label=row["mode"])
+    if rows:
+        ax.axvline(rows[0]["latency_ms"], color="crimson", ls="--", lw=1, label=f"measured {rows[0]['latency_ms']:.1f} ms")
+    ax.set_xlabel("latency (ms)")
+    ax.set_ylabel("FLAME")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return Path(path)
