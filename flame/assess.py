@@ -175,7 +175,8 @@ def plot_offsets(k: int, k_max: int | None) -> list[int]:
 
 
 def assess(predictor: Callable[[np.ndarray], np.ndarray], card: Any, dataset: SequenceDataset, latency: Latency,
-           streaming: bool = True, offsets: list[int] | None = None, progress: Progress | None = None) -> dict[str, Any]:
+           streaming: bool = True, offsets: list[int] | None = None, progress: Progress | None = None,
+           k: int | None = None) -> dict[str, Any]:
     """Score static mIoU, FLAME at the latency's k and streaming FLAME.
 
     Args:
@@ -187,6 +188,8 @@ def assess(predictor: Callable[[np.ndarray], np.ndarray], card: Any, dataset: Se
         streaming: also score streaming FLAME.
         offsets: extra offsets to score (for the FLAME-vs-latency plot).
         progress: ``(done, total)`` callback.
+        k: score FLAME at this offset instead of the latency's own (to compare
+            several models of one network at that network's k, as the paper's Table 1).
 
     Returns:
         The report dictionary: ``flame-eval --predictions`` keys plus
@@ -196,7 +199,8 @@ def assess(predictor: Callable[[np.ndarray], np.ndarray], card: Any, dataset: Se
         DataError, ConfigError: on an incompatible engine or bad data.
     """
     check_compatible(card, dataset)
-    k = frame_offset(latency.value_ms / 1000.0, dataset.fps)
+    if k is None:
+        k = frame_offset(latency.value_ms / 1000.0, dataset.fps)
     wanted = sorted({0, k, *(offsets or [])})
     source = PredictorSource(predictor, window=card.window, input_size=tuple(card.input_size))
     require_history(dataset, k, source.history)

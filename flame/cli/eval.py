@@ -123,3 +123,7 @@ def _score_engine(data, engine_path, checkpoint, device, threads, latency_ms, la
         latency = choose_latency(engine, data, latency_ms, latency_from, stat, extra_ms, samples, warmup)
         with progress_bar("scoring") as progress:
             return evaluate_engine(engine, data, latency, streaming, curve, progress)
+
+
+if __name__ == "__main__":
+    main()

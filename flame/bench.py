@@ -1,0 +1,184 @@
+"""``flame-bench``: what each deployment format buys in FLAME, not just in milliseconds.
+
+For one checkpoint, every format available here is exported, loaded, timed
+through flame-run's loop on the data set's frames, and scored at its own k:
+one row per format with status, file size, latency p50/p99, static mIoU,
+FLAME and pixel agreement with the PyTorch reference.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ContextManager
+
+import numpy as np
+
+from flame.errors import ConfigError, DependencyError, EngineError
+from flame.evaluation.datasets import SequenceDataset
+
+#: Format name -> (exporter format, FP16).
+FORMATS: dict[str, tuple[str | None, bool]] = {
+    "torch": (None, False),
+    "pt2": ("torch", False),
+    "onnx": ("onnx", False),
+    "onnx-fp16": ("onnx", True),
+    "tensorrt-fp16": ("tensorrt", True),
+}
+DEFAULT_FORMATS = tuple(FORMATS)
+AGREEMENT_WINDOWS = 8
+
+
+@dataclass
+class BenchRow:
+    """One format's figures; ``status`` is ``ok``, ``export only`` or ``unavailable``."""
+
+    format: str
+    status: str
+    why: str | None = None
+    path: str | None = None
+    size_mb: float | None = None
+    latency_p50_ms: float | None = None
+    latency_p99_ms: float | None = None
+    k: int | None = None
+    miou: float | None = None
+    flame: float | None = None
+    streaming_flame: float | None = None
+    agreement: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class BenchEvents:
+    """What the benchmark tells its caller; no-ops here."""
+
+    def stage(self, text: str) -> None:
+        """A new format or step starts."""
+
+    def progress(self) -> ContextManager[Callable[[int, int], None] | None]:
+        """Context giving a ``(done, total)`` callback for one scoring run."""
+        return contextlib.nullcontext(None)
+
+
+def parse_formats(text: str | None) -> list[str]:
+    """Comma-separated format names, checked.
+
+    Raises:
+        ConfigError: on an unknown or empty list.
+    """
+    names = [n.strip() for n in (text or ",".join(DEFAULT_FORMATS)).split(",") if n.strip()]
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown or not names:
+        raise ConfigError(f"unknown format(s) {unknown or text!r}; choose from {', '.join(FORMATS)}")
+    return list(dict.fromkeys(names))
+
+
+def agreement_windows(dataset: SequenceDataset, window: int, size: tuple[int, int],
+                      count: int = AGREEMENT_WINDOWS) -> list[np.ndarray]:
+    """Real input windows from the data set, evenly spread, resized to the engine input."""
+    import cv2
+
+    height, width = size
+    candidates = [(seq, i) for seq in dataset.sequences for i in range(window - 1, seq.num_frames)]
+    if not candidates:
+        raise ConfigError(f"no sequence of {dataset.name} is long enough for a window of {window}")
+    picks = np.linspace(0, len(candidates) - 1, min(count, len(candidates))).round().astype(int)
+    out = []
+    for p in picks:
+        seq, i = candidates[p]
+        frames = seq.window(i, window)
+        out.append(np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_LINEAR) for f in frames]))
+    return out
+
+
+def _agreement(reference: list[np.ndarray], engine: Any, windows: list[np.ndarray]) -> float:
+    same = total = 0
+    for ref, frames in zip(reference, windows):
+        labels = np.asarray(engine(frames))
+        same += int((labels == ref).sum())
+        total += ref.size
+    return same / total if total else float("nan")
+
+
+def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list[str] | None = None,
+          out_dir: str | os.PathLike | None = None, samples: int = 50, warmup: int = 5, device: str | None = None,
+          streaming: bool = True, events: BenchEvents | None = None) -> list[BenchRow]:
+    """Export, time and score one checkpoint in every format asked for.
+
+    Args:
+        checkpoint: a ``flame-train`` checkpoint.
+        dataset: the data set to time and score on.
+        formats: names from :data:`FORMATS` (default all).
+        out_dir: where the artifacts go (default ``<checkpoint stem>.bench/`` beside it).
+        samples, warmup: latency measurement per format.
+        device: ``cpu``/``cuda`` for the engines (backend default when None).
+        streaming: also score streaming FLAME.
+        events: progress receiver.
+
+    Returns:
+        One :class:`BenchRow` per format, in the order asked.
+
+    Raises:
+        CheckpointError: when the checkpoint cannot be read.
+        ConfigError, DataError: on bad options or a data set that does not fit the model.
+    """
+    from flame.assess import assess, check_compatible, measure_latency
+    from flame.export.exporter import export_checkpoint
+    from flame.export.reference import open_reference
+    from flame.runtime.engines import load_engine
+
+    events = events or BenchEvents()
+    formats = formats or list(DEFAULT_FORMATS)
+    checkpoint = Path(checkpoint)
+    out_dir = Path(out_dir) if out_dir else checkpoint.with_name(checkpoint.stem + ".bench")
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    reference = open_reference(checkpoint, "cpu")
+    card = reference.card
+    check_compatible(card, dataset)
+    windows = agreement_windows(dataset, card.window, card.input_size)
+    with reference:
+        expected = [np.asarray(reference(w)) for w in windows]
+
+    rows = []
+    for name in formats:
+        fmt, fp16 = FORMATS[name]
+        events.stage(name)
+        row = BenchRow(name, "ok")
+        rows.append(row)
+        try:
+            if fmt is None:
+                engine = open_reference(checkpoint, device)
+                row.path = str(checkpoint)
+            else:
+                suffix = {"torch": ".pt2", "onnx": ".onnx", "tensorrt": ".plan"}[fmt]
+                path = out_dir / f"{checkpoint.stem}{'.fp16' if fp16 else ''}{suffix}"
+                result = export_checkpoint(checkpoint, path, fmt, fp16=fp16, verify=False)
+                row.path = str(result.path)
+                row.size_mb = result.size_bytes / 2**20
+                engine = load_engine(result.path, device=device)
+        except (DependencyError, EngineError, ConfigError) as exc:
+            row.status, row.why = ("export only" if row.path and fmt else "unavailable"), str(exc)
+            continue
+        if row.size_mb is None:
+            row.size_mb = Path(row.path).stat().st_size / 2**20
+        try:
+            with engine:
+                latency = measure_latency(engine, dataset, samples, warmup)
+                summary = latency.summary
+                row.latency_p50_ms, row.latency_p99_ms = summary["p50"], summary["p99"]
+                with events.progress() as progress:
+                    report = assess(engine, engine.card, dataset, latency, streaming, None, progress)
+                row.k, row.miou, row.flame = report["k"], report["miou"], report["flame"]
+                row.streaming_flame = report["streaming_flame"]
+                row.agreement = _agreement(expected, engine, windows)
+                row.extra = {"engine": engine.describe(), "latency_ms": report["latency_ms"]}
+        except (DependencyError, EngineError) as exc:
+            row.status, row.why = "export only", str(exc)
+    return rows
+
+
+def rows_as_dicts(rows: list[BenchRow]) -> list[dict[str, Any]]:
+    """JSON-friendly rows."""
+    return [asdict(row) for row in rows]

@@ -1,0 +1,69 @@
+"""``flame-bench``: one checkpoint in every deployment format, timed and scored with FLAME."""
+
+from __future__ import annotations
+
+import click
+
+from flame.cli.common import handle_errors
+from flame.cli.ui import console, fmt, out, progress_bar, table
+from flame.files import write_json
+
+
+class _Events:
+    def stage(self, text: str) -> None:
+        console.rule(f"[bold]{text}")
+
+    def progress(self):
+        return progress_bar("scoring")
+
+
+def bench_table(rows: list, dataset: str) -> object:
+    """One row per format, as deployment tools print them."""
+    body = []
+    for row in rows:
+        body.append([row.format, row.status, fmt(row.size_mb, 1), fmt(row.latency_p50_ms, 1), fmt(row.latency_p99_ms, 1),
+                     row.k, fmt(row.miou), fmt(row.flame), fmt(row.streaming_flame),
+                     "-" if row.agreement is None else f"{100 * row.agreement:.2f}%"])
+    columns = ["format", "status", "MB", "p50 ms", "p99 ms", "k", "mIoU", "FLAME", "streaming", "agree"]
+    return table(f"Deployment formats on {dataset} (FLAME at each format's own k)", columns, body)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("checkpoint", type=click.Path())
+@click.option("--formats", default=None,
+              help="Comma-separated: torch, pt2, onnx, onnx-fp16, tensorrt-fp16 (default all).")
+@click.option("--dataset", type=click.Choice(["synthetic", "cityscapes", "folder"]), default="synthetic", show_default=True)
+@click.option("--data-root", type=click.Path(), default=None)
+@click.option("--split", default="val", show_default=True)
+@click.option("--fps", type=float, default=None, help="Override the data set's frame rate.")
+@click.option("--max-sequences", type=int, default=None, help="Score only the first N sequences.")
+@click.option("--latency-samples", type=int, default=50, show_default=True)
+@click.option("--warmup", type=int, default=5, show_default=True)
+@click.option("--device", default=None, help="cpu or cuda for the engines.")
+@click.option("--streaming/--no-streaming", default=True, show_default=True)
+@click.option("--out-dir", type=click.Path(), default=None, help="Where the artifacts go (default <checkpoint>.bench/).")
+@click.option("--json", "json_out", type=click.Path(), default=None, help="Write the rows as JSON.")
+@handle_errors
+def main(checkpoint, formats, dataset, data_root, split, fps, max_sequences, latency_samples, warmup, device,
+         streaming, out_dir, json_out):
+    """Export CHECKPOINT to each format available here; one row per format with latency, mIoU, FLAME, agreement."""
+    from flame.bench import bench, parse_formats, rows_as_dicts
+    from flame.evaluation.datasets import open_dataset
+    from flame.trainer.checkpoint import read_checkpoint
+
+    names = parse_formats(formats)
+    read_checkpoint(checkpoint)  # a bad checkpoint fails before any data is read
+    data = open_dataset(dataset, data_root, split, fps).head(max_sequences).require_nonempty()
+    rows = bench(checkpoint, data, names, out_dir, latency_samples, warmup, device, streaming, _Events())
+    out.print(bench_table(rows, data.name))
+    for row in rows:
+        if row.why:
+            out.print(f"{row.format}: {row.status}: {row.why}")
+    if json_out:
+        write_json(json_out, {"checkpoint": str(checkpoint), "dataset": data.name, "fps": data.fps,
+                              "rows": rows_as_dicts(rows)})
+        out.print(f"rows written to {json_out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""``flame-demo``: the paper's Table 1 on the embedded synthetic video, on this machine.
+
+1. Generate the synthetic video (or reuse it in ``OUT/data``).
+2. Train SwiftNet-R18 static (I_t -> S_t), export it to ONNX, and measure its
+   latency here through flame-run's loop: k = ceil(p50 x fps) at the synthetic
+   camera's fps (30 fps, so any CPU gives k >= 1).
+3. Train the future (I_t -> S_{t+k}) and two-frame ((I_{t-1}, I_t) -> S_{t+k})
+   models at that k, export them (and to TensorRT FP16 where available).
+4. Score every model at the network's k (one latency per network, as the
+   paper's Table 1), streaming FLAME with each model's own latency samples.
+
+Everything lands in ``OUT``: ``data/``, ``static/``, ``future/``,
+``two-frame/`` (checkpoints and engines), ``report.json`` and ``flame_vs_latency.png``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, ContextManager
+
+from flame.errors import DependencyError, FlameError
+from flame.evaluation.datasets import SyntheticSpec, load_folder, write_synthetic
+from flame.files import write_json
+
+MODEL = "swiftnet-r18"
+MODES = ("static", "future", "two-frame")
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    """How big the demo is.
+
+    Attributes:
+        spec: the synthetic video.
+        epochs: training epochs per model.
+        iters: optimisation steps per epoch.
+        batch_size: images per step.
+        lr: Adam learning rate (from scratch, short schedule).
+        latency_samples: frames timed per engine.
+        verify: run each export's parity check.
+    """
+
+    spec: SyntheticSpec
+    epochs: int
+    iters: int
+    batch_size: int
+    lr: float
+    latency_samples: int
+    verify: bool
+
+
+#: ``--quick``: a few minutes on two CPU cores; shows the whole path, not the paper's ordering.
+QUICK = DemoPlan(SyntheticSpec(size=(64, 128), fps=30.0, frames=24, sequences=6, val_sequences=2, seed=0),
+                 epochs=1, iters=30, batch_size=8, lr=1e-3, latency_samples=20, verify=False)
+#: Default: within 20 minutes on two CPU cores; reproduces future > static and two-frame > both.
+FULL = DemoPlan(SyntheticSpec(size=(128, 256), fps=30.0, frames=40, sequences=12, val_sequences=3, seed=0),
+                epochs=2, iters=100, batch_size=8, lr=1e-3, latency_samples=50, verify=True)
+
+
+class DemoEvents:
+    """What the demo tells its caller; every method is a no-op here (the CLI draws them)."""
+
+    def stage(self, text: str) -> None:
+        """A new stage starts."""
+
+    def info(self, text: str) -> None:
+        """A one-line note."""
+
+    def trainer(self) -> ContextManager[Any]:
+        """Context giving a :class:`flame.trainer.reporting.Reporter` for one training run (None: silent)."""
+        return contextlib.nullcontext(None)
+
+    def progress(self) -> ContextManager[Callable[[int, int], None] | None]:
+        """Context giving a ``(done, total)`` callback for one scoring run (None: silent)."""
+        return contextlib.nullcontext(None)
+
+
+def prepare_data(plan: DemoPlan, out: Path) -> Path:
+    """The synthetic video in ``out/data``: reused when it was written with the same spec.
+
+    Raises:
+        FlameError: when ``out/data`` holds something else.
+    """
+    root = out / "data"
+    meta = root / "meta.json"
+    if meta.is_file():
+        stored = json.loads(meta.read_text()).get("synthetic", {})
+        wanted = json.loads(json.dumps({**asdict(plan.spec), "version": stored.get("version")}))
+        if stored == wanted and (root / "val").is_dir():
+            return root
+        raise FlameError(f"{root} holds another synthetic data set; remove it or choose another --out")
+    return write_synthetic(plan.spec, root)
+
+
+def _train(mode: str, offset: int, data_root: Path, out: Path, plan: DemoPlan, events: DemoEvents) -> Path:
+    from flame.trainer.config import TrainOptions
+    from flame.trainer.train import train
+
+    run_dir = out / mode
+    last = run_dir / "last.pt"
+    if last.is_file():
+        # A rerun (or a run after Ctrl-C) continues where the checkpoint stopped.
+        with events.trainer() as reporter:
+            train(TrainOptions(out=str(run_dir), resume=True), reporter)
+        return last
+    options = TrainOptions(
+        out=str(run_dir), model=MODEL, mode=mode, offset=offset if mode != "static" else None,
+        dataset="folder", data_root=str(data_root), epochs=plan.epochs, iters_per_epoch=plan.iters,
+        batch_size=plan.batch_size, lr=plan.lr, seed=plan.spec.seed, workers=0,
+        input_size=tuple(plan.spec.size), crop=tuple(plan.spec.size),
+    )
+    with events.trainer() as reporter:
+        train(options, reporter)
+    return last
+
+
+def _export(checkpoint: Path, plan: DemoPlan, events: DemoEvents) -> tuple[Path, list[str]]:
+    """ONNX FP32 (always) and TensorRT FP16 (where TensorRT and a GPU are present)."""
+    from flame.export.exporter import export_checkpoint
+
+    onnx_path = checkpoint.with_suffix(".onnx")
+    notes = []
+    if not onnx_path.is_file():
+        result = export_checkpoint(checkpoint, onnx_path, "onnx", verify=plan.verify)
+        if result.parity is not None:
+            notes.append(f"{onnx_path.name}: {result.parity.summary()}")
+    try:
+        plan_path = checkpoint.with_name(checkpoint.stem + ".fp16.plan")
+        if not plan_path.is_file():
+            export_checkpoint(checkpoint, plan_path, "tensorrt", fp16=True, verify=plan.verify)
+        return plan_path, notes + ["TensorRT FP16 plan"]
+    except DependencyError as exc:
+        notes.append(f"TensorRT skipped ({str(exc).split(';')[0]})")
+        return onnx_path, notes
+
+
+def run_demo(out: str | os.PathLike, quick: bool = False, events: DemoEvents | None = None) -> dict[str, Any]:
+    """Run the demo end to end; returns the report also written to ``out/report.json``.
+
+    Args:
+        out: working folder (created; finished steps are reused on a rerun).
+        quick: the small plan (:data:`QUICK`) instead of :data:`FULL`.
+        events: receives progress.
+
+    Raises:
+        FlameError: on any failure of a step (with what to do about it).
+    """
+    from flame.assess import assess, measure_latency
+    from flame.offsets import frame_offset
+    from flame.runtime.engines import load_engine
+    from flame.runtime.machine import machine_info
+
+    events = events or DemoEvents()
+    plan = QUICK if quick else FULL
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+
+    events.stage(f"synthetic video: {plan.spec.sequences}+{plan.spec.val_sequences} sequences of "
+                 f"{plan.spec.frames} frames at {plan.spec.size[0]}x{plan.spec.size[1]}, {plan.spec.fps:g} fps")
+    data_root = prepare_data(plan, out)
+    val = load_folder(data_root, "val")
+
+    events.stage("training the static model (I_t -> S_t)")
+    checkpoints = {"static": _train("static", 0, data_root, out, plan, events)}
+    events.stage("exporting the static model and measuring its latency on this machine")
+    engines = {}
+    engines["static"], notes = _export(checkpoints["static"], plan, events)
+    for note in notes:
+        events.info(note)
+    with load_engine(engines["static"]) as engine:
+        static_latency = measure_latency(engine, val, plan.latency_samples)
+    k = max(1, frame_offset(static_latency.value_ms / 1000.0, val.fps))
+    events.info(f"latency p50 {static_latency.value_ms:.1f} ms at {val.fps:g} fps -> k = {k}")
+
+    for mode, what in (("future", "I_t -> S_{t+k}"), ("two-frame", "(I_{t-1}, I_t) -> S_{t+k}")):
+        events.stage(f"training the {mode} model ({what}, k = {k})")
+        checkpoints[mode] = _train(mode, k, data_root, out, plan, events)
+        engines[mode], notes = _export(checkpoints[mode], plan, events)
+        for note in notes:
+            events.info(note)
+
+    rows = []
+    for mode in MODES:
+        events.stage(f"scoring the {mode} model at k = {k}")
+        with load_engine(engines[mode]) as engine:
+            latency = static_latency if mode == "static" else measure_latency(engine, val, plan.latency_samples)
+            with events.progress() as progress:
+                report = assess(engine, engine.card, val, latency, True, list(range(0, k + 3)), progress, k=k)
+        rows.append({
+            "mode": mode, "window": engine.card.window, "trained_offset": engine.card.offset,
+            "miou": report["miou"], "flame": report["flame"], "streaming_flame": report["streaming_flame"],
+            "k": k, "latency_ms": latency.value_ms, "latency_p99_ms": latency.summary["p99"],
+            "own_k": frame_offset(latency.value_ms / 1000.0, val.fps), "fps": val.fps,
+            "engine": str(engines[mode]), "checkpoint": str(checkpoints[mode]),
+            "flame_by_k": report["flame_by_k"], "per_class_flame": report["per_class_flame"],
+        })
+
+    by_mode = {row["mode"]: row for row in rows}
+    findings = {
+        "future_above_static": by_mode["future"]["flame"] > by_mode["static"]["flame"],
+        "two_frame_above_both": by_mode["two-frame"]["flame"] > max(by_mode["static"]["flame"],
+                                                                     by_mode["future"]["flame"]),
+    }
+    result = {
+        "quick": quick, "model": MODEL, "fps": val.fps, "k": k, "rows": rows, "findings": findings,
+        "plan": {**asdict(plan), "spec": asdict(plan.spec)}, "machine": machine_info(),
+        "seconds": round(time.perf_counter() - started, 1), "data": str(data_root),
+    }
+    write_json(out / "report.json", result)
+    try:
+        from flame.plots import plot_modes
+
+        plot_modes(rows, val.fps, out / "flame_vs_latency.png",
+                   f"SwiftNet-R18 on the synthetic video: FLAME vs latency ({val.fps:g} fps)")
+        result["plot"] = str(out / "flame_vs_latency.png")
+    except DependencyError as exc:
+        events.info(f"no plot: {exc}")
+    return result

@@ -1,0 +1,25 @@
+"""flame-demo --quick end to end, as a real subprocess (about a minute on two cores)."""
+
+import json
+import subprocess
+
+from flame.offsets import frame_offset
+
+
+def test_flame_demo_quick(tmp_path):
+    out = tmp_path / "demo"
+    proc = subprocess.run(["flame-demo", "--quick", "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "FLAME: trained I_t-1, I_t -> S_t+k" in proc.stdout and "frame offset k" in proc.stdout
+    report = json.loads((out / "report.json").read_text())
+    rows = {row["mode"]: row for row in report["rows"]}
+    assert list(rows) == ["static", "future", "two-frame"]
+    for mode, row in rows.items():
+        for key in ("mode", "miou", "flame", "streaming_flame", "k", "latency_ms"):
+            assert key in row, (mode, key)
+        assert 0.0 <= row["flame"] <= 1.0 and row["k"] == report["k"] >= 1
+    static = rows["static"]
+    assert report["k"] == max(1, frame_offset(static["latency_ms"] / 1000, report["fps"]))
+    assert rows["two-frame"]["window"] == 2 and rows["future"]["trained_offset"] == report["k"]
+    assert (out / "flame_vs_latency.png").stat().st_size > 10_000
+    assert (out / "two-frame" / "last.onnx").is_file() and (out / "static" / "last.pt").is_file()
