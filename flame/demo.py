@@ -59,7 +59,7 @@ QUICK = DemoPlan(SyntheticSpec(size=(64, 128), fps=30.0, frames=24, sequences=6,
                  epochs=1, iters=30, batch_size=8, lr=1e-3, latency_samples=20, verify=False)
 #: Default: within 20 minutes on two CPU cores; reproduces future > static and two-frame > both.
 FULL = DemoPlan(SyntheticSpec(size=(128, 256), fps=30.0, frames=40, sequences=12, val_sequences=3, seed=0),
-                epochs=2, iters=100, batch_size=8, lr=1e-3, latency_samples=50, verify=True)
+                epochs=3, iters=100, batch_size=8, lr=1e-3, latency_samples=50, verify=True)
 
 
 class DemoEvents:

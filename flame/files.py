@@ -32,6 +32,19 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+def staging_dir(parent: str | os.PathLike, name: str) -> Path:
+    """Create a new, uniquely named folder in ``parent`` to build ``name`` in before renaming it.
+
+    Unlike ``tempfile.mkdtemp`` (always mode 0700) the umask decides its mode,
+    so the renamed result is readable like any folder the user makes.
+    """
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    path = parent / f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    path.mkdir()
+    return path
+
+
 def write_text(path: str | os.PathLike, text: str) -> Path:
     """Write text atomically; returns the path."""
     with atomic_path(path) as tmp:

@@ -21,7 +21,6 @@ import json
 import math
 import os
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import cv2
 import numpy as np
 
 from flame.errors import ConfigError
+from flame.files import staging_dir
 from flame.evaluation.datasets.base import SequenceDataset
 from flame.evaluation.offsets import check_fps
 
@@ -287,7 +287,7 @@ def write_synthetic(spec: SyntheticSpec, out: str | os.PathLike, progress=None) 
     if out.exists() and any(out.iterdir()):
         raise ConfigError(f"output folder {out} exists and is not empty; choose a new --out")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = staging_dir(out.parent, out.name)
     try:
         jobs = [("train", i) for i in range(spec.sequences)] + [("val", i) for i in range(spec.val_sequences)]
         meta = {
@@ -340,7 +340,7 @@ def ensure_synthetic(spec: SyntheticSpec | None = None, progress=None) -> Path:
     if (target / "val" / "meta.json").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".stage-", dir=target.parent))
+    staging = staging_dir(target.parent, "stage")
     try:
         write_synthetic(spec, staging / "data", progress)
         try:

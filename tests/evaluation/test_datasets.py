@@ -1,6 +1,7 @@
 """Readers: Cityscapes (real layout, tiny tree), generic folder, synthetic video."""
 
 import json
+import os
 
 import cv2
 import numpy as np
@@ -18,6 +19,12 @@ from flame.evaluation.datasets import (
     write_synthetic,
 )
 from flame.evaluation.datasets.cityscapes import CLASS_NAMES
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def make_cityscapes(root, city, seq, frames, annotated, split="val", label_value=26):
@@ -161,7 +168,8 @@ def test_write_synthetic_round_trip_and_cache(tmp_path, monkeypatch):
     assert ensure_synthetic(spec) == first and (first / "val" / "meta.json").stat().st_mtime_ns == stamp
     data = open_dataset("synthetic", None, "val", synthetic=spec)
     assert data.name == "synthetic val" and len(data) == 1
-    assert not list((tmp_path / "cache").glob(".stage-*"))  # no staging folder left behind
+    assert not list((tmp_path / "cache").glob(".stage.*"))  # no staging folder left behind
+    assert (first.stat().st_mode & 0o777) == 0o777 & ~current_umask()
 
 
 def test_open_dataset_errors(tmp_path):

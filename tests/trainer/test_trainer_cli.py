@@ -21,15 +21,6 @@ from flame.trainer.models import build_model
 from flame.trainer.train import make_card
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # The CI machine has 2 shared cores: one thread avoids oversubscription stalls.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def tiny_video(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp("cli-video") / "synth"

@@ -22,15 +22,6 @@ from flame.trainer.reporting import Reporter
 from flame.trainer.train import train
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # The CI machine has 2 shared cores: one thread avoids oversubscription stalls.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def tiny_video(tmp_path_factory):
     """Synthetic video: 2 train sequences and 1 val sequence of 6 frames at 32x64, 30 fps."""

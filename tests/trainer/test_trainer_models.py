@@ -14,15 +14,6 @@ from flame.trainer.train import attach_pretrained
 PAPER = {"swiftnet-r18": 12e6, "deeplabv3plus-mobilenetv2": 5.5e6, "deeplabv3plus-r101": 59e6}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # The CI machine has 2 shared cores: one thread avoids oversubscription stalls.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize("name", sorted(PAPER))
 def test_parameter_counts_are_near_the_paper(name):
     count = count_parameters(build_model(name, 19, 1))
