@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.text import Text
 
 from flame.cli.common import handle_errors
 from flame.cli.ui import console, fmt, out, progress_bar, table
@@ -11,7 +12,7 @@ from flame.files import write_json
 
 class _Events:
     def stage(self, text: str) -> None:
-        console.rule(f"[bold]{text}")
+        console.rule(Text(text, style="bold"))
 
     def progress(self):
         return progress_bar("scoring")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.text import Text
 
 from flame.cli.common import handle_errors
 from flame.cli.ui import console, fmt, out, progress_bar, table
@@ -16,7 +17,7 @@ class _Events:
 
     def stage(self, text: str) -> None:
         self.count += 1
-        console.rule(f"[bold]{self.count}. {text}")
+        console.rule(Text(f"{self.count}. {text}", style="bold"))
 
     def info(self, text: str) -> None:
         console.print(f"  {text}")

@@ -6,6 +6,7 @@ import sys
 import time
 
 import click
+from rich.markup import escape
 
 from flame.cli.common import handle_errors, parse_size
 from flame.cli.ui import console
@@ -59,7 +60,8 @@ def main(checkpoint, out, fmt, fp16, size, output, verify, timing_cache, workspa
     def finish_step() -> None:
         if current:
             message, started = current.pop()
-            console.print(f"[dim]-[/dim] {message} [dim]({time.perf_counter() - started:.1f} s)[/dim]", soft_wrap=True)
+            console.print(f"[dim]-[/dim] {escape(message)} [dim]({time.perf_counter() - started:.1f} s)[/dim]",
+                          soft_wrap=True, markup=True)
 
     with console.status("flame-export") as status:
         def on_step(message: str) -> None:

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 from typing import Any, Callable, Iterator
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-console = Console(stderr=True)
-out = Console()
+
+
+def _width(stream) -> int | None:
+    """Rich's width for a terminal; 120 columns when piped (rich would squeeze tables to 80)."""
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    return None if tty or os.environ.get("COLUMNS") else 120
+
+
+# markup=False: messages carry library text such as ".[tensorrt]" that rich would read as markup;
+# soft_wrap: a message stays one line (tables still lay out to the width).
+console = Console(stderr=True, markup=False, soft_wrap=True, width=_width(sys.stderr))
+out = Console(markup=False, soft_wrap=True, width=_width(sys.stdout))
 
 
 @contextlib.contextmanager
