@@ -18,7 +18,9 @@ import numpy as np
 from flame.errors import DataError
 from flame.evaluation.datasets.base import VOID, Sequence, read_label_png
 from flame.evaluation.datasets.cityscapes import label_ids_to_train_ids
-from flame.evaluation.protocols import PredictionSource
+from flame.evaluation.protocols import PredictionSource, evaluate, require_history
+from flame.evaluation.report import evaluation_report
+from flame.offsets import frame_offset
 
 _SHOW_MISSING = 5
 # <city>_<seq>_<frame> at the start of a Cityscapes-style file name.
@@ -120,10 +122,6 @@ def evaluate_predictions(dataset, root: str | os.PathLike, latency_ms: float = 0
     Raises:
         DataError, ConfigError: on bad data, missing predictions or a negative latency.
     """
-    from flame.evaluation.offsets import frame_offset
-    from flame.evaluation.protocols import evaluate, require_history
-    from flame.evaluation.report import evaluation_report
-
     k = frame_offset(latency_ms / 1000.0, dataset.fps)
     require_history(dataset, k)
     source = PredictionFiles(root, label_ids=label_ids)

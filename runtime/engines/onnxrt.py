@@ -79,7 +79,7 @@ class OnnxRuntimeEngine(Engine):
             raise CardError(f"{path} carries no FLAME model card (metadata '{ONNX_KEY}'); export it with flame-export")
         card = ModelCard.from_json(meta[ONNX_KEY], str(path))
         used = session.get_providers()
-        super().__init__(path, card, "cuda" if any(p != "CPUExecutionProvider" for p in used[:1]) else "cpu")
+        super().__init__(path, card, "cpu" if used[0] == "CPUExecutionProvider" else "cuda")
         self.session = session
         self.providers = used
         self._input = session.get_inputs()[0].name
