@@ -168,10 +168,9 @@ def check_compatible(card: Any, dataset: SequenceDataset) -> None:
                         f"{dataset.name} has {longest}")
 
 
-def plot_offsets(k: int, k_max: int | None) -> list[int]:
-    """Offsets to score for the FLAME-vs-latency curve: 0..max(k_max, k + 2)."""
-    top = max(k + 2, 4) if k_max is None else max(k_max, k)
-    return list(range(0, top + 1))
+def plot_offsets(k: int) -> list[int]:
+    """Offsets to score for the FLAME-vs-latency curve: 0..max(k + 2, 4)."""
+    return list(range(0, max(k + 2, 4) + 1))
 
 
 def assess(predictor: Callable[[np.ndarray], np.ndarray], card: Any, dataset: SequenceDataset, latency: Latency,
@@ -248,9 +247,8 @@ def evaluate_engine(engine: Engine, dataset: SequenceDataset, latency: Latency, 
     Raises:
         DataError, ConfigError: on an incompatible engine or bad data.
     """
-    check_compatible(engine.card, dataset)
     k = frame_offset(latency.value_ms / 1000.0, dataset.fps)
-    report = assess(engine, engine.card, dataset, latency, streaming, plot_offsets(k, None) if with_curve else None,
+    report = assess(engine, engine.card, dataset, latency, streaming, plot_offsets(k) if with_curve else None,
                     progress)
     report["engine"] = engine.describe()
     return report

@@ -92,15 +92,6 @@ def agreement_windows(dataset: SequenceDataset, window: int, size: tuple[int, in
     return out
 
 
-def _agreement(reference: list[np.ndarray], engine: Any, windows: list[np.ndarray]) -> float:
-    same = total = 0
-    for ref, frames in zip(reference, windows):
-        labels = np.asarray(engine(frames))
-        same += int((labels == ref).sum())
-        total += ref.size
-    return same / total if total else float("nan")
-
-
 def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list[str] | None = None,
           out_dir: str | os.PathLike | None = None, samples: int = 50, warmup: int = 5, device: str | None = None,
           streaming: bool = True, events: BenchEvents | None = None) -> list[BenchRow]:
@@ -125,7 +116,8 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
     """
     from flame.assess import assess, check_compatible, measure_latency
     from flame.export.exporter import export_checkpoint
-    from flame.export.reference import open_reference
+    from flame.export.parity import compare
+    from flame.export.reference import ReferenceEngine
     from flame.runtime.engines import load_engine
 
     events = events or BenchEvents()
@@ -134,7 +126,7 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
     out_dir = Path(out_dir) if out_dir else checkpoint.with_name(checkpoint.stem + ".bench")
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    reference = open_reference(checkpoint, "cpu")
+    reference = ReferenceEngine(checkpoint, "cpu")
     card = reference.card
     check_compatible(card, dataset)
     windows = agreement_windows(dataset, card.window, card.input_size)
@@ -149,7 +141,7 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
         rows.append(row)
         try:
             if fmt is None:
-                engine = open_reference(checkpoint, device)
+                engine = ReferenceEngine(checkpoint, device)
                 row.path = str(checkpoint)
             else:
                 suffix = {"torch": ".pt2", "onnx": ".onnx", "tensorrt": ".plan"}[fmt]
@@ -172,7 +164,7 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
                     report = assess(engine, engine.card, dataset, latency, streaming, None, progress)
                 row.k, row.miou, row.flame = report["k"], report["miou"], report["flame"]
                 row.streaming_flame = report["streaming_flame"]
-                row.agreement = _agreement(expected, engine, windows)
+                row.agreement = compare(expected, [engine(w) for w in windows], "labels")[0]
                 row.extra = {"engine": engine.describe(), "latency_ms": report["latency_ms"]}
         except (DependencyError, EngineError) as exc:
             row.status, row.why = "export only", str(exc)

@@ -25,6 +25,7 @@ from typing import Any, Callable, ContextManager
 
 from flame.errors import DependencyError, FlameError
 from flame.evaluation.datasets import SyntheticSpec, load_folder, write_synthetic
+from flame.evaluation.datasets.synthetic import GENERATOR_VERSION
 from flame.files import write_json
 
 MODEL = "swiftnet-r18"
@@ -90,10 +91,11 @@ def prepare_data(plan: DemoPlan, out: Path) -> Path:
     meta = root / "meta.json"
     if meta.is_file():
         stored = json.loads(meta.read_text()).get("synthetic", {})
-        wanted = json.loads(json.dumps({**asdict(plan.spec), "version": stored.get("version")}))
+        wanted = json.loads(json.dumps({**asdict(plan.spec), "version": GENERATOR_VERSION}))
         if stored == wanted and (root / "val").is_dir():
             return root
-        raise FlameError(f"{root} holds another synthetic data set; remove it or choose another --out")
+        raise FlameError(f"{root} holds another synthetic data set (or one from an older generator); "
+                         "remove it or choose another --out")
     return write_synthetic(plan.spec, root)
 
 
@@ -150,7 +152,7 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: DemoEvents | N
     Raises:
         FlameError: on any failure of a step (with what to do about it).
     """
-    from flame.assess import assess, measure_latency
+    from flame.assess import assess, measure_latency, plot_offsets
     from flame.offsets import frame_offset
     from flame.runtime.engines import load_engine
     from flame.runtime.machine import machine_info
@@ -191,7 +193,7 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: DemoEvents | N
         with load_engine(engines[mode]) as engine:
             latency = static_latency if mode == "static" else measure_latency(engine, val, plan.latency_samples)
             with events.progress() as progress:
-                report = assess(engine, engine.card, val, latency, True, list(range(0, k + 3)), progress, k=k)
+                report = assess(engine, engine.card, val, latency, True, plot_offsets(k), progress, k=k)
         rows.append({
             "mode": mode, "window": engine.card.window, "trained_offset": engine.card.offset,
             "miou": report["miou"], "flame": report["flame"], "streaming_flame": report["streaming_flame"],

@@ -6,8 +6,8 @@ samples whose window would start before frame 0 are not drawn. The frames
 and the target go through the same random scale, crop and horizontal flip;
 the frames also through the same Gaussian blur (a blur has no meaning on a
 label map). Samples are uint8 BGR frames and uint8 labels; :func:`normalise`
-turns a batch into the network's input with exactly the arithmetic of
-:class:`flame.trainer.deploy.DeployWrapper`, so training and deployment agree.
+turns a batch into the network's input with the very function the deployed
+graph runs (:func:`flame.trainer.deploy.normalise_frames`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from torch.utils.data import Dataset
 
 from flame.errors import ConfigError
 from flame.evaluation.datasets.base import VOID, Sequence, SequenceDataset
+from flame.trainer.deploy import normalisation, normalise_frames
 
 
 @dataclass(frozen=True)
@@ -191,17 +192,6 @@ def offset_error(dataset: SequenceDataset, offset: int, window: int) -> str:
 
 
 def normalise(frames: Tensor, mean: tuple[float, float, float], std: tuple[float, float, float]) -> Tensor:
-    """uint8 ``[N, T, H, W, 3]`` BGR -> float ``[N, 3T, H, W]`` normalised RGB, oldest frame first.
-
-    The same operations in the same order as ``DeployWrapper.preprocess``
-    (so the results are bit-identical), batched.
-    """
-    n, t, h, w, _ = frames.shape
-    mean_t = torch.tensor(mean, dtype=torch.float32, device=frames.device)
-    std_t = torch.tensor(std, dtype=torch.float32, device=frames.device)
-    scale = (1.0 / (255.0 * std_t)).view(1, 1, 3, 1, 1)
-    shift = (mean_t / std_t).view(1, 1, 3, 1, 1)
-    x = frames.to(torch.float32).permute(0, 1, 4, 2, 3)  # [N, T, 3, H, W], BGR
-    x = torch.flip(x, dims=[2])  # RGB
-    x = x * scale - shift
-    return x.reshape(n, t * 3, h, w)
+    """uint8 ``[N, T, H, W, 3]`` BGR -> float ``[N, 3T, H, W]``: the deployed graph's own preprocessing, batched."""
+    scale, shift = normalisation(mean, std, frames.device)
+    return normalise_frames(frames, scale, shift)

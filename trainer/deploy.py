@@ -17,6 +17,26 @@ from flame.errors import ConfigError
 from flame.runtime.metadata import ModelCard
 
 
+def normalisation(mean, std, device=None) -> tuple[Tensor, Tensor]:
+    """``(scale, shift)`` with ``(x/255 - mean)/std == x * scale - shift`` per RGB channel, shaped ``[1, 1, 3, 1, 1]``."""
+    mean_t = torch.tensor(mean, dtype=torch.float32, device=device)
+    std_t = torch.tensor(std, dtype=torch.float32, device=device)
+    return (1.0 / (255.0 * std_t)).view(1, 1, 3, 1, 1), (mean_t / std_t).view(1, 1, 3, 1, 1)
+
+
+def normalise_frames(frames: Tensor, scale: Tensor, shift: Tensor) -> Tensor:
+    """uint8 ``[N, T, H, W, 3]`` BGR -> float ``[N, 3T, H, W]`` normalised RGB, oldest frame first.
+
+    The one preprocessing of the project: the exported graph (through
+    :class:`DeployWrapper`) and training batches both run it.
+    """
+    n, t, h, w, _ = frames.shape
+    x = frames.to(torch.float32).permute(0, 1, 4, 2, 3)  # [N, T, 3, H, W], BGR
+    x = torch.flip(x, dims=[2])  # RGB
+    x = x * scale - shift
+    return x.reshape(n, t * 3, h, w)
+
+
 class DeployWrapper(nn.Module):
     """Bytes in, labels out, around a trained network.
 
@@ -35,19 +55,13 @@ class DeployWrapper(nn.Module):
         self.model = model
         self.window = card.window
         self.output = output
-        mean = torch.tensor(card.mean, dtype=torch.float32)
-        std = torch.tensor(card.std, dtype=torch.float32)
-        # (x/255 - mean)/std == x * scale - shift, per RGB channel.
-        self.register_buffer("scale", (1.0 / (255.0 * std)).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("shift", (mean / std).view(1, 3, 1, 1), persistent=False)
+        scale, shift = normalisation(card.mean, card.std)
+        self.register_buffer("scale", scale, persistent=False)
+        self.register_buffer("shift", shift, persistent=False)
 
     def preprocess(self, frames: Tensor) -> Tensor:
         """uint8 ``[T, H, W, 3]`` BGR -> float ``[1, 3T, H, W]`` normalised RGB, oldest frame first."""
-        t, h, w, _ = frames.shape
-        x = frames.to(torch.float32).permute(0, 3, 1, 2)  # [T, 3, H, W], BGR
-        x = torch.flip(x, dims=[1])  # RGB
-        x = x * self.scale - self.shift
-        return x.reshape(1, t * 3, h, w)
+        return normalise_frames(frames.unsqueeze(0), self.scale, self.shift)
 
     def forward(self, frames: Tensor) -> Tensor:
         logits = self.model(self.preprocess(frames))[0]

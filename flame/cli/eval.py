@@ -66,7 +66,7 @@ def main(engine_path, checkpoint, predictions, dataset, data_root, split, label_
 
     if predictions:
         report = _score_predictions(data, predictions, latency_ms, latency_from, latency_stat, extra_latency_ms,
-                                    streaming, label_ids, bool(plot_out))
+                                    streaming, label_ids)
     else:
         report = _score_engine(data, engine_path, checkpoint, device, threads, latency_ms, latency_from, latency_stat,
                                extra_latency_ms, latency_samples, warmup, streaming, bool(plot_out))
@@ -88,7 +88,7 @@ def _title(report: dict) -> str:
     return f"{what} on {report.get('dataset', '')}"
 
 
-def _score_predictions(data, predictions, latency_ms, latency_from, stat, extra_ms, streaming, label_ids, curve):
+def _score_predictions(data, predictions, latency_ms, latency_from, stat, extra_ms, streaming, label_ids):
     from flame.evaluation.predictions import evaluate_predictions
 
     if latency_from is None:
@@ -111,9 +111,9 @@ def _score_engine(data, engine_path, checkpoint, device, threads, latency_ms, la
     from flame.runtime.engines import load_engine
 
     if checkpoint:
-        from flame.export.reference import open_reference
+        from flame.export.reference import ReferenceEngine
 
-        engine = open_reference(checkpoint, device)
+        engine = ReferenceEngine(checkpoint, device)
     else:
         options = {"threads": threads} if threads and str(engine_path).endswith(".onnx") else {}
         engine = load_engine(engine_path, device=device, **options)

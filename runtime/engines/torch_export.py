@@ -55,43 +55,55 @@ def read_program_card(path: str | os.PathLike) -> tuple[Any, ModelCard]:
     return program, ModelCard.from_json(text, str(path))
 
 
-class TorchExportEngine(Engine):
-    """Runs a FLAME ``.pt2`` program with PyTorch.
+def torch_device(torch: Any, device: str | None) -> Any:
+    """The torch device to run on: ``cpu``, ``cuda`` or ``cuda:N``; None picks CUDA when available.
+
+    Raises:
+        EngineError: on an unknown device, or CUDA asked for where torch sees none.
+    """
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise EngineError(f"device {device!r} asked for, but PyTorch sees no CUDA device here; use device='cpu'")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise EngineError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N'") from None
+
+
+class TorchModuleEngine(Engine):
+    """A torch module that maps uint8 frames to labels, behind the engine contract.
+
+    Shared by the ``.pt2`` engine and the PyTorch reference
+    (:class:`flame.export.reference.ReferenceEngine`).
 
     Args:
-        path: the ``.pt2`` file.
-        device: ``cpu``, ``cuda`` or ``cuda:N``; None picks CUDA when available.
+        path: the file the module came from.
+        card: its model card.
+        module: the module (the deploy wrapper, or a program's module).
+        device: see :func:`torch_device`.
         fp16: run under FP16 autocast (CUDA only); None follows the card's precision on CUDA.
 
     Raises:
-        EngineError: when the file is not a program or the device is unusable.
-        CardError: when it carries no card.
+        EngineError: when the device is unusable.
         ConfigError: when FP16 is asked for on the CPU.
     """
 
     backend = "torch"
 
-    def __init__(self, path: str | os.PathLike, device: str | None = None, fp16: bool | None = None) -> None:
+    def __init__(self, path: str | os.PathLike, card: ModelCard, module: Any, device: str | None = None,
+                 fp16: bool | None = None) -> None:
         torch = _import_torch()
-        path = Path(path)
-        program, card = read_program_card(path)
-        if device is None:
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise EngineError(f"device {device!r} asked for, but PyTorch sees no CUDA device here; use device='cpu'")
-        try:
-            target = torch.device(device)
-        except RuntimeError:
-            raise EngineError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N'") from None
+        target = torch_device(torch, device)
         if fp16 is None:
             fp16 = card.precision == "fp16" and target.type == "cuda"
         if fp16 and target.type != "cuda":
             raise ConfigError("FP16 on the torch engine needs a CUDA device; run it in FP32 on the CPU (fp16=False)")
-        super().__init__(path, card.replace(precision="fp16" if fp16 else "fp32"), str(target))
+        super().__init__(Path(path), card.replace(precision="fp16" if fp16 else "fp32"), str(target))
         self._torch = torch
         self._target = target
         self.fp16 = bool(fp16)
-        self._module = program.module().to(target)
+        self._module = module.to(target)
 
     def _sync(self) -> None:
         if self._target.type == "cuda":
@@ -126,3 +138,22 @@ class TorchExportEngine(Engine):
         self._module = None
         if self._target.type == "cuda":
             self._torch.cuda.empty_cache()
+
+
+class TorchExportEngine(TorchModuleEngine):
+    """Runs a FLAME ``.pt2`` program with PyTorch.
+
+    Args:
+        path: the ``.pt2`` file.
+        device: ``cpu``, ``cuda`` or ``cuda:N``; None picks CUDA when available.
+        fp16: run under FP16 autocast (CUDA only); None follows the card's precision on CUDA.
+
+    Raises:
+        EngineError: when the file is not a program or the device is unusable.
+        CardError: when it carries no card.
+        ConfigError: when FP16 is asked for on the CPU.
+    """
+
+    def __init__(self, path: str | os.PathLike, device: str | None = None, fp16: bool | None = None) -> None:
+        program, card = read_program_card(path)
+        super().__init__(path, card, program.module(), device, fp16)
