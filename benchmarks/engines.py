@@ -88,7 +88,7 @@ def main() -> None:
     from flame.export.program import deploy_wrapper, export_program, save_program
     from flame.runtime.engines import load_engine
     from flame.runtime.engines.tensorrt import missing_for_tensorrt
-    from flame.runtime.metadata import ModelCard
+    from flame.core.card import ModelCard
     from flame.trainer.models import build_model
     from flame.trainer.predict import predict
 

@@ -22,7 +22,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from flame.errors import DataError
+from flame.core.errors import DataError
 
 # calcHist counts in float32, exact up to 2**24 per bin: chunk larger maps.
 _MAX_PIXELS_PER_HIST = 1 << 24

@@ -15,12 +15,12 @@ from typing import Sequence
 
 import numpy as np
 
-from flame.errors import DataError
+from flame.core.errors import DataError
 from flame.evaluation.datasets.base import VOID, Sequence, read_label_png
 from flame.evaluation.datasets.cityscapes import label_ids_to_train_ids
 from flame.evaluation.protocols import PredictionSource, evaluate, require_history
 from flame.evaluation.report import evaluation_report
-from flame.offsets import frame_offset
+from flame.core.offsets import frame_offset
 
 _SHOW_MISSING = 5
 # <city>_<seq>_<frame> at the start of a Cityscapes-style file name.

@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Sequence as TypingSequence
 import cv2
 import numpy as np
 
-from flame.errors import ConfigError, DataError
+from flame.core.errors import ConfigError, DataError
 from flame.evaluation.confusion import ConfusionMatrix
 from flame.evaluation.datasets.base import Sequence, SequenceDataset
 from flame.evaluation.streaming import Job, LatencyCycle, assign, schedule

@@ -14,7 +14,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from flame.errors import ConfigError
+from flame.core.errors import ConfigError
 
 # Timestamps and latencies are floats in seconds: an output finishing within
 # a nanosecond of t_j is in time for it (l = d gives k = 1, as FLAME does).

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from flame.errors import ConfigError
-from flame.runtime.metadata import ModelCard
+from flame.core.errors import ConfigError
+from flame.core.card import ModelCard
 
 if TYPE_CHECKING:
     from flame.export.parity import Parity

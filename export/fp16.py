@@ -30,7 +30,7 @@ import warnings
 from collections import deque
 from typing import Any
 
-from flame.errors import DependencyError
+from flame.core.errors import DependencyError
 
 #: Ops that do the network's heavy arithmetic; the FP32 regions at the graph's ends stop at them.
 COMPUTE_OPS = frozenset({"Conv", "ConvTranspose", "MatMul", "Gemm", "ConvInteger", "MatMulInteger"})

@@ -9,9 +9,9 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
-from flame.errors import CardError, DependencyError, EngineError
-from flame.files import atomic_path
-from flame.runtime.metadata import ONNX_KEY, ModelCard
+from flame.core.errors import CardError, DependencyError, EngineError
+from flame.core.files import atomic_path
+from flame.core.card import ONNX_KEY, ModelCard
 
 #: Opset of every export (>= 17 is needed for the ops we use; 18 is what torch's exporter targets).
 OPSET = 18

@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from flame.runtime.metadata import ModelCard
+from flame.core.card import ModelCard
 
 #: Minimum pixel agreement expected of an artifact, by precision.
 THRESHOLDS = {"fp32": 0.999, "fp16": 0.99}

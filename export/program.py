@@ -11,10 +11,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from flame.errors import EngineError
-from flame.files import atomic_path
+from flame.core.errors import EngineError
+from flame.core.files import atomic_path
 from flame.runtime.engines.torch_export import CARD_FILE
-from flame.runtime.metadata import ModelCard
+from flame.core.card import ModelCard
 from flame.trainer.deploy import DeployWrapper
 
 

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flame.errors import EngineError
-from flame.files import atomic_path
+from flame.core.errors import EngineError
+from flame.core.files import atomic_path
 from flame.runtime.engines.tensorrt import last_error, require_tensorrt, tensorrt_logger
-from flame.runtime.metadata import ModelCard, write_sidecar
+from flame.core.card import ModelCard, write_sidecar
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ The subpackages are independent layers (see DESIGN.md section 3):
 (ONNX/TensorRT export). Importing ``flame`` imports none of them.
 """
 
-from flame.errors import FlameError
+from flame.core.errors import FlameError
 
 __all__ = ["FlameError", "__version__"]
 __version__ = "0.1.0"

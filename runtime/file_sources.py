@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import os
 import queue
-import re
 import threading
 import time
 from abc import abstractmethod
@@ -25,7 +24,8 @@ from typing import Any, Iterable
 import cv2
 import numpy as np
 
-from flame.errors import ConfigError, SourceError
+from flame.core.errors import ConfigError, SourceError
+from flame.core.order import natural_key
 from flame.runtime.frames import Frame, Taken
 from flame.runtime.source_base import (ASSUMED_FPS, OPEN_TIMEOUT_S, Clock, Sleep, Source, as_bgr_image,
                                        call_with_deadline, valid_fps)
@@ -35,11 +35,6 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".p
 # this many failures in a row mean the end (a clean end costs these few reads).
 _MAX_BAD_READS = 8
 _READ_AHEAD = 3
-
-
-def _natural_key(path: Path) -> list[Any]:
-    # frame_2 before frame_10
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
 
 
 class _FileSource(Source):
@@ -305,7 +300,7 @@ class FolderSource(_FileSource):
             raise SourceError(f"frame folder {self.path} does not exist" if not self.path.exists()
                               else f"{self.path} is not a folder")
         files = sorted((p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
-                       key=_natural_key)
+                       key=lambda p: natural_key(p.name))
         if not files:
             raise SourceError(f"frame folder {self.path} holds no images ({', '.join(IMAGE_SUFFIXES)})")
         super().__init__(fps or ASSUMED_FPS, "option" if fps else "assumed", realtime, clock, sleep)

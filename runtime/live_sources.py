@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import cv2
 
-from flame.errors import ConfigError, SourceError
+from flame.core.errors import ConfigError, SourceError
 from flame.runtime.frames import Frame, Taken
 from flame.runtime.source_base import (FIRST_FRAME_TIMEOUT_S, OPEN_TIMEOUT_S, Capture, Clock, Source, as_bgr_image,
                                        call_with_deadline, valid_fps)

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from flame.errors import ConfigError
+from flame.core.errors import ConfigError
 from flame.runtime.stream import FrameResult
 
 #: Container suffix -> FourCC that this OpenCV's FFmpeg writes without extra codecs.

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from flame.errors import DataError
-from flame.files import write_text
+from flame.core.errors import DataError
+from flame.core.files import write_text
 from flame.runtime.machine import machine_info
 
 REPORT_KIND = "flame-run"

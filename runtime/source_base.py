@@ -18,7 +18,7 @@ from typing import Any, Callable, Protocol
 import cv2
 import numpy as np
 
-from flame.errors import SourceError
+from flame.core.errors import SourceError
 from flame.runtime.frames import FrameRing, Taken
 
 Clock = Callable[[], int]

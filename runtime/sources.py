@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flame.errors import ConfigError
+from flame.core.errors import ConfigError
 from flame.runtime.file_sources import IMAGE_SUFFIXES, FolderSource, VideoSource
 from flame.runtime.live_sources import CameraSource, LiveSource, UrlSource, redact_url
 from flame.runtime.source_base import ASSUMED_FPS, Capture, Clock, Sleep, Source

@@ -28,11 +28,11 @@ from typing import Any, Callable, Iterable, Protocol
 import cv2
 import numpy as np
 
-from flame.errors import ConfigError, FlameError
+from flame.core.errors import ConfigError, FlameError
 from flame.runtime.engines.base import Engine
 from flame.runtime.frames import Frame, Taken, history_needed, pick_window
-from flame.offsets import frame_offset
-from flame.runtime.latency import summarize
+from flame.core.offsets import frame_offset
+from flame.core.latency import summarize
 from flame.runtime.source_base import Source
 
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from flame.errors import ConfigError
-from flame.evaluation.offsets import frame_offset as evaluation_frame_offset
-from flame.offsets import frame_offset
+from flame.core.errors import ConfigError
+from flame.core.offsets import frame_offset as evaluation_frame_offset
+from flame.core.offsets import frame_offset
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from flame.errors import CardError, CheckpointError
-from flame.files import atomic_path
-from flame.runtime.metadata import ModelCard
+from flame.core.errors import CardError, CheckpointError
+from flame.core.files import atomic_path
+from flame.core.card import ModelCard
 
 REQUIRED_KEYS = ("model", "epoch", "card")
 

@@ -15,9 +15,9 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any
 
-from flame.errors import CheckpointError, ConfigError
+from flame.core.errors import CheckpointError, ConfigError
 from flame.evaluation.datasets.base import SequenceDataset
-from flame.evaluation.offsets import frame_offset
+from flame.core.offsets import frame_offset
 from flame.trainer.models import STRIDE, check_input_size
 from flame.trainer.presets import preset_for
 

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from flame.errors import ConfigError
+from flame.core.errors import ConfigError
 from flame.evaluation.datasets.base import VOID, Sequence, SequenceDataset
 from flame.trainer.deploy import normalisation, normalise_frames
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from flame.errors import ConfigError
-from flame.runtime.metadata import ModelCard
+from flame.core.errors import ConfigError
+from flame.core.card import ModelCard
 
 
 def normalisation(mean, std, device=None) -> tuple[Tensor, Tensor]:

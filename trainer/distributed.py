@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from flame.errors import ConfigError
+from flame.core.errors import ConfigError
 
 
 @dataclass

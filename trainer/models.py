@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from flame.errors import CheckpointError, ConfigError
+from flame.core.errors import CheckpointError, ConfigError
 from flame.trainer.backbones import MobileNetV2, ResNet, resnet18, resnet101
 
 MODEL_NAMES = ("swiftnet-r18", "swiftnet-r18-x", "deeplabv3plus-mobilenetv2", "deeplabv3plus-r101")

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from flame.errors import EngineError
-from flame.runtime.metadata import ModelCard
+from flame.core.errors import EngineError
+from flame.core.card import ModelCard
 from flame.trainer.deploy import DeployWrapper
 
 

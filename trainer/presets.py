@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flame.errors import ConfigError
+from flame.core.errors import ConfigError
 from flame.trainer.models import MODEL_NAMES
 
 

@@ -23,11 +23,11 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from flame.errors import CheckpointError, ConfigError, DataError
+from flame.core.errors import CheckpointError, ConfigError, DataError
 from flame.evaluation.datasets import SequenceDataset, SyntheticSpec, load_synthetic, open_dataset
 from flame.evaluation.protocols import PredictorSource, evaluate
-from flame.files import write_text
-from flame.runtime.metadata import ModelCard
+from flame.core.files import write_text
+from flame.core.card import ModelCard
 from flame.trainer import rng
 from flame.trainer.checkpoint import card_of, read_checkpoint, save_checkpoint
 from flame.trainer.config import TrainConfig, TrainOptions, check_options, merge_resume, resolve_config

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from flame.errors import ConfigError
+from flame.core.errors import ConfigError
 from flame.evaluation.datasets.base import VOID, ArraySequence, Sequence, SequenceDataset, default_palette
 from flame.evaluation.datasets.cityscapes import label_ids_to_train_ids, load_cityscapes
 from flame.evaluation.datasets.folder import load_folder

@@ -8,7 +8,6 @@ per-frame timestamps).
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Sequence as TypingSequence
@@ -16,14 +15,9 @@ from typing import Sequence as TypingSequence
 import cv2
 import numpy as np
 
-from flame.errors import DataError
+from flame.core.errors import DataError
 
 VOID = 255
-
-
-def natural_key(text: str) -> list:
-    """Sort key that orders ``frame2`` before ``frame10``."""
-    return [int(tok) if tok.isdigit() else tok for tok in re.split(r"(\d+)", text)]
 
 
 def read_image(path: str) -> np.ndarray:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flame.errors import DataError
+from flame.core.errors import DataError
 from flame.evaluation.datasets.base import VOID, Sequence, SequenceDataset, read_image, read_label_png
 
 DEFAULT_FPS = 17.0

@@ -20,17 +20,17 @@ from pathlib import Path
 
 import numpy as np
 
-from flame.errors import DataError
+from flame.core.errors import DataError
 from flame.evaluation.datasets.base import (
     VOID,
     Sequence,
     SequenceDataset,
     check_names,
-    natural_key,
     read_image,
     read_label_png,
 )
-from flame.evaluation.offsets import check_fps
+from flame.core.offsets import check_fps
+from flame.core.order import natural_key
 
 _FRAME_SUFFIXES = (".png", ".jpg", ".jpeg")
 META = "meta.json"

@@ -27,10 +27,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from flame.errors import ConfigError
-from flame.files import staging_dir
+from flame.core.errors import ConfigError
+from flame.core.files import staging_dir
 from flame.evaluation.datasets.base import SequenceDataset
-from flame.evaluation.offsets import check_fps
+from flame.core.offsets import check_fps
 
 #: Bump when the rendering changes, so cached data sets are regenerated.
 GENERATOR_VERSION = 4

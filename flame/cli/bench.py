@@ -7,7 +7,7 @@ from rich.text import Text
 
 from flame.cli.common import handle_errors
 from flame.cli.ui import console, fmt, out, progress_bar, table
-from flame.files import write_json
+from flame.core.files import write_json
 
 
 class _Events:
@@ -48,7 +48,7 @@ def bench_table(rows: list, dataset: str) -> object:
 def main(checkpoint, formats, dataset, data_root, split, fps, max_sequences, latency_samples, warmup, device,
          streaming, out_dir, json_out):
     """Export CHECKPOINT to each format available here; one row per format with latency, mIoU, FLAME, agreement."""
-    from flame.bench import bench, parse_formats, rows_as_dicts
+    from flame.apps.bench import bench, parse_formats, rows_as_dicts
     from flame.evaluation.datasets import open_dataset
     from flame.trainer.checkpoint import read_checkpoint
 

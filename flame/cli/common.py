@@ -8,7 +8,7 @@ from typing import Any, Callable, TypeVar
 
 import click
 
-from flame.errors import ConfigError, FlameError
+from flame.core.errors import ConfigError, FlameError
 
 F = TypeVar("F", bound=Callable[..., Any])
 

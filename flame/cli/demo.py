@@ -58,7 +58,7 @@ def results_table(result: dict) -> object:
 @handle_errors
 def main(quick: bool, out_dir: str) -> None:
     """Generate the synthetic video, train SwiftNet-R18 static/future/two-frame, export, time and score them."""
-    from flame.demo import run_demo
+    from flame.apps.demo import run_demo
 
     result = run_demo(out_dir, quick, _Events())
     out.print(results_table(result))

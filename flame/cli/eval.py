@@ -6,8 +6,8 @@ import click
 
 from flame.cli.common import handle_errors
 from flame.cli.ui import console, out, per_class_table, progress_bar, summary_table
-from flame.errors import ConfigError
-from flame.files import write_json
+from flame.core.errors import ConfigError
+from flame.core.files import write_json
 
 STATS = ["p50", "mean", "p90", "p99", "max"]
 
@@ -49,7 +49,7 @@ def main(engine_path, checkpoint, predictions, dataset, data_root, split, label_
     --latency or --latency-from says otherwise.
     """
     from flame.evaluation.datasets import open_dataset
-    from flame.evaluation.offsets import check_fps
+    from flame.core.offsets import check_fps
 
     chosen = [name for name, value in (("--engine", engine_path), ("--checkpoint", checkpoint),
                                        ("--predictions", predictions)) if value]
@@ -76,7 +76,7 @@ def main(engine_path, checkpoint, predictions, dataset, data_root, split, label_
         write_json(json_out, report)
         out.print(f"report written to {json_out}")
     if plot_out:
-        from flame.plots import plot_report
+        from flame.apps.plots import plot_report
 
         plot_report(report, plot_out, title=_title(report))
         out.print(f"plot written to {plot_out}")
@@ -95,7 +95,7 @@ def _score_predictions(data, predictions, latency_ms, latency_from, stat, extra_
         value = (latency_ms or 0.0) + extra_ms
         with progress_bar("scoring") as progress:
             return evaluate_predictions(data, predictions, value, streaming, label_ids, progress)
-    from flame.assess import choose_latency
+    from flame.apps.assess import choose_latency
 
     latency = choose_latency(None, data, latency_ms, latency_from, stat, extra_ms)
     with progress_bar("scoring") as progress:
@@ -107,7 +107,7 @@ def _score_predictions(data, predictions, latency_ms, latency_from, stat, extra_
 
 def _score_engine(data, engine_path, checkpoint, device, threads, latency_ms, latency_from, stat, extra_ms, samples,
                   warmup, streaming, curve):
-    from flame.assess import choose_latency, evaluate_engine
+    from flame.apps.assess import choose_latency, evaluate_engine
     from flame.runtime.engines import load_engine
 
     if checkpoint:

@@ -46,7 +46,7 @@ class StatusLine:
 
 def _check_writable(path: str | None, option: str) -> None:
     """Fail before the run, not after it, when an output cannot be written."""
-    from flame.errors import ConfigError
+    from flame.core.errors import ConfigError
 
     if path is None:
         return

@@ -10,7 +10,7 @@ import click
 
 from flame.cli.common import handle_errors, parse_size
 from flame.cli.ui import console, fmt, out
-from flame.errors import ConfigError
+from flame.core.errors import ConfigError
 
 MODEL_CHOICES = ("swiftnet-r18", "swiftnet-r18-x", "deeplabv3plus-mobilenetv2", "deeplabv3plus-r101")
 

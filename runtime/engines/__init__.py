@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flame.errors import EngineError
+from flame.core.errors import EngineError
 from flame.runtime.engines.base import Engine, Timing
 
 __all__ = ["Engine", "Timing", "load_engine", "SUFFIXES"]

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from flame.errors import EngineError
-from flame.runtime.metadata import ModelCard
+from flame.core.errors import EngineError
+from flame.core.card import ModelCard
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from flame.errors import DependencyError, EngineError
+from flame.core.errors import DependencyError, EngineError
 
 INSTALL_HINT = "pip install cuda-bindings (or pip install -e '.[tensorrt]')"
 

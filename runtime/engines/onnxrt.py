@@ -8,9 +8,9 @@ from typing import Sequence
 
 import numpy as np
 
-from flame.errors import CardError, DependencyError, EngineError
+from flame.core.errors import CardError, DependencyError, EngineError
 from flame.runtime.engines.base import Engine, Timing, now_ms
-from flame.runtime.metadata import ONNX_KEY, ModelCard
+from flame.core.card import ONNX_KEY, ModelCard
 
 #: Preferred order when the caller does not choose.
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")

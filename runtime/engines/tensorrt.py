@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from flame.errors import DependencyError, EngineError
+from flame.core.errors import DependencyError, EngineError
 from flame.runtime.engines import cudart
 from flame.runtime.engines.base import Engine, Timing, now_ms
-from flame.runtime.metadata import ModelCard, read_sidecar
+from flame.core.card import ModelCard, read_sidecar
 
 INSTALL_HINT = ("pip install -e '.[tensorrt]' (tensorrt and cuda-bindings) on a machine with an NVIDIA GPU "
                 "and driver; the tensorrt wheels fetch NVIDIA's libraries from pypi.nvidia.com")

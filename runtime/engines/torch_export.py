@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from flame.errors import CardError, ConfigError, DependencyError, EngineError
+from flame.core.errors import CardError, ConfigError, DependencyError, EngineError
 from flame.runtime.engines.base import Engine, Timing, now_ms
-from flame.runtime.metadata import ModelCard
+from flame.core.card import ModelCard
 
 #: Name of the card inside a ``.pt2`` archive.
 CARD_FILE = "flame.card"

@@ -5,9 +5,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from flame.bench import parse_formats
+from flame.apps.bench import parse_formats
 from flame.cli.bench import main as bench_main
-from flame.errors import ConfigError
+from flame.core.errors import ConfigError
 
 
 def test_bench_rows(tiny_data, tiny_checkpoint, tmp_path):

@@ -3,7 +3,7 @@
 import json
 import subprocess
 
-from flame.offsets import frame_offset
+from flame.core.offsets import frame_offset
 
 
 def test_flame_demo_quick(tmp_path):

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from flame.assess import Latency, fixed_latency, latency_from_report, measure_latency
+from flame.apps.assess import Latency, fixed_latency, latency_from_report, measure_latency
 from flame.cli.eval import main as eval_main
-from flame.errors import ConfigError
+from flame.core.errors import ConfigError
 from flame.evaluation.datasets import load_folder
-from flame.offsets import frame_offset
+from flame.core.offsets import frame_offset
 from flame.runtime.engines import load_engine
 
 

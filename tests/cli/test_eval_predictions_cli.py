@@ -109,7 +109,7 @@ def test_flame_data_synth_and_flame_eval_as_subprocesses(tmp_path):
 
 def test_importing_evaluation_and_runtime_loads_no_torch():
     code = ("import sys, flame.evaluation.protocols, flame.evaluation.datasets, flame.evaluation.predictions, "
-            "flame.runtime.metadata, flame.runtime.engines; "
+            "flame.core.card, flame.runtime.engines; "
             "print(' '.join(m for m in ('torch', 'tensorrt', 'onnxruntime') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.strip() == ""

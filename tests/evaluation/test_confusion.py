@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from flame.errors import DataError
+from flame.core.errors import DataError
 from flame.evaluation import confusion as confusion_module
 from flame.evaluation.confusion import ConfusionMatrix
 

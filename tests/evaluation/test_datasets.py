@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from flame.errors import ConfigError, DataError
+from flame.core.errors import ConfigError, DataError
 from flame.evaluation.datasets import (
     SyntheticSpec,
     ensure_synthetic,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from flame.errors import ConfigError, DataError
+from flame.core.errors import ConfigError, DataError
 from flame.evaluation.datasets import ArraySequence, SequenceDataset, default_palette, load_folder, write_synthetic
 from flame.evaluation.datasets.synthetic import SyntheticSpec
 from flame.evaluation.predictions import PredictionFiles

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from flame.errors import ConfigError
+from flame.core.errors import ConfigError
 from flame.evaluation.streaming import LatencyCycle, assign, schedule
 
 TIMES = np.arange(8, dtype=float)  # 1 fps: frame i arrives at t = i

@@ -37,7 +37,7 @@ ARCH = "swiftnet-r18"
 
 def _card():
     from flame.evaluation.datasets.synthetic import CLASS_NAMES, PALETTE
-    from flame.runtime.metadata import ModelCard
+    from flame.core.card import ModelCard
 
     return ModelCard(architecture=ARCH, num_classes=CLASSES, class_names=tuple(CLASS_NAMES),
                      palette=tuple(tuple(int(v) for v in c) for c in PALETTE), window=WINDOW, offset=1, fps=30.0,

@@ -10,7 +10,7 @@ from engine_artifacts import CLASSES, SIZE, WINDOW, agreement, rendered_windows
 from flame.export.fp16 import convert_to_fp16, fp32_node_names, name_nodes
 from flame.export.onnx_export import card_of, load_onnx
 from flame.runtime.engines import load_engine
-from flame.runtime.metadata import ONNX_KEY
+from flame.core.card import ONNX_KEY
 from flame.trainer.predict import predict
 
 
@@ -171,7 +171,7 @@ def test_unnamed_nodes_get_unique_names():
 
 
 def test_load_onnx_rejects_garbage(tmp_path):
-    from flame.errors import EngineError
+    from flame.core.errors import EngineError
 
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"\x00\xffnot a protobuf" * 8)
@@ -182,7 +182,7 @@ def test_load_onnx_rejects_garbage(tmp_path):
 
 
 def test_card_of_a_graph_without_card():
-    from flame.errors import CardError
+    from flame.core.errors import CardError
 
     with pytest.raises(CardError, match="no FLAME model card"):
         card_of(_tiny_graph())

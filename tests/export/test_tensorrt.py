@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from engine_artifacts import SIZE, agreement
-from flame.errors import DependencyError, EngineError
+from flame.core.errors import DependencyError, EngineError
 from flame.export.exporter import export_checkpoint
 from flame.export.onnx_export import load_onnx
 from flame.export.tensorrt_build import tensorrt_ready
@@ -49,7 +49,7 @@ def test_export_stops_before_tensorrt_with_one_line(tmp_path):
 def test_stop_imports_no_tensorrt():
     # In a fresh interpreter: the failed TensorRT export must not have imported tensorrt (nor torch:
     # the check runs before the checkpoint is read).
-    code = ("import sys\nfrom flame.errors import DependencyError\nfrom flame.export.exporter import export_checkpoint\n"
+    code = ("import sys\nfrom flame.core.errors import DependencyError\nfrom flame.export.exporter import export_checkpoint\n"
             "try:\n    export_checkpoint('nothing.pt', fmt='tensorrt')\nexcept DependencyError:\n    pass\n"
             "print(sorted(m for m in ('tensorrt', 'torch') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -86,7 +86,7 @@ def fp16_plan(trt, artifacts, tmp_path_factory):
 
 def test_fp16_plan_parity_and_sidecar(fp16_plan, artifacts):
     from flame.runtime.engines import load_engine
-    from flame.runtime.metadata import read_sidecar
+    from flame.core.card import read_sidecar
     from flame.trainer.predict import predict
 
     result, cache = fp16_plan
@@ -141,7 +141,7 @@ def test_cuda_graph_replay_matches(fp16_plan, artifacts):
 
 def test_plan_from_elsewhere_warns(fp16_plan, tmp_path):
     from flame.runtime.engines.tensorrt import PlanMismatchWarning, TensorRTEngine
-    from flame.runtime.metadata import read_sidecar, write_sidecar
+    from flame.core.card import read_sidecar, write_sidecar
 
     result, _ = fp16_plan
     copy = tmp_path / "elsewhere.plan"
@@ -154,7 +154,7 @@ def test_plan_from_elsewhere_warns(fp16_plan, tmp_path):
 
 def test_garbage_plan_is_a_clean_error(fp16_plan, tmp_path):
     from flame.runtime.engines import load_engine
-    from flame.runtime.metadata import read_sidecar, write_sidecar
+    from flame.core.card import read_sidecar, write_sidecar
 
     result, _ = fp16_plan
     bad = tmp_path / "bad.plan"

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from engine_artifacts import SIZE, agreement
-from flame.errors import CardError, ConfigError, EngineError
+from flame.core.errors import CardError, ConfigError, EngineError
 from flame.runtime.engines import load_engine
 from flame.runtime.engines.torch_export import CARD_FILE, TorchExportEngine, read_program_card
 from flame.trainer.predict import predict

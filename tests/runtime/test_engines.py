@@ -8,11 +8,11 @@ import sys
 import numpy as np
 import pytest
 
-from flame.errors import CardError, DependencyError, EngineError, FlameError
+from flame.core.errors import CardError, DependencyError, EngineError, FlameError
 from flame.runtime.engines import load_engine
 from flame.runtime.engines.cudart import DeviceInfo, device_index
 from flame.runtime.engines.tensorrt import missing_for_tensorrt, numpy_dtype, plan_mismatches
-from flame.runtime.metadata import ModelCard, write_sidecar
+from flame.core.card import ModelCard, write_sidecar
 
 HEAVY = ("torch", "tensorrt", "onnxruntime", "onnx", "cuda")
 
@@ -26,7 +26,7 @@ def _card(**changes) -> ModelCard:
 
 def test_runtime_imports_no_backend():
     # Every engine module, imported in a fresh interpreter, pulls in none of the heavy backends.
-    code = ("import sys\nimport flame.runtime, flame.runtime.engines, flame.runtime.metadata\n"
+    code = ("import sys\nimport flame.runtime, flame.runtime.engines, flame.core.card\n"
             "import flame.runtime.engines.onnxrt, flame.runtime.engines.tensorrt, flame.runtime.engines.cudart\n"
             "import flame.runtime.engines.torch_export\n"
             f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")

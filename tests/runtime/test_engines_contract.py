@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "export"))  # share
 import engine_artifacts  # noqa: E402
 from engine_artifacts import SIZE, WINDOW, agreement  # noqa: E402
 
-from flame.errors import EngineError  # noqa: E402
+from flame.core.errors import EngineError  # noqa: E402
 from flame.runtime.engines import Engine, Timing, load_engine  # noqa: E402
 from flame.runtime.engines.tensorrt import missing_for_tensorrt  # noqa: E402
 

@@ -1,12 +1,12 @@
-"""Latency summary and k at a frame rate (flame.runtime.latency)."""
+"""Latency summary and k at a frame rate (flame.core.latency)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from flame.errors import ConfigError
-from flame.runtime.latency import summarize
+from flame.core.errors import ConfigError
+from flame.core.latency import summarize
 
 
 def test_summary_matches_hand_computed_percentiles():

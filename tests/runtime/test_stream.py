@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from tiny_engines import DelayEngine, VirtualClock, decoded_index, level, make_card, write_tiny_onnx, write_video
 
-from flame.errors import ConfigError
+from flame.core.errors import ConfigError
 from flame.runtime.engines import load_engine
 from flame.runtime.overlay import VideoOutput, draw_overlay, palette_lut
 from flame.runtime.run_report import (FRAME_FIELDS, build_run_report, latency_samples_ms, read_run_report,
@@ -163,7 +163,7 @@ def test_report_schema_round_trip(tmp_path):
 
 
 def test_reading_something_else_as_a_report_fails_clearly(tmp_path):
-    from flame.errors import DataError
+    from flame.core.errors import DataError
 
     (tmp_path / "other.json").write_text('{"miou": 0.5}')
     with pytest.raises(DataError, match="not a flame-run report"):

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from flame.runtime.engines.base import Engine, Timing
-from flame.runtime.metadata import ONNX_KEY, ModelCard
+from flame.core.card import ONNX_KEY, ModelCard
 
 
 def make_card(window: int = 1, size: tuple[int, int] = (48, 64), fps: float = 30.0, classes: int = 4,

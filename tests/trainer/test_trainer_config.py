@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from flame.errors import CheckpointError, ConfigError
+from flame.core.errors import CheckpointError, ConfigError
 from flame.evaluation.datasets.base import SequenceDataset
 from flame.trainer.config import TrainOptions, merge_resume, resolve_config, resolve_offsets
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from flame.errors import ConfigError
+from flame.core.errors import ConfigError
 from flame.evaluation.datasets.base import Sequence, SequenceDataset
-from flame.runtime.metadata import ModelCard
+from flame.core.card import ModelCard
 from flame.trainer.data import (
     NO_AUGMENTATION,
     Augmentation,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from flame.errors import CheckpointError, ConfigError
+from flame.core.errors import CheckpointError, ConfigError
 from flame.trainer.config import TrainConfig
 from flame.trainer.models import build_model, check_input_size, count_parameters, load_pretrained
 from flame.trainer.train import attach_pretrained

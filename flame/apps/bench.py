@@ -16,7 +16,7 @@ from typing import Any, Callable, ContextManager
 
 import numpy as np
 
-from flame.errors import ConfigError, DependencyError, EngineError
+from flame.core.errors import ConfigError, DependencyError, EngineError
 from flame.evaluation.datasets import SequenceDataset
 
 #: Format name -> (exporter format, FP16).
@@ -114,7 +114,7 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
         CheckpointError: when the checkpoint cannot be read.
         ConfigError, DataError: on bad options or a data set that does not fit the model.
     """
-    from flame.assess import assess, check_compatible, measure_latency
+    from flame.apps.assess import assess, check_compatible, measure_latency
     from flame.export.exporter import export_checkpoint
     from flame.export.parity import compare
     from flame.export.reference import ReferenceEngine

@@ -25,14 +25,14 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from flame.errors import ConfigError, DataError
+from flame.core.errors import ConfigError, DataError
 from flame.evaluation.datasets import SequenceDataset
 from flame.evaluation.protocols import Evaluation, PredictorSource, evaluate, require_history
 from flame.evaluation.report import evaluation_report
-from flame.offsets import frame_offset
+from flame.core.offsets import frame_offset
 from flame.runtime.engines import Engine
 from flame.runtime.file_sources import ArraySource
-from flame.runtime.latency import STATS, summarize
+from flame.core.latency import STATS, summarize
 from flame.runtime.machine import machine_info
 from flame.runtime.run_report import latency_samples_ms, read_run_report
 from flame.runtime.stream import Stream

@@ -23,10 +23,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, ContextManager
 
-from flame.errors import DependencyError, FlameError
+from flame.core.errors import DependencyError, FlameError
 from flame.evaluation.datasets import SyntheticSpec, load_folder, write_synthetic
 from flame.evaluation.datasets.synthetic import GENERATOR_VERSION
-from flame.files import write_json
+from flame.core.files import write_json
 
 MODEL = "swiftnet-r18"
 MODES = ("static", "future", "two-frame")
@@ -152,8 +152,8 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: DemoEvents | N
     Raises:
         FlameError: on any failure of a step (with what to do about it).
     """
-    from flame.assess import assess, measure_latency, plot_offsets
-    from flame.offsets import frame_offset
+    from flame.apps.assess import assess, measure_latency, plot_offsets
+    from flame.core.offsets import frame_offset
     from flame.runtime.engines import load_engine
     from flame.runtime.machine import machine_info
 
@@ -216,7 +216,7 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: DemoEvents | N
     }
     write_json(out / "report.json", result)
     try:
-        from flame.plots import plot_modes
+        from flame.apps.plots import plot_modes
 
         plot_modes(rows, val.fps, out / "flame_vs_latency.png",
                    f"SwiftNet-R18 on the synthetic video: FLAME vs latency ({val.fps:g} fps)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from flame.errors import ConfigError
+from flame.core.errors import ConfigError
 
 # Latencies and frame intervals come from floats (0.06 s * 16.666 fps...):
 # a product within this distance of an integer is that integer.

@@ -9,7 +9,7 @@ from typing import Iterable
 
 import numpy as np
 
-from flame.errors import ConfigError
+from flame.core.errors import ConfigError
 
 #: The statistics every summary carries, in display order.
 STATS = ("mean", "p50", "p90", "p99", "max")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flame.errors import CardError
+from flame.core.errors import CardError
 
 FORMAT_VERSION = 1
 ONNX_KEY = "flame.card"
@@ -179,7 +179,7 @@ def sidecar_path(engine_path: str | os.PathLike) -> Path:
 
 def write_sidecar(engine_path: str | os.PathLike, card: ModelCard) -> Path:
     """Write ``<engine>.json`` atomically; returns its path."""
-    from flame.files import write_text
+    from flame.core.files import write_text
 
     return write_text(sidecar_path(engine_path), json.dumps(card.to_dict(), indent=2, sort_keys=True) + "\n")
 

@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
-from flame.errors import DependencyError
-from flame.files import atomic_path
+from flame.core.errors import DependencyError
+from flame.core.files import atomic_path
 
 
 def _pyplot() -> Any:
