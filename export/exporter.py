@@ -19,6 +19,7 @@ from flame.core.errors import ConfigError
 from flame.core.card import ModelCard
 
 if TYPE_CHECKING:
+    from flame.evaluation.datasets import SequenceDataset
     from flame.export.parity import Parity
 
 FORMATS = ("onnx", "tensorrt", "torch")
@@ -70,16 +71,39 @@ def format_of(out: str | os.PathLike | None, fmt: str | None) -> str:
     return fmt
 
 
-def default_output(checkpoint: str | os.PathLike, fmt: str, fp16: bool) -> Path:
-    """Next to the checkpoint: ``best.pt`` -> ``best.onnx``, ``best.fp16.plan``, ``best.pt2``..."""
+def default_output(checkpoint: str | os.PathLike, fmt: str, fp16: bool, int8: bool = False) -> Path:
+    """Next to the checkpoint: ``best.pt`` -> ``best.onnx``, ``best.fp16.plan``, ``best.int8.onnx``, ``best.pt2``..."""
     checkpoint = Path(checkpoint)
-    return checkpoint.with_name(checkpoint.stem + (".fp16" if fp16 else "") + SUFFIXES[fmt][0])
+    tag = ".fp16" if fp16 else ".int8" if int8 else ""
+    return checkpoint.with_name(checkpoint.stem + tag + SUFFIXES[fmt][0])
+
+
+def int8_target_of(fmt: str, int8: bool, target: str | None) -> str | None:
+    """The INT8 flavour: as given, else ``tensorrt`` for TensorRT plans and ``cpu`` otherwise.
+
+    Raises:
+        ConfigError: on an unknown target, INT8 for a torch program, or a cpu-target TensorRT plan.
+    """
+    from flame.export.int8 import check_target
+
+    if not int8:
+        if target is not None:
+            raise ConfigError(f"int8_target={target!r} needs int8=True")
+        return None
+    if fmt == "torch":
+        raise ConfigError("INT8 is exported as ONNX or a TensorRT plan, not as a torch program (format='torch')")
+    target = check_target(target or ("tensorrt" if fmt == "tensorrt" else "cpu"))
+    if fmt == "tensorrt" and target != "tensorrt":
+        raise ConfigError(f"a TensorRT plan needs int8_target='tensorrt' (symmetric Q/DQ), not {target!r}")
+    return target
 
 
 def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | None = None, fmt: str | None = None,
                       fp16: bool = False, size: tuple[int, int] | None = None, output: str = "labels",
                       verify: bool = True, timing_cache: str | os.PathLike | None = None, workspace_mb: int = 1024,
-                      windows: int = 4, on_step: Callable[[str], None] | None = None) -> ExportResult:
+                      windows: int = 4, on_step: Callable[[str], None] | None = None, int8: bool = False,
+                      int8_target: str | None = None, calibration: "SequenceDataset | None" = None,
+                      calibration_frames: int = 64, validation: "SequenceDataset | None" = None) -> ExportResult:
     """Export a checkpoint and check the artifact against the PyTorch wrapper.
 
     Args:
@@ -95,12 +119,18 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
         workspace_mb: TensorRT builder workspace limit.
         windows: input windows of the parity check.
         on_step: called with a short description before each step.
+        int8: INT8 artifact (post-training static quantisation, QDQ; ONNX or TensorRT).
+        int8_target: ``cpu`` or ``tensorrt`` flavour (default: ``tensorrt`` for plans, else ``cpu``).
+        calibration: data set whose windows calibrate INT8 (default the synthetic video's train split).
+        calibration_frames: calibration windows.
+        validation: data set of the INT8 parity check and mIoU change (default the synthetic video's val split).
 
     Returns:
         An :class:`ExportResult`.
 
     Raises:
-        ConfigError: on bad options (format, size, output kind).
+        ConfigError: on bad options (format, size, output kind, fp16 with int8, INT8 target).
+        DataError: when the calibration set has fewer windows than ``calibration_frames``.
         CheckpointError: when the checkpoint is missing, corrupt or has no card.
         DependencyError: when the format's backend (TensorRT, a GPU, onnx...) is missing.
         EngineError: when export or the artifact's engine fails.
@@ -110,12 +140,15 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
     fmt = format_of(out, fmt)
     if output not in ("labels", "logits"):
         raise ConfigError(f"--output must be labels or logits, found {output!r}")
+    if fp16 and int8:
+        raise ConfigError("fp16 and int8 exclude each other: choose one precision")
+    int8_target = int8_target_of(fmt, int8, int8_target)
     if fmt == "tensorrt":
         # Stop before loading anything (and before any TensorRT object) when TensorRT cannot run here.
         from flame.runtime.engines.tensorrt import require_tensorrt
 
         require_tensorrt()
-    out = Path(out) if out is not None else default_output(checkpoint, fmt, fp16)
+    out = Path(out) if out is not None else default_output(checkpoint, fmt, fp16, int8)
 
     import torch
 
@@ -130,7 +163,14 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
     card = card.replace(input_size=tuple(size or card.input_size), output=output)
     check_input_size(*card.input_size)
     wrapper = deploy_wrapper(model, card)
-    precision = "fp16" if fp16 else "fp32"
+    if int8:
+        from flame.export.int8 import calibration_windows, default_calibration
+
+        # Drawn before the (slow) export, so that a calibration set too small fails at once.
+        calibration = calibration if calibration is not None else default_calibration("train")
+        step(f"drawing {calibration_frames} calibration windows from {calibration.name}")
+        calibration_inputs = calibration_windows(calibration, card.window, tuple(card.input_size), calibration_frames)
+    precision = "fp16" if fp16 else "int8" if int8 else "fp32"
     notes: list[str] = []
     extra: list[Path] = []
 
@@ -148,6 +188,13 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
         onnx_card = card.replace(backend="onnx", precision="fp32")
         step("exporting ONNX (opset 18, static shapes)")
         graph = to_onnx(wrapper, onnx_card)
+        if int8:
+            from flame.export.int8 import int8_graph
+
+            step(f"calibrating and quantising to INT8 ({int8_target} target, {calibration_frames} windows)")
+            graph, onnx_card, int8_notes = int8_graph(graph, onnx_card, calibration_inputs, calibration.name,
+                                                      int8_target)
+            notes.extend(int8_notes)
         if fmt == "onnx":
             card = onnx_card
             if fp16:
@@ -166,19 +213,24 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
             from flame.export.tensorrt_build import build_plan
 
             step(f"building the TensorRT plan ({precision}, workspace {workspace_mb} MiB)")
-            build = build_plan(graph, out, onnx_card, fp16=fp16, workspace_mb=workspace_mb,
+            build = build_plan(graph, out, onnx_card, fp16=fp16, int8=int8, workspace_mb=workspace_mb,
                                timing_cache=timing_cache)
             card = build.card
             extra.append(build.sidecar)
             notes.append(f"built in {build.seconds:.1f} s with TensorRT {card.tensorrt_version} on {card.gpu_name} "
-                         f"({'strongly typed FP16 graph' if build.strongly_typed else 'builder precision flags'})")
+                         f"({f'strongly typed {precision.upper()} graph' if build.strongly_typed else 'builder precision flags'})")
             if build.timing_cache is not None:
                 extra.append(build.timing_cache)
                 notes.append(f"timing cache {build.timing_cache}: "
                              + (f"reused {build.timing_cache_reused} bytes" if build.timing_cache_reused else "new"))
 
     parity = None
-    if verify:
+    if verify and int8:
+        from flame.export.int8 import verify_int8
+
+        step("checking parity and the static mIoU change on the validation frames")
+        parity = verify_int8(out, card, _numpy_reference(wrapper, torch), validation, max(windows, 8))
+    elif verify:
         parity = _verify(out, card, wrapper, windows, step, torch)
     return ExportResult(out, card, out.stat().st_size, parity, tuple(extra), time.perf_counter() - started,
                         tuple(notes))
@@ -190,11 +242,17 @@ def _verify(path: Path, card: ModelCard, wrapper, windows: int, step: Callable[[
 
     step(f"checking parity on {windows} rendered windows")
     inputs = parity_windows(card, windows)
+    reference = _numpy_reference(wrapper, torch)
+    with load_engine(path) as engine:
+        engine_text = f"{engine.backend} on {engine.device}"
+        return check_parity(reference, engine, inputs, card, engine.card.precision, engine_text)
+
+
+def _numpy_reference(wrapper, torch) -> Callable[[np.ndarray], np.ndarray]:
+    """The PyTorch wrapper as a numpy callable."""
 
     @torch.no_grad()
     def reference(frames: np.ndarray) -> np.ndarray:
         return wrapper(torch.from_numpy(frames)).numpy()
 
-    with load_engine(path) as engine:
-        engine_text = f"{engine.backend} on {engine.device}"
-        return check_parity(reference, engine, inputs, card, engine.card.precision, engine_text)
+    return reference

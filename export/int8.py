@@ -5,8 +5,8 @@ Two flavours (:data:`TARGETS`):
 * ``cpu``: unsigned 8-bit activations, signed 8-bit per-channel weights, the
   layout ONNX Runtime's CPU kernels run fastest on processors with VNNI;
 * ``tensorrt``: signed 8-bit activations and per-channel weights, both
-  symmetric (every zero point 0), the only Q/DQ form TensorRT's explicit
-  quantisation accepts; TensorRT 10 and 11 build it as a strongly typed network.
+  symmetric (every zero point 0), biases float, the only Q/DQ form TensorRT's
+  explicit quantisation accepts; TensorRT 10 and 11 build it as a strongly typed network.
 
 The graph's ends stay float (:data:`ENDS`): the pre-processing (uint8 cast,
 channel flip, normalisation), the first convolution, the last convolution, the
@@ -50,9 +50,12 @@ class Flavour:
     activations: str  # "uint8" or "int8"
     weights: str
     symmetric: bool
+    quantize_bias: bool  # int32 biases through DequantizeLinear (ONNX Runtime) or float biases (TensorRT)
 
 
-FLAVOURS = {"cpu": Flavour("uint8", "int8", symmetric=False), "tensorrt": Flavour("int8", "int8", symmetric=True)}
+#: TensorRT's Q/DQ layers take 8-bit (and FP8/INT4) tensors only, so its flavour keeps biases float.
+FLAVOURS = {"cpu": Flavour("uint8", "int8", symmetric=False, quantize_bias=True),
+            "tensorrt": Flavour("int8", "int8", symmetric=True, quantize_bias=False)}
 
 
 @dataclass(frozen=True)
@@ -285,7 +288,8 @@ def quantize_int8(model: Any, windows: Sequence[np.ndarray], target: str = "cpu"
             excluded = [node for end in keep_float for node in ends[end]]
             # No CalibMaxIntermediateOutputs: the min/max calibrator keeps only per-tensor extremes, and with
             # a window count divisible by it ONNX Runtime 1.32 ends with "No data is collected".
-            extra = {"ActivationSymmetric": flavour.symmetric, "WeightSymmetric": True}
+            extra = {"ActivationSymmetric": flavour.symmetric, "WeightSymmetric": True,
+                     "QuantizeBias": flavour.quantize_bias}
             quantization.quantize_static(
                 str(prepared), str(result), _WindowReader(windows, model.graph.input[0].name),
                 quant_format=quantization.QuantFormat.QDQ, activation_type=types[flavour.activations],
@@ -307,3 +311,75 @@ def quantize_int8(model: Any, windows: Sequence[np.ndarray], target: str = "cpu"
                               f"(first {offenders[0]}); TensorRT accepts only symmetric quantisation")
     count = sum(node.op_type == "QuantizeLinear" for node in quantized.graph.node)
     return Quantized(quantized, target, len(windows), {end: ends[end] for end in keep_float}, count)
+
+
+def default_calibration(split: str) -> SequenceDataset:
+    """The embedded synthetic video's ``split`` (generated once into the cache)."""
+    from flame.evaluation.datasets import open_dataset
+
+    return open_dataset("synthetic", None, split)
+
+
+def int8_graph(graph: Any, card: Any, windows: Sequence[np.ndarray], calibration_name: str,
+               target: str = "cpu") -> tuple[Any, Any, list[str]]:
+    """The INT8 artifact graph of an exported float graph, with its card.
+
+    Args:
+        graph: the float ONNX graph of the deploy wrapper (card in its metadata).
+        card: its card.
+        windows: calibration windows from :func:`calibration_windows`.
+        calibration_name: the data set they came from (recorded in the card).
+        target: ``cpu`` or ``tensorrt``.
+
+    Returns:
+        ``(QDQ graph with the INT8 card in its metadata, INT8 card, notes for the user)``.
+
+    Raises:
+        ConfigError, DependencyError, EngineError: see :func:`quantize_int8`.
+    """
+    from flame.export.onnx_export import set_card
+
+    quantized = quantize_int8(graph, windows, target)
+    int8_card = card.replace(precision="int8", extra={**card.extra, "int8": {
+        "target": target, "calibration": calibration_name, "windows": len(windows)}})
+    set_card(quantized.model, int8_card)
+    kept = sum(len(nodes) for nodes in quantized.kept_float.values())
+    notes = [f"INT8 ({target} target: {_describe(FLAVOURS[target])}), calibrated on {len(windows)} windows of "
+             f"{calibration_name}; {quantized.quantize_nodes} quantised tensors, {kept} nodes kept float at the "
+             f"graph's ends ({', '.join(quantized.kept_float)})"]
+    return quantized.model, int8_card, notes
+
+
+def _describe(flavour: Flavour) -> str:
+    kind = "symmetric, zero points 0" if flavour.symmetric else "asymmetric"
+    return f"{flavour.activations} activations, per-channel {flavour.weights} weights, {kind}"
+
+
+def verify_int8(path: Any, card: Any, reference: Any, validation: SequenceDataset | None = None,
+                windows: int = 8) -> Any:
+    """Parity of an INT8 artifact with the PyTorch wrapper on a data set's validation frames.
+
+    Pixel agreement on ``windows`` windows spread over ``validation``, and the
+    static mIoU of both on all its annotated frames.
+
+    Args:
+        path: the artifact (ONNX or TensorRT plan).
+        card: its card.
+        reference: the PyTorch wrapper as a numpy callable (frames -> labels or logits).
+        validation: default the synthetic video's val split.
+        windows: windows of the agreement check.
+
+    Returns:
+        A :class:`flame.export.parity.Parity` with the mIoU fields filled.
+    """
+    from dataclasses import replace
+
+    from flame.export.parity import check_parity, dataset_windows, static_mious
+    from flame.runtime.engines import load_engine
+
+    validation = validation if validation is not None else default_calibration("val")
+    inputs = dataset_windows(validation, card.window, tuple(card.input_size), windows)
+    with load_engine(path) as engine:
+        parity = check_parity(reference, engine, inputs, card, "int8", f"{engine.backend} on {engine.device}")
+        miou_reference, miou = static_mious(reference, engine, validation, card)
+    return replace(parity, miou_reference=miou_reference, miou=miou, miou_dataset=validation.name)

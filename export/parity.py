@@ -9,14 +9,17 @@ id matches (for logits exports: whose argmax matches).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
 from flame.core.card import ModelCard
 
+if TYPE_CHECKING:
+    from flame.evaluation.datasets import SequenceDataset
+
 #: Minimum pixel agreement expected of an artifact, by precision.
-THRESHOLDS = {"fp32": 0.999, "fp16": 0.99}
+THRESHOLDS = {"fp32": 0.999, "fp16": 0.99, "int8": 0.97}
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,9 @@ class Parity:
         precision: precision the artifact ran in.
         engine: short description of what ran it (backend and device).
         max_abs_diff: largest logit difference (logits exports only).
+        miou_reference: static mIoU of the PyTorch wrapper on ``miou_dataset`` (INT8 exports).
+        miou: static mIoU of the artifact there.
+        miou_dataset: the data set both were scored on.
     """
 
     agreement: float
@@ -40,6 +46,9 @@ class Parity:
     precision: str
     engine: str
     max_abs_diff: float | None = None
+    miou_reference: float | None = None
+    miou: float | None = None
+    miou_dataset: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -52,7 +61,17 @@ class Parity:
                 f"over {self.windows} windows ({self.engine}, {self.precision}; expected >= {100 * self.threshold:g}%)")
         if self.max_abs_diff is not None:
             text += f", max |logit difference| {self.max_abs_diff:.4g}"
+        if self.miou is not None and self.miou_reference is not None:
+            text += (f"; static mIoU on {self.miou_dataset}: {self.miou:.4f} against PyTorch's "
+                     f"{self.miou_reference:.4f} ({self.miou - self.miou_reference:+.4f})")
         return text
+
+    @property
+    def miou_change(self) -> float | None:
+        """Artifact minus PyTorch static mIoU (None when not measured)."""
+        if self.miou is None or self.miou_reference is None:
+            return None
+        return self.miou - self.miou_reference
 
 
 def parity_windows(card: ModelCard, count: int = 4, seed: int = 0) -> list[np.ndarray]:
@@ -67,6 +86,36 @@ def parity_windows(card: ModelCard, count: int = 4, seed: int = 0) -> list[np.nd
     spec = SyntheticSpec(size=tuple(card.input_size), fps=card.fps, frames=max(2, frames_needed), seed=seed)
     frames, _ = render_sequence(spec, 0, "val")
     return [np.ascontiguousarray(frames[i * step:i * step + card.window]) for i in range(count)]
+
+
+def dataset_windows(dataset: "SequenceDataset", window: int, size: tuple[int, int], count: int) -> list[np.ndarray]:
+    """Up to ``count`` input windows of a data set, evenly spread over its sequences, resized to ``size``."""
+    from flame.export.int8 import calibration_windows
+
+    available = sum(max(0, seq.num_frames - window + 1) for seq in dataset.sequences)
+    return calibration_windows(dataset, window, size, min(count, available))
+
+
+def static_mious(reference: Callable[[np.ndarray], np.ndarray], candidate: Callable[[np.ndarray], np.ndarray],
+                 dataset: "SequenceDataset", card: ModelCard) -> tuple[float, float]:
+    """Static mIoU of the reference and of the candidate on every annotated frame of ``dataset``.
+
+    Frames are resized to the card's input size and the labels back to the
+    data set's (as ``flame-eval`` scores an engine).
+
+    Returns:
+        ``(reference mIoU, candidate mIoU)``.
+    """
+    from flame.evaluation.protocols import PredictorSource, static_miou
+
+    def labels(predictor: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+        if card.output == "logits":
+            return lambda frames: np.asarray(predictor(frames)).argmax(axis=0).astype(np.uint8)
+        return predictor
+
+    scores = [static_miou(dataset, PredictorSource(labels(p), card.window, input_size=tuple(card.input_size))).miou
+              for p in (reference, candidate)]
+    return scores[0], scores[1]
 
 
 def compare(reference: Sequence[np.ndarray], candidate: Sequence[np.ndarray], output: str) -> tuple[float, int, float | None]:

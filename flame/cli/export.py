@@ -11,6 +11,7 @@ from rich.markup import escape
 from flame.cli.common import handle_errors, parse_size
 from flame.cli.ui import console
 from flame.cli.ui import out as stdout
+from flame.core.errors import ConfigError
 
 
 def say(text: str) -> None:
@@ -34,6 +35,17 @@ def human_size(size: int) -> str:
 @click.option("--format", "fmt", type=click.Choice(["onnx", "tensorrt", "torch"]), default=None,
               help="Artifact kind. Default: from the -o suffix (.onnx, .plan/.engine, .pt2), else onnx.")
 @click.option("--fp16", is_flag=True, help="FP16 artifact (inputs, outputs and risky ops stay FP32).")
+@click.option("--int8", is_flag=True,
+              help="INT8 artifact: static quantisation (QDQ), calibrated on data set windows; the graph's ends stay float.")
+@click.option("--calibrate", "calibrate", default="synthetic", show_default=True, metavar="DATASET",
+              help="INT8 calibration data set: synthetic, cityscapes or folder (its train split calibrates, "
+                   "its val split is scored).")
+@click.option("--data-root", type=click.Path(), default=None, help="Root of the --calibrate data set.")
+@click.option("--calib-frames", type=int, default=64, show_default=True,
+              help="INT8 calibration windows, drawn evenly across the data set's sequences.")
+@click.option("--int8-target", default=None, metavar="cpu|tensorrt",
+              help="INT8 flavour: cpu (uint8 activations, VNNI) or tensorrt (symmetric). "
+                   "Default: tensorrt with --format tensorrt, else cpu.")
 @click.option("--size", default=None, help="Input size HxW, multiples of 32. Default: the checkpoint card's.")
 @click.option("--output", type=click.Choice(["labels", "logits"]), default="labels", show_default=True,
               help="What the artifact returns: uint8 class ids [H, W] or float logits [C, H, W].")
@@ -44,14 +56,21 @@ def human_size(size: int) -> str:
 @click.option("--workspace-mb", type=click.IntRange(min=1), default=1024, show_default=True,
               help="TensorRT builder workspace limit in MiB.")
 @handle_errors
-def main(checkpoint, out, fmt, fp16, size, output, verify, timing_cache, workspace_mb):
+def main(checkpoint, out, fmt, fp16, int8, calibrate, data_root, calib_frames, int8_target, size, output, verify,
+         timing_cache, workspace_mb):
     """Export CHECKPOINT to the artifact a robot runs, and check it against PyTorch.
 
-    Exit status: 0 when written (and its parity reaches 99.9%, or 99% for FP16),
+    Exit status: 0 when written (and its parity reaches 99.9%, 99% for FP16, 97% for INT8),
     1 when the parity check falls short (the artifact is kept for inspection),
     2 on bad input or a missing dependency.
     """
     from flame.export.exporter import export_checkpoint
+
+    calibration = validation = None
+    if int8:
+        calibration, validation = _int8_data(calibrate, data_root)
+    elif int8_target is not None or calib_frames != 64 or calibrate != "synthetic" or data_root is not None:
+        raise ConfigError("--int8-target, --calibrate, --data-root and --calib-frames apply to --int8 only")
 
     # The running step shows on a spinner; each step is printed once it is done, so that a
     # failure leaves only the completed steps and one error line.
@@ -71,7 +90,8 @@ def main(checkpoint, out, fmt, fp16, size, output, verify, timing_cache, workspa
 
         result = export_checkpoint(checkpoint, out, fmt, fp16=fp16, size=parse_size(size), output=output,
                                    verify=verify, timing_cache=timing_cache, workspace_mb=workspace_mb,
-                                   on_step=on_step)
+                                   on_step=on_step, int8=int8, int8_target=int8_target, calibration=calibration,
+                                   calibration_frames=calib_frames, validation=validation)
         finish_step()
     card = result.card
     height, width = card.input_size
@@ -90,3 +110,14 @@ def main(checkpoint, out, fmt, fp16, size, output, verify, timing_cache, workspa
                    f"of pixels (expected >= {100 * result.parity.threshold:g}%); the file is kept for inspection",
                    err=True)
         sys.exit(1)
+
+
+def _int8_data(kind: str, root: str | None):
+    """The calibration (train) and validation (val) splits of the ``--calibrate`` data set."""
+    from flame.evaluation.datasets import open_dataset
+
+    return open_dataset(kind, root, "train"), open_dataset(kind, root, "val").require_nonempty()
+
+
+if __name__ == "__main__":
+    main()
