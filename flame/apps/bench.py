@@ -1,9 +1,11 @@
 """``flame-bench``: what each deployment format buys in FLAME, not just in milliseconds.
 
-For one checkpoint, every format available here is exported, loaded, timed
-through flame-run's loop on the data set's frames, and scored at its own k:
-one row per format with status, file size, latency p50/p99, static mIoU,
-FLAME and pixel agreement with the PyTorch reference.
+For one checkpoint, every format available here is exported at every input
+size asked for, loaded, timed through flame-run's loop on the data set's
+frames (resized to the engine's input), and scored at its own k (labels back
+at the data set's size): one row per (format, size) with status, file size,
+latency p50/p99, static mIoU, FLAME and pixel agreement with the PyTorch
+reference at that size. The row with the highest FLAME is the one to deploy.
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ import numpy as np
 from flame.core.errors import ConfigError, DependencyError, EngineError
 from flame.evaluation.datasets import SequenceDataset
 
-#: Format name -> (exporter format, FP16).
-FORMATS: dict[str, tuple[str | None, bool]] = {
-    "torch": (None, False),
-    "pt2": ("torch", False),
-    "onnx": ("onnx", False),
-    "onnx-fp16": ("onnx", True),
-    "tensorrt-fp16": ("tensorrt", True),
+#: Format name -> (exporter format, precision).
+FORMATS: dict[str, tuple[str | None, str]] = {
+    "torch": (None, "fp32"),
+    "pt2": ("torch", "fp32"),
+    "onnx": ("onnx", "fp32"),
+    "onnx-fp16": ("onnx", "fp16"),
+    "onnx-int8": ("onnx", "int8"),
+    "tensorrt-fp16": ("tensorrt", "fp16"),
+    "tensorrt-int8": ("tensorrt", "int8"),
 }
 DEFAULT_FORMATS = tuple(FORMATS)
 AGREEMENT_WINDOWS = 8
@@ -33,10 +37,15 @@ AGREEMENT_WINDOWS = 8
 
 @dataclass
 class BenchRow:
-    """One format's figures; ``status`` is ``ok``, ``export only`` or ``unavailable``."""
+    """One (format, size)'s figures; ``status`` is ``ok``, ``export only`` or ``unavailable``.
+
+    ``best`` marks the ok row with the highest FLAME (the first of equals).
+    """
 
     format: str
     status: str
+    size: tuple[int, int] | None = None
+    best: bool = False
     why: str | None = None
     path: str | None = None
     size_mb: float | None = None
@@ -92,15 +101,86 @@ def agreement_windows(dataset: SequenceDataset, window: int, size: tuple[int, in
     return out
 
 
+def parse_sizes(text: str | None) -> list[tuple[int, int]] | None:
+    """``HxW,HxW,...`` into a list of sizes (None for none given).
+
+    Raises:
+        ConfigError: on a malformed size or one that is not a multiple of 32.
+    """
+    from flame.trainer.models import check_input_size
+
+    if text is None:
+        return None
+    sizes = []
+    for part in (p.strip() for p in text.split(",")):
+        fields = part.lower().split("x")
+        if len(fields) != 2 or not all(f.isdigit() and int(f) > 0 for f in fields):
+            raise ConfigError(f"expected sizes as HxW,HxW,... (for example 256x512,512x1024), found {part!r}")
+        size = (int(fields[0]), int(fields[1]))
+        check_input_size(*size)
+        sizes.append(size)
+    if not sizes:
+        raise ConfigError("expected at least one size HxW")
+    return list(dict.fromkeys(sizes))
+
+
+def check_latency_scale(scale: float) -> float:
+    """Return the what-if latency factor or raise on a non-positive or non-finite one.
+
+    Raises:
+        ConfigError: on a factor that is not a positive number.
+    """
+    if not np.isfinite(scale) or scale <= 0:
+        raise ConfigError(f"expected a positive latency scale, found {scale!r}")
+    return float(scale)
+
+
+def mark_best(rows: list[BenchRow]) -> BenchRow | None:
+    """Mark (and return) the ok row with the highest FLAME; the first one wins ties."""
+    scored = [row for row in rows if row.status == "ok" and row.flame is not None]
+    for row in rows:
+        row.best = False
+    if not scored:
+        return None
+    best = max(scored, key=lambda row: row.flame)  # max keeps the first of equal values
+    best.best = True
+    return best
+
+
+def pareto_front(rows: list[BenchRow]) -> list[BenchRow]:
+    """The scored rows no other row beats on both latency p50 (lower) and FLAME (higher), fastest first."""
+    scored = sorted((r for r in rows if r.status == "ok" and r.flame is not None and r.latency_p50_ms is not None),
+                    key=lambda r: (r.latency_p50_ms, -r.flame))
+    front, best = [], -np.inf
+    for row in scored:
+        if row.flame > best:
+            front.append(row)
+            best = row.flame
+    return front
+
+
+def scaled(latency: Any, scale: float) -> Any:
+    """The same latency with every measured sample multiplied by ``scale`` (the extra delay unchanged)."""
+    from dataclasses import replace
+
+    if scale == 1.0:
+        return latency
+    return replace(latency, samples_ms=latency.samples_ms * scale, source=f"{latency.source} x {scale:g}")
+
+
 def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list[str] | None = None,
           out_dir: str | os.PathLike | None = None, samples: int = 50, warmup: int = 5, device: str | None = None,
-          streaming: bool = True, events: BenchEvents | None = None) -> list[BenchRow]:
-    """Export, time and score one checkpoint in every format asked for.
+          streaming: bool = True, events: BenchEvents | None = None, sizes: list[tuple[int, int]] | None = None,
+          latency_scale: float = 1.0, calibration: SequenceDataset | None = None) -> list[BenchRow]:
+    """Export, time and score one checkpoint in every format asked for, at every size asked for.
 
     Args:
         checkpoint: a ``flame-train`` checkpoint.
         dataset: the data set to time and score on.
         formats: names from :data:`FORMATS` (default all).
+        sizes: input sizes ``(H, W)`` (default the card's); one row per (format, size), format-major.
+        latency_scale: every measured latency sample multiplied by this (what-if: a device X times as slow).
+        calibration: the INT8 formats' calibration set (default the synthetic video's train split).
         out_dir: where the artifacts go (default ``<checkpoint stem>.bench/`` beside it).
         samples, warmup: latency measurement per format.
         device: ``cpu``/``cuda`` for the engines (backend default when None).
@@ -108,67 +188,115 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
         events: progress receiver.
 
     Returns:
-        One :class:`BenchRow` per format, in the order asked.
+        One :class:`BenchRow` per (format, size), in the order asked, the best marked.
 
     Raises:
         CheckpointError: when the checkpoint cannot be read.
         ConfigError, DataError: on bad options or a data set that does not fit the model.
     """
-    from flame.apps.assess import assess, check_compatible, measure_latency
+    from flame.apps.assess import check_compatible
+    from flame.export.reference import ReferenceEngine
+
+    events = events or BenchEvents()
+    formats = formats or list(DEFAULT_FORMATS)
+    latency_scale = check_latency_scale(latency_scale)
+    checkpoint = Path(checkpoint)
+    out_dir = Path(out_dir) if out_dir else checkpoint.with_name(checkpoint.stem + ".bench")
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    with ReferenceEngine(checkpoint, "cpu") as probe:
+        card = probe.card
+    check_compatible(card, dataset)
+    sizes = sizes or [tuple(card.input_size)]
+    several = len(sizes) > 1
+    rows = []
+    references: dict[tuple[int, int], tuple[list[np.ndarray], list[np.ndarray]]] = {}
+    for name in formats:
+        for size in sizes:
+            events.stage(f"{name} at {size[0]}x{size[1]}" if several else name)
+            rows.append(_bench_one(checkpoint, dataset, name, tuple(size), out_dir, samples, warmup, device,
+                                   streaming, events, latency_scale, calibration, several, references,
+                                   card.window))
+    mark_best(rows)
+    return rows
+
+
+def _calibration_frames(calibration: SequenceDataset | None, window: int) -> int:
+    """The INT8 calibration window count: the exporter's default, or every window of a smaller set."""
+    from flame.export.int8 import DEFAULT_CALIBRATION_FRAMES
+
+    if calibration is None:
+        return DEFAULT_CALIBRATION_FRAMES
+    available = sum(max(0, seq.num_frames - window + 1) for seq in calibration.sequences)
+    return max(1, min(DEFAULT_CALIBRATION_FRAMES, available))
+
+
+def _reference_outputs(checkpoint: Path, dataset: SequenceDataset, size: tuple[int, int], window: int,
+                       cache: dict) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The agreement windows at ``size`` and the PyTorch reference's labels on them (once per size)."""
+    from flame.export.reference import ReferenceEngine
+
+    if size not in cache:
+        windows = agreement_windows(dataset, window, size)
+        with ReferenceEngine(checkpoint, "cpu", input_size=size) as reference:
+            cache[size] = (windows, [np.asarray(reference(w)) for w in windows])
+    return cache[size]
+
+
+def _bench_one(checkpoint: Path, dataset: SequenceDataset, name: str, size: tuple[int, int], out_dir: Path,
+               samples: int, warmup: int, device: str | None, streaming: bool, events: BenchEvents,
+               latency_scale: float, calibration: SequenceDataset | None, tag_size: bool,
+               references: dict, window: int) -> BenchRow:
+    """One row: export (or load) the format at ``size``, time it, score it."""
+    from flame.apps.assess import assess, measure_latency
+    from flame.core.offsets import frame_offset
     from flame.export.exporter import export_checkpoint
     from flame.export.parity import compare
     from flame.export.reference import ReferenceEngine
     from flame.runtime.engines import load_engine
 
-    events = events or BenchEvents()
-    formats = formats or list(DEFAULT_FORMATS)
-    checkpoint = Path(checkpoint)
-    out_dir = Path(out_dir) if out_dir else checkpoint.with_name(checkpoint.stem + ".bench")
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-    reference = ReferenceEngine(checkpoint, "cpu")
-    card = reference.card
-    check_compatible(card, dataset)
-    windows = agreement_windows(dataset, card.window, card.input_size)
-    with reference:
-        expected = [np.asarray(reference(w)) for w in windows]
-
-    rows = []
-    for name in formats:
-        fmt, fp16 = FORMATS[name]
-        events.stage(name)
-        row = BenchRow(name, "ok")
-        rows.append(row)
-        try:
-            if fmt is None:
-                engine = ReferenceEngine(checkpoint, device)
-                row.path = str(checkpoint)
-            else:
-                suffix = {"torch": ".pt2", "onnx": ".onnx", "tensorrt": ".plan"}[fmt]
-                path = out_dir / f"{checkpoint.stem}{'.fp16' if fp16 else ''}{suffix}"
-                result = export_checkpoint(checkpoint, path, fmt, fp16=fp16, verify=False)
-                row.path = str(result.path)
-                row.size_mb = result.size_bytes / 2**20
-                engine = load_engine(result.path, device=device)
-        except (DependencyError, EngineError, ConfigError) as exc:
-            row.status, row.why = ("export only" if row.path and fmt else "unavailable"), str(exc)
-            continue
-        if row.size_mb is None:
-            row.size_mb = Path(row.path).stat().st_size / 2**20
-        try:
-            with engine:
-                latency = measure_latency(engine, dataset, samples, warmup)
-                summary = latency.summary
-                row.latency_p50_ms, row.latency_p99_ms = summary["p50"], summary["p99"]
-                with events.progress() as progress:
-                    report = assess(engine, engine.card, dataset, latency, streaming, None, progress)
-                row.k, row.miou, row.flame = report["k"], report["miou"], report["flame"]
-                row.streaming_flame = report["streaming_flame"]
-                row.agreement = compare(expected, [engine(w) for w in windows], "labels")[0]
-                row.extra = {"engine": engine.describe(), "latency_ms": report["latency_ms"]}
-        except (DependencyError, EngineError) as exc:
-            row.status, row.why = "export only", str(exc)
-    return rows
+    fmt, precision = FORMATS[name]
+    row = BenchRow(name, "ok", size=size)
+    try:
+        if fmt is None:
+            engine = ReferenceEngine(checkpoint, device, input_size=size)
+            row.path = str(checkpoint)
+        else:
+            suffix = {"torch": ".pt2", "onnx": ".onnx", "tensorrt": ".plan"}[fmt]
+            tag = f".{size[0]}x{size[1]}" if tag_size else ""
+            path = out_dir / f"{checkpoint.stem}{tag}{'' if precision == 'fp32' else '.' + precision}{suffix}"
+            int8 = {}
+            if precision == "int8":
+                int8 = {"int8": True, "calibration": calibration,
+                        "calibration_frames": _calibration_frames(calibration, window)}
+            result = export_checkpoint(checkpoint, path, fmt, fp16=precision == "fp16", size=size, verify=False,
+                                       **int8)
+            row.path = str(result.path)
+            row.size_mb = result.size_bytes / 2**20
+            engine = load_engine(result.path, device=device)
+    except (DependencyError, EngineError, ConfigError) as exc:
+        row.status, row.why = ("export only" if row.path and fmt else "unavailable"), str(exc)
+        return row
+    if row.size_mb is None:
+        row.size_mb = Path(row.path).stat().st_size / 2**20
+    try:
+        with engine:
+            windows, expected = _reference_outputs(checkpoint, dataset, size, engine.card.window, references)
+            measured = measure_latency(engine, dataset, samples, warmup)
+            latency = scaled(measured, latency_scale)
+            summary = latency.summary
+            row.latency_p50_ms, row.latency_p99_ms = summary["p50"], summary["p99"]
+            with events.progress() as progress:
+                report = assess(engine, engine.card, dataset, latency, streaming, None, progress)
+            row.k, row.miou, row.flame = report["k"], report["miou"], report["flame"]
+            row.streaming_flame = report["streaming_flame"]
+            row.agreement = compare(expected, [engine(w) for w in windows], "labels")[0]
+            row.extra = {"engine": engine.describe(), "latency_ms": report["latency_ms"],
+                         "latency_scale": latency_scale, "measured_latency_ms": measured.report(),
+                         "measured_k": frame_offset(measured.value_ms / 1000.0, dataset.fps)}
+    except (DependencyError, EngineError) as exc:
+        row.status, row.why = "export only", str(exc)
+    return row
 
 
 def rows_as_dicts(rows: list[BenchRow]) -> list[dict[str, Any]]:

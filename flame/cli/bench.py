@@ -18,21 +18,32 @@ class _Events:
         return progress_bar("scoring")
 
 
-def bench_table(rows: list, dataset: str) -> object:
-    """One row per format, as deployment tools print them."""
+def bench_table(rows: list, dataset: str, latency_scale: float = 1.0) -> object:
+    """One row per (format, size), as deployment tools print them; the best row marked."""
     body = []
     for row in rows:
-        body.append([row.format, row.status, fmt(row.size_mb, 1), fmt(row.latency_p50_ms, 1), fmt(row.latency_p99_ms, 1),
-                     row.k, fmt(row.miou), fmt(row.flame), fmt(row.streaming_flame),
-                     "-" if row.agreement is None else f"{100 * row.agreement:.2f}%"])
-    columns = ["format", "status", "MB", "p50 ms", "p99 ms", "k", "mIoU", "FLAME", "streaming", "agree"]
-    return table(f"Deployment formats on {dataset} (FLAME at each format's own k)", columns, body)
+        size = "-" if row.size is None else f"{row.size[0]}x{row.size[1]}"
+        body.append(["*" if row.best else "", row.format, size, row.status, fmt(row.size_mb, 1),
+                     fmt(row.latency_p50_ms, 1), fmt(row.latency_p99_ms, 1), row.k, fmt(row.miou), fmt(row.flame),
+                     fmt(row.streaming_flame), "-" if row.agreement is None else f"{100 * row.agreement:.2f}%"])
+    columns = ["best", "format", "input", "status", "MB", "p50 ms", "p99 ms", "k", "mIoU", "FLAME", "streaming",
+               "agree"]
+    title = f"Deployment choices on {dataset} (FLAME at each row's own k; * = highest FLAME, the one to deploy)"
+    if latency_scale != 1.0:
+        title += f"; latencies scaled x {latency_scale:g} (what-if)"
+    return table(title, columns, body)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("checkpoint", type=click.Path())
 @click.option("--formats", default=None,
-              help="Comma-separated: torch, pt2, onnx, onnx-fp16, tensorrt-fp16 (default all).")
+              help="Comma-separated: torch, pt2, onnx, onnx-fp16, onnx-int8, tensorrt-fp16, tensorrt-int8 (default all).")
+@click.option("--sizes", default=None, metavar="HxW,...",
+              help="Input sizes, multiples of 32: every format at every size. Default: the checkpoint card's.")
+@click.option("--latency-scale", type=float, default=1.0, show_default=True,
+              help="What-if: multiply every measured latency by this (0.5 = a device twice as fast).")
+@click.option("--plot", "plot_out", type=click.Path(), default=None,
+              help="PNG of FLAME against latency p50, one point per row, the best marked, the Pareto front drawn.")
 @click.option("--dataset", type=click.Choice(["synthetic", "cityscapes", "folder"]), default="synthetic", show_default=True)
 @click.option("--data-root", type=click.Path(), default=None)
 @click.option("--split", default="val", show_default=True)
@@ -45,25 +56,41 @@ def bench_table(rows: list, dataset: str) -> object:
 @click.option("--out-dir", type=click.Path(), default=None, help="Where the artifacts go (default <checkpoint>.bench/).")
 @click.option("--json", "json_out", type=click.Path(), default=None, help="Write the rows as JSON.")
 @handle_errors
-def main(checkpoint, formats, dataset, data_root, split, fps, max_sequences, latency_samples, warmup, device,
-         streaming, out_dir, json_out):
-    """Export CHECKPOINT to each format available here; one row per format with latency, mIoU, FLAME, agreement."""
-    from flame.apps.bench import bench, parse_formats, rows_as_dicts
+def main(checkpoint, formats, sizes, latency_scale, plot_out, dataset, data_root, split, fps, max_sequences,
+         latency_samples, warmup, device, streaming, out_dir, json_out):
+    """Export CHECKPOINT to each format available here, at each size; one row per (format, size) with latency,
+    mIoU, FLAME and agreement, the highest FLAME marked as the one to deploy.
+
+    INT8 formats calibrate on the train split of the same data set.
+    """
+    from flame.apps.bench import FORMATS, bench, check_latency_scale, parse_formats, parse_sizes, rows_as_dicts
     from flame.evaluation.datasets import open_dataset
     from flame.trainer.checkpoint import read_checkpoint
 
     names = parse_formats(formats)
+    input_sizes = parse_sizes(sizes)
+    check_latency_scale(latency_scale)
     read_checkpoint(checkpoint)  # a bad checkpoint fails before any data is read
     data = open_dataset(dataset, data_root, split, fps).head(max_sequences).require_nonempty()
-    rows = bench(checkpoint, data, names, out_dir, latency_samples, warmup, device, streaming, _Events())
-    out.print(bench_table(rows, data.name))
+    calibration = None
+    if any(FORMATS[name][1] == "int8" for name in names):
+        calibration = open_dataset(dataset, data_root, "train", fps)
+    rows = bench(checkpoint, data, names, out_dir, latency_samples, warmup, device, streaming, _Events(),
+                 input_sizes, latency_scale, calibration)
+    out.print(bench_table(rows, data.name, latency_scale))
     for row in rows:
         if row.why:
             out.print(f"{row.format}: {row.status}: {row.why}")
     if json_out:
         write_json(json_out, {"checkpoint": str(checkpoint), "dataset": data.name, "fps": data.fps,
-                              "rows": rows_as_dicts(rows)})
+                              "latency_scale": latency_scale, "rows": rows_as_dicts(rows)})
         out.print(f"rows written to {json_out}")
+    if plot_out:
+        from flame.apps.plots import plot_choices
+
+        plot_choices(rows, data.fps, plot_out, f"FLAME against latency on {data.name}"
+                     + (f" (latencies x {latency_scale:g})" if latency_scale != 1.0 else ""))
+        out.print(f"plot written to {plot_out}")
 
 
 if __name__ == "__main__":
