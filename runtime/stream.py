@@ -241,7 +241,7 @@ class Stream:
             result.end_reason = "warming up"
             blank = np.zeros(self._buffer.shape, dtype=np.uint8)
             for _ in range(self.warmup):
-                self._as_labels(self.engine(blank))
+                self.engine(blank)
             self.source.start(history_needed(self.window, 1.0 / self.interval_s, self.source.fps))
             result.started_ns = self._clock()
             result.end_reason = "running"
@@ -287,14 +287,6 @@ class Stream:
             if failure is not None:
                 raise failure
 
-    def _as_labels(self, output: np.ndarray) -> np.ndarray:
-        # A logits export gives [C, H, W] (or [1, C, H, W]); the robot needs class ids.
-        if output.ndim == 4 and output.shape[0] == 1:
-            output = output[0]
-        if output.ndim == 3:
-            return output.argmax(axis=0).astype(np.uint8 if output.shape[0] <= 256 else np.int32)
-        return output
-
     def _inputs(self, frames: list[Frame]) -> np.ndarray:
         height, width = self.input_hw
         if len(frames) == 1 and frames[0].image.shape[:2] == (height, width):
@@ -316,10 +308,9 @@ class Stream:
             frames = [frame]
         inputs = self._inputs(frames)
         start = self._clock()
-        output = self.engine(inputs)
-        engine_done = self._clock()
-        labels = self._as_labels(output)
-        finished = self._clock()
+        labels = self.engine(inputs)  # uint8 [H, W] for labels and logits exports alike
+        # The labels are in host memory when the engine returns: its end is the frame's end.
+        finished = engine_done = self._clock()
         previous = frames[-2].index if len(frames) > 1 else -1
         timing = self.engine.last_timing
         if timing is not None:
