@@ -1,4 +1,4 @@
-"""Video files and image folders as sources (DESIGN.md section 4).
+"""Video files and image folders as sources (docs/architecture.md, "Source").
 
 A reader thread decodes ahead of the loop. Offline (the default) every frame
 is handed over in order, stamped when the loop gets it. In real time a file

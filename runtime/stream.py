@@ -11,7 +11,7 @@ frame captured about one *training* interval earlier, from the ring by
 timestamp), resizes into a reused input buffer, runs the engine, and records
 
 * latency: from the frame's capture (in host memory) to the label map in
-  host memory (DESIGN.md section 2), and
+  host memory (docs/metric.md, "Latency"), and
 * the engine call alone.
 
 Outputs (overlay window, video file, status line) run after the latency

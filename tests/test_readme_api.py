@@ -63,3 +63,17 @@ def test_packages_export_their_main_names(package, names):
     assert set(names) <= set(module.__all__) <= set(dir(module))
     for name in module.__all__:
         assert getattr(module, name) is not None, name
+
+
+def test_the_documented_card_example_is_a_valid_card():
+    from flame.core.card import ModelCard
+
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    example = re.search(r"```json\n(.*?)```", text, re.S).group(1)
+    card = ModelCard.from_json(example, "docs/architecture.md")
+    assert card.window == 2 and card.output == "labels" and card.format_version == 1
+    # Every field of the card is in the documented table.
+    import dataclasses
+
+    for field in dataclasses.fields(ModelCard):
+        assert f"`{field.name}`" in text, field.name
