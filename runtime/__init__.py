@@ -26,7 +26,8 @@ from flame.runtime.sources import (
     VideoSource,
     open_source,
 )
-from flame.runtime.stream import FrameResult, LiveStats, RunResult, Stream
+from flame.runtime.stream import Stream
+from flame.runtime.stream_result import FrameResult, LiveStats, RunResult
 
 __all__ = [
     "ArraySource", "CameraSource", "Engine", "FolderSource", "FrameResult", "LiveSource", "LiveStats", "ModelCard",
