@@ -44,7 +44,7 @@ class PredictionFiles(PredictionSource):
     def __init__(self, root: str | os.PathLike, label_ids: bool = False) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
-            raise DataError(f"predictions folder {self.root} does not exist; check --predictions")
+            raise DataError(f"predictions folder {self.root} does not exist; check {{predictions}}")
         self.label_ids = label_ids
         self._by_stem: dict[str, Path] | None = None
 

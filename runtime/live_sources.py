@@ -52,7 +52,7 @@ class LiveSource(Source):
                  first_frame_timeout_s: float = FIRST_FRAME_TIMEOUT_S, stall_timeout_s: float = 10.0,
                  clock: Clock | None = None, hint: str = "") -> None:
         if fps is not None and valid_fps(fps) is None:
-            raise ConfigError(f"expected a frame rate in (0, 1000], found --fps {fps!r}")
+            raise ConfigError(f"expected a frame rate in (0, 1000], found {{fps}} {fps!r}")
         self.what = what
         self._opener = opener
         self._hint = hint

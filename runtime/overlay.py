@@ -185,7 +185,7 @@ def display_problem() -> str | None:
     except (IndexError, cv2.error):
         gui = ""
     if gui.upper().startswith("NONE"):
-        return "this OpenCV has no window support (opencv-python-headless); install opencv-python for --show"
+        return "this OpenCV has no window support (opencv-python-headless); install opencv-python to show a window"
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return "no display (DISPLAY is not set)"
     return None

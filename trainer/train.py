@@ -23,7 +23,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from flame.core.errors import CheckpointError, ConfigError, DataError
+from flame.core.errors import CheckpointError, ConfigError, DataError, first_line
 from flame.evaluation.datasets import SequenceDataset, SyntheticSpec, load_synthetic, open_dataset
 from flame.evaluation.protocols import PredictorSource, evaluate
 from flame.core.files import write_text
@@ -265,7 +265,7 @@ class _Run:
             self.model.load_state_dict(data["model"])
         except (RuntimeError, TypeError, AttributeError) as exc:
             raise CheckpointError(f"weights in {where} do not fit {self.config.model} (window {self.config.window}): "
-                                  f"{str(exc).splitlines()[0][:200]}") from None
+                                  f"{first_line(exc)}") from exc
         try:
             self.optimizer.load_state_dict(data["optimizer"])
             self.scheduler.load_state_dict(data["scheduler"])
@@ -273,7 +273,7 @@ class _Run:
                 self.scaler.load_state_dict(data["scaler"])
         except (KeyError, ValueError, TypeError, RuntimeError) as exc:
             raise CheckpointError(f"{where}: optimiser or schedule state does not fit this run "
-                                  f"({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
+                                  f"({first_line(exc, 160, typed=True)})") from exc
         self.start_epoch = int(data["epoch"])
         self.best = data.get("best")
         self.best_epoch = data.get("best_epoch")

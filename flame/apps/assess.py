@@ -81,13 +81,13 @@ class Latency:
 
 def _check_stat(stat: str) -> str:
     if stat not in STATS:
-        raise ConfigError(f"unknown latency statistic {stat!r}; choose one of {', '.join(STATS)}")
+        raise ConfigError(f"unknown latency statistic {{stat}} {stat!r}; choose one of {', '.join(STATS)}")
     return stat
 
 
 def _check_extra(extra_ms: float) -> float:
     if not np.isfinite(extra_ms) or extra_ms < 0:
-        raise ConfigError(f"expected --extra-latency-ms >= 0, found {extra_ms!r}")
+        raise ConfigError(f"expected {{extra_ms}} >= 0, found {extra_ms!r}")
     return float(extra_ms)
 
 
@@ -98,7 +98,7 @@ def fixed_latency(latency_ms: float, extra_ms: float = 0.0) -> Latency:
         ConfigError: on a negative or non-finite value.
     """
     if not np.isfinite(latency_ms) or latency_ms < 0:
-        raise ConfigError(f"expected a latency >= 0 ms, found {latency_ms!r}")
+        raise ConfigError(f"expected {{latency_ms}} >= 0, found {latency_ms!r}")
     return Latency(np.array([float(latency_ms)]), "fixed", _check_extra(extra_ms), "fixed")
 
 
@@ -222,13 +222,13 @@ def choose_latency(engine: Engine | None, dataset: SequenceDataset, latency_ms: 
             neither is and there is no engine to measure.
     """
     if latency_ms is not None and latency_from is not None:
-        raise ConfigError("give either --latency or --latency-from, not both")
+        raise ConfigError("give either {latency_ms} or {latency_from}, not both")
     if latency_ms is not None:
         return fixed_latency(latency_ms, extra_ms)
     if latency_from is not None:
         return latency_from_report(latency_from, stat, extra_ms)
     if engine is None:
-        raise ConfigError("no latency to score with: pass --latency MS or --latency-from RUN.json")
+        raise ConfigError("no latency to score with: pass {latency_ms} MS or {latency_from} RUN.json")
     return measure_latency(engine, dataset, samples, warmup, stat, extra_ms)
 
 

@@ -95,7 +95,7 @@ def prepare_data(plan: DemoPlan, out: Path) -> Path:
         if stored == wanted and (root / "val").is_dir():
             return root
         raise FlameError(f"{root} holds another synthetic data set (or one from an older generator); "
-                         "remove it or choose another --out")
+                         "remove it or choose another {out}")
     return write_synthetic(plan.spec, root)
 
 

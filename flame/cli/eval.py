@@ -38,7 +38,7 @@ STATS = ["p50", "mean", "p90", "p99", "max"]
 @click.option("--json", "json_out", type=click.Path(), default=None, help="Write the report as JSON.")
 @click.option("--plot", "plot_out", type=click.Path(), default=None,
               help="Write a PNG: FLAME vs latency with the operating point, and per-class IoU.")
-@handle_errors
+@handle_errors(flags={"extra_ms": "--extra-latency-ms", "stat": "--latency-stat"})
 def main(engine_path, checkpoint, predictions, dataset, data_root, split, label_ids, latency_ms, latency_from,
          latency_stat, extra_latency_ms, fps, streaming, max_sequences, latency_samples, warmup, device, threads,
          json_out, plot_out):

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from flame.core.errors import DependencyError, EngineError
+from flame.core.errors import DependencyError, EngineError, first_line
 from flame.runtime.engines import cudart
 from flame.runtime.engines.base import Engine, Timing, now_ms
 from flame.core.card import ModelCard, read_sidecar
@@ -74,7 +74,7 @@ def tensorrt_logger(trt: Any) -> Any:
 def last_error(logger: Any) -> str:
     """The last TensorRT error since the last call, shortened for a one-line message ('' if none)."""
     errors = logger.take()
-    return errors[-1].splitlines()[0][:200] if errors else ""
+    return first_line(errors[-1]) if errors else ""
 
 
 def _installed(module: str) -> bool:
