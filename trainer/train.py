@@ -82,8 +82,8 @@ def open_data(kind: str, root: str | None, size: tuple[int, int] | None) -> tupl
         DataError: on a malformed data set.
     """
     if size is not None and (kind != "synthetic" or root):
-        raise ConfigError("--size sets the frame size of the generated synthetic video; a data set on disk "
-                          "keeps its own (use --input-size to train and deploy at another size)")
+        raise ConfigError("{size} sets the frame size of the generated synthetic video; a data set on disk "
+                          "keeps its own (use {input_size} to train and deploy at another size)")
     if kind == "synthetic" and not root:
         spec = SyntheticSpec(size=tuple(size)) if size else SyntheticSpec()
         return load_synthetic("train", spec), load_synthetic("val", spec), None
@@ -118,7 +118,7 @@ def attach_pretrained(model: nn.Module, config: TrainConfig) -> str:
         CheckpointError: when the file is unreadable or fills too few of the encoder's tensors.
     """
     if not config.pretrained:
-        return "no --pretrained weights given: training from scratch"
+        return "no pretrained weights given: training from scratch"
     own = model.encoder.state_dict()
     # The R18-X stem is new by design (paper 4.2): it cannot come from an ImageNet file.
     expected = [k for k in own if not (config.model.endswith("-x") and k.startswith("conv1."))]
@@ -173,11 +173,11 @@ class _Run:
             device = config.device
         else:
             if self.last.exists():
-                raise ConfigError(f"{self.out} already holds a training run ({LAST}); pass --resume to continue "
-                                  "it or choose another --out")
+                raise ConfigError(f"{self.out} already holds a training run ({LAST}); pass {{resume}} to continue "
+                                  "it or choose another {out}")
             check_options(options)
             if options.model is None:
-                raise ConfigError("--model is required (or --resume to continue a run in --out)")
+                raise ConfigError("{model} is required (or {resume} to continue a run in {out})")
             preset_for(options.model)
             config = None
             device = options.device or "auto"
@@ -230,7 +230,7 @@ class _Run:
         if self.steps == 0:
             raise ConfigError(
                 f"{len(self.train_data)} training samples make no full batch of {config.batch_size} in each of "
-                f"{ctx.world_size} process(es); lower --batch-size")
+                f"{ctx.world_size} process(es); lower {{batch_size}}")
 
         torch.manual_seed(config.seed)  # same initial weights on every rank
         model = build_model(config.model, self.card.num_classes, config.window)
@@ -239,7 +239,7 @@ class _Run:
         self.model = model.to(ctx.device)
         self.amp = bool(config.amp if config.amp is not None else ctx.device.type == "cuda")
         if self.amp and ctx.device.type != "cuda":
-            self.reporter.info("--amp needs a CUDA device: training in float32 on the CPU")
+            self.reporter.info("AMP needs a CUDA device: training in float32 on the CPU")
             self.amp = False
         self.optimizer = make_optimizer(self.model, config)
         self.scheduler = make_scheduler(self.optimizer, config, config.epochs * self.steps)
