@@ -264,7 +264,7 @@ def _update(confusion: ConfusionMatrix, gt: np.ndarray, pred: np.ndarray, seq: S
         confusion.update(gt, pred)
     except DataError as exc:
         raise DataError(f"sequence {seq.name}, prediction of frame {seq.frame_stem(i)} against "
-                        f"label {seq.frame_stem(j)}: {exc}") from None
+                        f"label {seq.frame_stem(j)}: {exc.template}") from exc
 
 
 def static_miou(dataset: SequenceDataset, source: PredictionSource, progress: Progress | None = None) -> Score:

@@ -21,9 +21,9 @@ INPUT_NAME = "frames"
 def _import_onnx() -> Any:
     try:
         import onnx
-    except ImportError:
+    except ImportError as exc:
         raise DependencyError("ONNX export needs onnx and onnxscript: pip install onnx onnxscript "
-                              "(or pip install -e '.[train]')") from None
+                              "(or pip install -e '.[train]')") from exc
     return onnx
 
 
@@ -127,4 +127,4 @@ def load_onnx(path: str | os.PathLike) -> Any:
     try:
         return onnx.load(str(path))
     except Exception as exc:  # DecodeError and friends
-        raise EngineError(f"{path} is not an ONNX model ({type(exc).__name__})") from None
+        raise EngineError(f"{path} is not an ONNX model ({type(exc).__name__})") from exc

@@ -64,8 +64,8 @@ class LiveSource(Source):
         cap = self._open_capture()
         try:
             first = call_with_deadline(lambda: cap.read(), first_frame_timeout_s, f"{what}: waiting for the first frame")
-        except SourceError:
-            raise SourceError(f"{what} opened but delivered no frame within {first_frame_timeout_s:g} s") from None
+        except SourceError as exc:
+            raise SourceError(f"{what} opened but delivered no frame within {first_frame_timeout_s:g} s") from exc
         image = as_bgr_image(first[1]) if first and first[0] else None
         if image is None:
             cap.release()

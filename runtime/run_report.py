@@ -108,7 +108,7 @@ def read_run_report(path: str | os.PathLike) -> dict[str, Any]:
     try:
         report = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path} is not a JSON run report ({exc})") from None
+        raise DataError(f"{path} is not a JSON run report ({exc})") from exc
     if not isinstance(report, dict) or report.get("report") != REPORT_KIND:
         raise DataError(f"{path} is not a flame-run report (no \"report\": \"{REPORT_KIND}\")")
     if report.get("version") != REPORT_VERSION:

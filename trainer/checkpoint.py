@@ -71,7 +71,7 @@ def card_of(data: dict[str, Any], source: str = "checkpoint") -> ModelCard:
     try:
         return ModelCard.from_dict(data.get("card"), f"{source} card")
     except CardError as exc:
-        raise CheckpointError(f"{source} has no usable model card: {exc}") from None
+        raise CheckpointError(f"{source} has no usable model card: {exc.template}") from exc
 
 
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[nn.Module, ModelCard]:

@@ -263,8 +263,8 @@ def load_pretrained(model: nn.Module, path: str | os.PathLike) -> dict[str, int]
     """
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise CheckpointError(f"pretrained weights {path} not found") from None
+    except FileNotFoundError as exc:
+        raise CheckpointError(f"pretrained weights {path} not found") from exc
     except Exception as exc:
         # torch's messages span many lines; the first says what went wrong.
         raise CheckpointError(

@@ -20,8 +20,8 @@ def _pyplot() -> Any:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-    except ImportError:
-        raise DependencyError("plots need matplotlib: pip install matplotlib (or the [train] extra)") from None
+    except ImportError as exc:
+        raise DependencyError("plots need matplotlib: pip install matplotlib (or the [train] extra)") from exc
     return plt
 
 

@@ -19,8 +19,8 @@ PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExec
 def _import_ort():
     try:
         import onnxruntime
-    except ImportError:
-        raise DependencyError("ONNX Runtime is not installed: pip install onnxruntime (or onnxruntime-gpu)") from None
+    except ImportError as exc:
+        raise DependencyError("ONNX Runtime is not installed: pip install onnxruntime (or onnxruntime-gpu)") from exc
     return onnxruntime
 
 

@@ -125,7 +125,7 @@ def require_tensorrt(device: str | None = None) -> tuple[Any, cudart.DeviceInfo]
     try:
         import tensorrt
     except ImportError as exc:  # installed but its shared libraries are missing or broken
-        raise DependencyError(f"TensorRT is installed but does not import ({exc}); reinstall it: {INSTALL_HINT}") from None
+        raise DependencyError(f"TensorRT is installed but does not import ({exc}); reinstall it: {INSTALL_HINT}") from exc
     return tensorrt, info
 
 
@@ -149,10 +149,10 @@ def numpy_dtype(trt: Any, dtype: Any) -> np.dtype:
     """
     try:
         return np.dtype(trt.nptype(dtype))
-    except (TypeError, AttributeError):
+    except (TypeError, AttributeError) as exc:
         name = getattr(dtype, "name", str(dtype)).split(".")[-1]
         if name not in _NUMPY_TYPES:
-            raise EngineError(f"TensorRT tensor type {name} has no numpy equivalent") from None
+            raise EngineError(f"TensorRT tensor type {name} has no numpy equivalent") from exc
         return np.dtype(_NUMPY_TYPES[name])
 
 

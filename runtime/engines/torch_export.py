@@ -27,8 +27,8 @@ CARD_FILE = "flame.card"
 def _import_torch() -> Any:
     try:
         import torch
-    except ImportError:
-        raise DependencyError("the .pt2 engine needs PyTorch: pip install torch") from None
+    except ImportError as exc:
+        raise DependencyError("the .pt2 engine needs PyTorch: pip install torch") from exc
     return torch
 
 
@@ -66,8 +66,8 @@ def torch_device(torch: Any, device: str | None) -> Any:
         raise EngineError(f"device {device!r} asked for, but PyTorch sees no CUDA device here; use device='cpu'")
     try:
         return torch.device(device)
-    except RuntimeError:
-        raise EngineError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N'") from None
+    except RuntimeError as exc:
+        raise EngineError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N'") from exc
 
 
 class TorchModuleEngine(Engine):
