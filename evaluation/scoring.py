@@ -124,5 +124,5 @@ def score(dataset: SequenceDataset, source: PredictionSource, latency: Latency, 
         k = frame_offset(latency.value_ms / 1000.0, dataset.fps)
     require_history(dataset, k, source.history)
     result = evaluate(dataset, source, sorted({0, k, *(offsets or [])}),
-                      latency.streaming_samples_s if streaming else None, progress)
+                      latency.streaming_samples_s.tolist() if streaming else None, progress)
     return evaluation_report(result, dataset, k, latency.report(), dataset.fps)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import click
 import pytest
 from click.testing import CliRunner
@@ -21,6 +23,14 @@ def test_message_names_parameters_in_plain_words():
     assert chosen.parameter == "realtime" and str(chosen) == "no_realtime needs a video"
     plain = DataError("label map {x!r} is {'a': 1}")  # no field: braces that are not a name stay
     assert plain.parameter is None and str(plain) == "label map {x!r} is {'a': 1}"
+
+
+def test_errors_cross_processes_with_their_parameters():
+    exc = ConfigError("{no_realtime} needs a video", parameter="realtime")
+    back = pickle.loads(pickle.dumps(exc))
+    assert type(back) is ConfigError and str(back) == str(exc) == "no_realtime needs a video"
+    assert (back.template, back.parameter, back.parameters) == ("{no_realtime} needs a video", "realtime",
+                                                                 ("no_realtime",))
 
 
 def test_first_line():

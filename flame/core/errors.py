@@ -8,7 +8,8 @@ An error caused by an argument names it in its message as a ``{field}``
 (the library's parameter name, for example ``{max_frames}``): ``str(error)``
 shows the plain name (``max_frames``), and :meth:`FlameError.render` lets a
 command show the option the user typed instead (``--max-frames``). The first
-such name is the error's ``parameter``.
+such name is the error's ``parameter``. Text put into a message as a value
+(a path, another library's message) should not hold ``{word}`` of its own.
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ class FlameError(Exception):
         self.parameters: tuple[str, ...] = tuple(dict.fromkeys(_FIELD.findall(message)))
         self.parameter = parameter or (self.parameters[0] if self.parameters else None)
         super().__init__(self.render())
+
+    def __reduce__(self) -> tuple:
+        # Rebuilt from the template (not the rendered text), so an error that
+        # crosses a process boundary (DataLoader workers) keeps its parameters.
+        return type(self), (self.template,), self.__dict__
 
     def render(self, name: Callable[[str], str] = str) -> str:
         """The message with each ``{parameter}`` written as ``name(parameter)``."""
