@@ -111,23 +111,18 @@ def plot_offsets(k: int) -> list[int]:
 def assess(predictor: Callable[[np.ndarray], np.ndarray], card: Any, dataset: SequenceDataset, latency: Latency,
            streaming: bool = True, offsets: list[int] | None = None, progress: Progress | None = None,
            k: int | None = None) -> dict[str, Any]:
-    """Score static mIoU, FLAME at the latency's k and streaming FLAME.
+    """Score static mIoU, FLAME at the latency's k and streaming FLAME of a predictor.
 
     Args:
         predictor: ``frames [T, H, W, 3] -> labels`` at the card's input size
             (an engine, or the PyTorch reference).
         card: the model card (window, input size, classes).
-        dataset: the data set, with annotated frames.
-        latency: what k and the streaming simulation use.
-        streaming: also score streaming FLAME.
-        offsets: extra offsets to score (for the FLAME-vs-latency plot).
-        progress: ``(done, total)`` callback.
-        k: score FLAME at this offset instead of the latency's own (to compare
-            several models of one network at that network's k, as the paper's Table 1).
+        dataset, latency, streaming, offsets, progress, k: as for
+            :func:`flame.evaluation.scoring.score`, which does the scoring.
 
     Returns:
-        The report dictionary: ``flame-eval --predictions`` keys plus
-        ``latency_ms`` (statistics, the one used, value), ``flame_by_k``.
+        The report of :func:`flame.evaluation.scoring.score` (the keys of
+        ``flame-eval --predictions``) plus ``machine`` and ``card``.
 
     Raises:
         DataError, ConfigError: on an incompatible engine or bad data.
