@@ -100,7 +100,7 @@ class PredictionFiles(PredictionSource):
         return pred
 
 
-def evaluate_predictions(dataset: SequenceDataset, root: str | os.PathLike, latency: Latency | None = None,
+def evaluate_predictions(dataset: SequenceDataset, root: str | os.PathLike, latency: Latency | float = 0.0,
                          streaming: bool = True, label_ids: bool = False,
                          progress: Progress | None = None) -> dict[str, Any]:
     """Score precomputed predictions: static mIoU, FLAME and streaming FLAME.
@@ -108,9 +108,8 @@ def evaluate_predictions(dataset: SequenceDataset, root: str | os.PathLike, late
     Args:
         dataset: the data set scored.
         root: predictions folder.
-        latency: the latency k and streaming FLAME come from (default: 0 ms,
-            static only; FLAME equals mIoU). :func:`flame.evaluation.scoring.fixed_latency`
-            makes a fixed one.
+        latency: the latency k and streaming FLAME come from: a :class:`~flame.evaluation.scoring.Latency`
+            (samples from a run report), or a fixed value in ms (default 0: static only; FLAME equals mIoU).
         streaming: also score streaming FLAME.
         label_ids: predictions are Cityscapes labelIds.
         progress: ``(done, total)`` callback.
@@ -122,6 +121,8 @@ def evaluate_predictions(dataset: SequenceDataset, root: str | os.PathLike, late
         DataError, ConfigError: on bad data or missing predictions.
     """
     source = PredictionFiles(root, label_ids=label_ids)
-    report = score(dataset, source, latency or fixed_latency(0.0), streaming, progress=progress)
+    if not isinstance(latency, Latency):
+        latency = fixed_latency(latency)
+    report = score(dataset, source, latency, streaming, progress=progress)
     report["predictions"] = str(root)
     return report

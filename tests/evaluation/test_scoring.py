@@ -45,6 +45,7 @@ def test_files_and_predictor_take_the_same_path(tmp_path):
     assert from_files["k"] == 1 and from_files["flame"] == pytest.approx(2 / 11) and from_files["miou"] == 1.0
     assert from_files["streaming_flame"] == pytest.approx(2 / 11)
     assert from_files["latency_ms"] == latency.report()
+    assert evaluate_predictions(dataset(), tmp_path, 1000.0) == {**from_files, "predictions": str(tmp_path)}  # ms
 
 
 def test_predictions_default_to_static(tmp_path):
