@@ -64,10 +64,10 @@ def format_of(out: str | os.PathLike | None, fmt: str | None) -> str:
         if out is not None and by_suffix is None:
             known = ", ".join(s for sufs in SUFFIXES.values() for s in sufs)
             raise ConfigError(f"cannot tell the format of {out}: name it *{' or *'.join(known.split(', '))} "
-                              "or pass --format")
+                              "or pass {fmt}")
         return by_suffix or "onnx"
     if out is not None and by_suffix != fmt:
-        raise ConfigError(f"output {out} does not fit --format {fmt}: name it *{' or *'.join(SUFFIXES[fmt])}")
+        raise ConfigError(f"output {out} does not fit {{fmt}} {fmt}: name it *{' or *'.join(SUFFIXES[fmt])}")
     return fmt
 
 
@@ -88,13 +88,13 @@ def int8_target_of(fmt: str, int8: bool, target: str | None) -> str | None:
 
     if not int8:
         if target is not None:
-            raise ConfigError(f"int8_target={target!r} needs int8=True")
+            raise ConfigError(f"{{int8_target}} {target!r} applies to {{int8}} exports only")
         return None
     if fmt == "torch":
-        raise ConfigError("INT8 is exported as ONNX or a TensorRT plan, not as a torch program (format='torch')")
+        raise ConfigError("INT8 is exported as ONNX or a TensorRT plan, not as a torch program ({fmt} torch)")
     target = check_target(target or ("tensorrt" if fmt == "tensorrt" else "cpu"))
     if fmt == "tensorrt" and target != "tensorrt":
-        raise ConfigError(f"a TensorRT plan needs int8_target='tensorrt' (symmetric Q/DQ), not {target!r}")
+        raise ConfigError(f"a TensorRT plan needs {{int8_target}} tensorrt (symmetric Q/DQ), not {target!r}")
     return target
 
 
@@ -139,9 +139,9 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
     step = on_step or (lambda message: None)
     fmt = format_of(out, fmt)
     if output not in ("labels", "logits"):
-        raise ConfigError(f"--output must be labels or logits, found {output!r}")
+        raise ConfigError(f"{{output}} must be labels or logits, found {output!r}")
     if fp16 and int8:
-        raise ConfigError("fp16 and int8 exclude each other: choose one precision")
+        raise ConfigError("{fp16} and {int8} exclude each other: choose one precision")
     int8_target = int8_target_of(fmt, int8, int8_target)
     if fmt == "tensorrt":
         # Stop before loading anything (and before any TensorRT object) when TensorRT cannot run here.
@@ -245,7 +245,7 @@ def _verify(path: Path, card: ModelCard, wrapper, windows: int, step: Callable[[
     reference = _numpy_reference(wrapper, torch)
     with load_engine(path) as engine:
         engine_text = f"{engine.backend} on {engine.device}"
-        return check_parity(reference, engine, inputs, card, engine.card.precision, engine_text)
+        return check_parity(reference, engine.raw, inputs, card, engine.card.precision, engine_text)
 
 
 def _numpy_reference(wrapper, torch) -> Callable[[np.ndarray], np.ndarray]:

@@ -84,7 +84,7 @@ def check_target(target: str) -> str:
         ConfigError: on an unknown target.
     """
     if target not in TARGETS:
-        raise ConfigError(f"unknown INT8 target {target!r}; choose one of {', '.join(TARGETS)}")
+        raise ConfigError(f"unknown INT8 target {target!r} for {{int8_target}}; choose one of {', '.join(TARGETS)}")
     return target
 
 
@@ -96,7 +96,7 @@ def check_ends(keep_float: Sequence[str]) -> tuple[str, ...]:
     """
     unknown = [name for name in keep_float if name not in ENDS]
     if unknown:
-        raise ConfigError(f"unknown graph end(s) {', '.join(unknown)}; choose from {', '.join(ENDS)}")
+        raise ConfigError(f"unknown graph end(s) {', '.join(unknown)} in {{keep_float}}; choose from {', '.join(ENDS)}")
     return tuple(keep_float)
 
 
@@ -124,11 +124,11 @@ def calibration_windows(dataset: SequenceDataset, window: int, size: tuple[int, 
     import cv2
 
     if count < 1:
-        raise ConfigError(f"calibration needs a positive number of windows, found {count}")
+        raise ConfigError(f"{{calibration_frames}} must be a positive number of windows, found {count}")
     candidates = [(seq, i) for seq in dataset.sequences for i in range(window - 1, seq.num_frames)]
     if len(candidates) < count:
         raise DataError(f"calibration data set {dataset.name} has {len(candidates)} input windows of {window} "
-                        f"frame(s), fewer than the {count} calibration frames asked for")
+                        f"frame(s), fewer than the {count} asked for by {{calibration_frames}}")
     height, width = size
     picks = np.linspace(0, len(candidates) - 1, count).round().astype(int)
     out = []
@@ -380,6 +380,7 @@ def verify_int8(path: Any, card: Any, reference: Any, validation: SequenceDatase
     validation = validation if validation is not None else default_calibration("val")
     inputs = dataset_windows(validation, card.window, tuple(card.input_size), windows)
     with load_engine(path) as engine:
-        parity = check_parity(reference, engine, inputs, card, "int8", f"{engine.backend} on {engine.device}")
-        miou_reference, miou = static_mious(reference, engine, validation, card)
+        # engine.raw returns what the graph returns (labels or logits), as the reference does.
+        parity = check_parity(reference, engine.raw, inputs, card, "int8", f"{engine.backend} on {engine.device}")
+        miou_reference, miou = static_mious(reference, engine.raw, validation, card)
     return replace(parity, miou_reference=miou_reference, miou=miou, miou_dataset=validation.name)

@@ -10,14 +10,14 @@ reference at that size. The row with the highest FLAME is the one to deploy.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ContextManager
+from typing import Any
 
 import numpy as np
 
+from flame.apps.events import Events
 from flame.core.errors import ConfigError, DependencyError, EngineError
 from flame.evaluation.datasets import SequenceDataset
 
@@ -57,17 +57,6 @@ class BenchRow:
     streaming_flame: float | None = None
     agreement: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-class BenchEvents:
-    """What the benchmark tells its caller; no-ops here."""
-
-    def stage(self, text: str) -> None:
-        """A new format or step starts."""
-
-    def progress(self) -> ContextManager[Callable[[int, int], None] | None]:
-        """Context giving a ``(done, total)`` callback for one scoring run."""
-        return contextlib.nullcontext(None)
 
 
 def parse_formats(text: str | None) -> list[str]:
@@ -115,12 +104,12 @@ def parse_sizes(text: str | None) -> list[tuple[int, int]] | None:
     for part in (p.strip() for p in text.split(",")):
         fields = part.lower().split("x")
         if len(fields) != 2 or not all(f.isdigit() and int(f) > 0 for f in fields):
-            raise ConfigError(f"expected sizes as HxW,HxW,... (for example 256x512,512x1024), found {part!r}")
+            raise ConfigError(f"expected {{sizes}} as HxW,HxW,... (for example 256x512,512x1024), found {part!r}")
         size = (int(fields[0]), int(fields[1]))
         check_input_size(*size)
         sizes.append(size)
     if not sizes:
-        raise ConfigError("expected at least one size HxW")
+        raise ConfigError("expected at least one size HxW in {sizes}")
     return list(dict.fromkeys(sizes))
 
 
@@ -131,7 +120,7 @@ def check_latency_scale(scale: float) -> float:
         ConfigError: on a factor that is not a positive number.
     """
     if not np.isfinite(scale) or scale <= 0:
-        raise ConfigError(f"expected a positive latency scale, found {scale!r}")
+        raise ConfigError(f"expected a positive {{latency_scale}}, found {scale!r}")
     return float(scale)
 
 
@@ -170,7 +159,7 @@ def scaled(latency: Any, scale: float) -> Any:
 
 def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list[str] | None = None,
           out_dir: str | os.PathLike | None = None, samples: int = 50, warmup: int = 5, device: str | None = None,
-          streaming: bool = True, events: BenchEvents | None = None, sizes: list[tuple[int, int]] | None = None,
+          streaming: bool = True, events: Events | None = None, sizes: list[tuple[int, int]] | None = None,
           latency_scale: float = 1.0, calibration: SequenceDataset | None = None) -> list[BenchRow]:
     """Export, time and score one checkpoint in every format asked for, at every size asked for.
 
@@ -197,7 +186,7 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
     from flame.apps.assess import check_compatible
     from flame.export.reference import ReferenceEngine
 
-    events = events or BenchEvents()
+    events = events or Events()
     formats = formats or list(DEFAULT_FORMATS)
     latency_scale = check_latency_scale(latency_scale)
     checkpoint = Path(checkpoint)
@@ -244,7 +233,7 @@ def _reference_outputs(checkpoint: Path, dataset: SequenceDataset, size: tuple[i
 
 
 def _bench_one(checkpoint: Path, dataset: SequenceDataset, name: str, size: tuple[int, int], out_dir: Path,
-               samples: int, warmup: int, device: str | None, streaming: bool, events: BenchEvents,
+               samples: int, warmup: int, device: str | None, streaming: bool, events: Events,
                latency_scale: float, calibration: SequenceDataset | None, tag_size: bool,
                references: dict, window: int) -> BenchRow:
     """One row: export (or load) the format at ``size``, time it, score it."""

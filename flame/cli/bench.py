@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import click
-from rich.text import Text
 
 from flame.cli.common import handle_errors
-from flame.cli.ui import console, fmt, out, progress_bar, table
+from flame.cli.ui import TerminalEvents, fmt, out, table
 from flame.core.files import write_json
-
-
-class _Events:
-    def stage(self, text: str) -> None:
-        console.rule(Text(text, style="bold"))
-
-    def progress(self):
-        return progress_bar("scoring")
 
 
 def bench_table(rows: list, dataset: str, latency_scale: float = 1.0) -> object:
@@ -75,7 +66,7 @@ def main(checkpoint, formats, sizes, latency_scale, plot_out, dataset, data_root
     calibration = None
     if any(FORMATS[name][1] == "int8" for name in names):
         calibration = open_dataset(dataset, data_root, "train", fps)
-    rows = bench(checkpoint, data, names, out_dir, latency_samples, warmup, device, streaming, _Events(),
+    rows = bench(checkpoint, data, names, out_dir, latency_samples, warmup, device, streaming, TerminalEvents(),
                  input_sizes, latency_scale, calibration)
     out.print(bench_table(rows, data.name, latency_scale))
     for row in rows:

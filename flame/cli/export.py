@@ -55,7 +55,7 @@ def human_size(size: int) -> str:
               help="TensorRT timing cache file, reused and updated across builds.")
 @click.option("--workspace-mb", type=click.IntRange(min=1), default=1024, show_default=True,
               help="TensorRT builder workspace limit in MiB.")
-@handle_errors
+@handle_errors(flags={"calibration_frames": "--calib-frames", "calibration": "--calibrate"})
 def main(checkpoint, out, fmt, fp16, int8, calibrate, data_root, calib_frames, int8_target, size, output, verify,
          timing_cache, workspace_mb):
     """Export CHECKPOINT to the artifact a robot runs, and check it against PyTorch.
@@ -70,7 +70,7 @@ def main(checkpoint, out, fmt, fp16, int8, calibrate, data_root, calib_frames, i
     if int8:
         calibration, validation = _int8_data(calibrate, data_root)
     elif int8_target is not None or calib_frames != 64 or calibrate != "synthetic" or data_root is not None:
-        raise ConfigError("--int8-target, --calibrate, --data-root and --calib-frames apply to --int8 only")
+        raise ConfigError("{int8_target}, {calibrate}, {data_root} and {calib_frames} apply to {int8} only")
 
     # The running step shows on a spinner; each step is printed once it is done, so that a
     # failure leaves only the completed steps and one error line.

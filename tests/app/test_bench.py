@@ -104,8 +104,8 @@ def test_scaled_latency_lowers_k(tiny_data, tiny_onnx):
 
 @pytest.mark.parametrize("args, message", [
     (["--sizes", "64x100"], "not a multiple of 32"),
-    (["--sizes", "64by128"], "expected sizes as HxW,HxW,..."),
-    (["--latency-scale", "0"], "expected a positive latency scale, found 0.0"),
+    (["--sizes", "64by128"], "expected --sizes as HxW,HxW,..."),
+    (["--latency-scale", "0"], "expected a positive --latency-scale, found 0.0"),
     (["--formats", "onnx-int4"], "unknown format(s)"),
 ])
 def test_bench_bad_sizes_and_scale(tiny_checkpoint, args, message):

@@ -60,9 +60,9 @@ def test_calibration_windows_spread_over_every_sequence():
 
 
 def test_calibration_set_with_fewer_windows_than_asked():
-    with pytest.raises(DataError, match="has 27 input windows of 2 frame\\(s\\), fewer than the 28 calibration"):
+    with pytest.raises(DataError, match="has 27 input windows of 2 frame\\(s\\), fewer than the 28 asked for by calibration_frames"):
         int8.calibration_windows(_marked_dataset([10, 10, 10]), 2, (8, 12), 28)
-    with pytest.raises(ConfigError, match="positive number of windows"):
+    with pytest.raises(ConfigError, match="calibration_frames must be a positive number of windows, found 0"):
         int8.calibration_windows(_marked_dataset([10]), 1, (8, 12), 0)
 
 
@@ -123,7 +123,7 @@ def test_tensorrt_flavour_has_only_zero_zero_points(quantized):
 
 
 def test_unknown_target_and_end(float_graph):
-    with pytest.raises(ConfigError, match="unknown INT8 target 'gpu'; choose one of cpu, tensorrt"):
+    with pytest.raises(ConfigError, match="unknown INT8 target 'gpu' for int8_target; choose one of cpu, tensorrt"):
         int8.quantize_int8(float_graph, [np.zeros((WINDOW, *SIZE, 3), np.uint8)], "gpu")
     with pytest.raises(ConfigError, match="unknown graph end"):
         int8.quantize_int8(float_graph, [np.zeros((WINDOW, *SIZE, 3), np.uint8)], "cpu", ["softmax"])
@@ -165,10 +165,10 @@ def test_cli_int8_default_calibration(artifacts, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--int8", "--fp16"], "error: fp16 and int8 exclude each other: choose one precision"),
-    (["--int8", "--int8-target", "gpu"], "error: unknown INT8 target 'gpu'; choose one of cpu, tensorrt"),
-    (["--int8", "--format", "torch"], "error: INT8 is exported as ONNX or a TensorRT plan"),
-    (["--int8-target", "cpu"], "error: --int8-target, --calibrate, --data-root and --calib-frames apply to --int8"),
+    (["--int8", "--fp16"], "error: --fp16 and --int8 exclude each other: choose one precision"),
+    (["--int8", "--int8-target", "gpu"], "error: unknown INT8 target 'gpu' for --int8-target; choose one of cpu, tensorrt"),
+    (["--int8", "--format", "torch"], "error: INT8 is exported as ONNX or a TensorRT plan, not as a torch program (--format torch)"),
+    (["--int8-target", "cpu"], "error: --int8-target, --calibrate, --data-root and --calib-frames apply to --int8 only"),
 ])
 def test_bad_int8_options_one_line_exit_2(artifacts, tmp_path, args, message):
     out = tmp_path / ("x.pt2" if "torch" in args else "x.onnx")
@@ -186,5 +186,5 @@ def test_too_few_calibration_windows_in_a_subprocess(artifacts, small_synthetic,
     lines = proc.stderr.strip().splitlines()  # the finished steps, then one error line
     assert [line for line in lines if not line.startswith("- ")] == [
         f"error: calibration data set {root / 'train'} has 44 input windows of 2 frame(s), fewer than the 45 "
-        "calibration frames asked for"]
+        "asked for by --calib-frames"]
     assert not (tmp_path / "x.onnx").exists()
