@@ -4,8 +4,9 @@ It takes uint8 ``[T, H, W, 3]`` BGR frames (oldest first) and does channel
 order, scaling, normalisation, window stacking, the network and the argmax
 inside the graph, so the host sends bytes and receives class ids (uint8
 ``[H, W]``), or float logits ``[C, H, W]`` for ``output="logits"``.
-``flame.trainer.predict`` and every export use this same module, so the
-PyTorch reference and the engines compute the same thing.
+:func:`deploy_wrapper` is the one place it is built: the PyTorch reference
+(:mod:`flame.trainer.reference`) and every export use it, so the reference
+and the engines compute the same thing.
 """
 
 from __future__ import annotations
@@ -68,3 +69,15 @@ class DeployWrapper(nn.Module):
         if self.output == "logits":
             return logits
         return torch.argmax(logits, dim=0).to(torch.uint8)
+
+
+def deploy_wrapper(model: nn.Module, card: ModelCard) -> DeployWrapper:
+    """The wrapper for ``card.output``, in eval mode, on the device of the model's parameters.
+
+    Raises:
+        ConfigError: on an unknown output kind or more classes than uint8 labels hold.
+    """
+    wrapper = DeployWrapper(model.eval(), card, card.output).eval()
+    parameter = next(model.parameters(), None)
+    # The normalisation buffers start on the CPU; they must sit with the weights.
+    return wrapper if parameter is None else wrapper.to(parameter.device)

@@ -29,6 +29,7 @@ from flame.evaluation.protocols import PredictorSource, evaluate
 from flame.core.files import write_text
 from flame.core.card import ModelCard
 from flame.trainer import rng
+from flame.trainer.architectures import architecture, preset_for
 from flame.trainer.checkpoint import card_of, read_checkpoint, save_checkpoint
 from flame.trainer.config import TrainConfig, TrainOptions, check_options, merge_resume, resolve_config
 from flame.trainer.data import Augmentation, WindowDataset, normalise, offset_error, window_samples
@@ -36,7 +37,6 @@ from flame.trainer.distributed import DistContext, setup
 from flame.trainer.models import build_model, count_parameters, load_pretrained
 from flame.trainer.optim import learning_rates, make_optimizer, make_scheduler, segmentation_loss
 from flame.trainer.predict import predict
-from flame.trainer.presets import preset_for
 from flame.trainer.reporting import Reporter
 
 LAST = "last.pt"
@@ -44,8 +44,6 @@ BEST = "best.pt"
 METRICS = "metrics.jsonl"
 #: A pretrained file must fill at least this share of the encoder's tensors to count as fitting.
 PRETRAINED_MIN_SHARE = 0.9
-_BACKBONE_FILES = {"swiftnet-r18": "resnet18", "swiftnet-r18-x": "resnet18",
-                   "deeplabv3plus-mobilenetv2": "mobilenet_v2", "deeplabv3plus-r101": "resnet101"}
 
 
 @dataclass
@@ -120,13 +118,14 @@ def attach_pretrained(model: nn.Module, config: TrainConfig) -> str:
     if not config.pretrained:
         return "no --pretrained weights given: training from scratch"
     own = model.encoder.state_dict()
-    # The R18-X stem is new by design (paper 4.2): it cannot come from an ImageNet file.
-    expected = [k for k in own if not (config.model.endswith("-x") and k.startswith("conv1."))]
+    entry = architecture(config.model)
+    # A new stem (R18-X, paper 4.2) cannot come from an ImageNet file.
+    expected = [k for k in own if not (entry.new_stem and k.startswith("conv1."))]
     counts = load_pretrained(model, config.pretrained)
     if counts["loaded"] < PRETRAINED_MIN_SHARE * len(expected):
         raise CheckpointError(
             f"pretrained weights {config.pretrained} fill only {counts['loaded']} of the {len(expected)} "
-            f"encoder tensors of {config.model}; expected torchvision {_BACKBONE_FILES[config.model]} weights"
+            f"encoder tensors of {config.model}; expected torchvision {entry.pretrained} weights"
         )
     return f"loaded {counts['loaded']} ImageNet tensors into the encoder from {config.pretrained}"
 
