@@ -53,9 +53,9 @@ DATASETS: dict[str, DatasetKind] = {k.name: k for k in (
 DATASET_KINDS = tuple(DATASETS)
 
 __all__ = [
-    "ArraySequence", "DATASETS", "DATASET_KINDS", "DatasetKind", "VOID", "Sequence", "SequenceDataset", "SyntheticSpec", "default_palette",
-    "ensure_synthetic", "label_ids_to_train_ids", "load_cityscapes", "load_folder", "load_synthetic",
-    "open_dataset", "render_sequence", "write_synthetic",
+    "ArraySequence", "DATASET_KINDS", "DatasetKind", "DATASETS", "default_palette", "ensure_synthetic",
+    "label_ids_to_train_ids", "load_cityscapes", "load_folder", "load_synthetic", "open_dataset", "render_sequence",
+    "Sequence", "SequenceDataset", "SyntheticSpec", "VOID", "write_synthetic",
 ]
 
 
