@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from flame.core.errors import ConfigError
-from flame.core.card import ModelCard
+from flame.core.card import OUTPUTS, ModelCard
 
 
 def normalisation(mean, std, device=None) -> tuple[Tensor, Tensor]:
@@ -49,8 +49,8 @@ class DeployWrapper(nn.Module):
 
     def __init__(self, model: nn.Module, card: ModelCard, output: str = "labels") -> None:
         super().__init__()
-        if output not in ("labels", "logits"):
-            raise ConfigError(f"output must be 'labels' or 'logits', found {output!r}")
+        if output not in OUTPUTS:
+            raise ConfigError(f"output must be {' or '.join(map(repr, OUTPUTS))}, found {output!r}")
         if card.num_classes > 255:
             raise ConfigError(f"uint8 label maps hold at most 255 classes, the card has {card.num_classes}")
         self.model = model

@@ -110,14 +110,16 @@ def _score_predictions(data, predictions, latency_ms, latency_from, stat, extra_
 def _score_engine(data, engine_path, checkpoint, device, threads, latency_ms, latency_from, stat, extra_ms, samples,
                   warmup, streaming, curve):
     from flame.apps.assess import choose_latency, evaluate_engine
-    from flame.runtime.engines import load_engine
+    from flame.runtime.engines import engine_kind, load_engine
 
     if checkpoint:
         from flame.trainer.reference import load_reference
 
         engine = load_reference(checkpoint, device)
     else:
-        options = {"threads": threads} if threads and str(engine_path).endswith(".onnx") else {}
+        kind = engine_kind(engine_path)
+        # Only ONNX Runtime takes a thread count.
+        options = {"threads": threads} if threads and kind is not None and kind.name == "onnx" else {}
         engine = load_engine(engine_path, device=device, **options)
     with engine:
         if latency_ms is None and latency_from is None:
