@@ -115,11 +115,10 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
         exporter.require()
     out = Path(out) if out is not None else default_output(checkpoint, exporter.name, fp16)
 
-    import torch
-
     from flame.trainer.blocks import check_input_size
     from flame.trainer.checkpoint import load_checkpoint
     from flame.trainer.deploy import deploy_wrapper
+    from flame.trainer.reference import ReferenceEngine
 
     step(f"loading {checkpoint}")
     model, card = load_checkpoint(checkpoint)
@@ -129,22 +128,19 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
     check_input_size(*card.input_size)
     wrapper = deploy_wrapper(model, card)
     written = exporter.write(ExportJob(wrapper, card, out, fp16, timing_cache, workspace_mb, step))
-    parity = _verify(out, written.card, wrapper, windows, step, torch) if verify else None
+    # The PyTorch reference runs the same network through its own deploy wrapper (on the CPU, in FP32).
+    parity = _verify(out, written.card, ReferenceEngine(model, card), windows, step) if verify else None
     return ExportResult(out, written.card, out.stat().st_size, parity, tuple(written.extra_files),
                         time.perf_counter() - started, tuple(written.notes))
 
 
-def _verify(path: Path, card: ModelCard, wrapper, windows: int, step: Callable[[str], None], torch) -> "Parity":
+def _verify(path: Path, card: ModelCard, reference: Callable[[np.ndarray], np.ndarray], windows: int,
+            step: Callable[[str], None]) -> "Parity":
     from flame.export.parity import check_parity, parity_windows
     from flame.runtime.engines import load_engine
 
     step(f"checking parity on {windows} rendered windows")
     inputs = parity_windows(card, windows)
-
-    @torch.no_grad()
-    def reference(frames: np.ndarray) -> np.ndarray:
-        return wrapper(torch.from_numpy(frames)).numpy()
-
     with load_engine(path) as engine:
         engine_text = f"{engine.backend} on {engine.device}"
         return check_parity(reference, engine, inputs, card, engine.card.precision, engine_text)
