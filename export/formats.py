@@ -10,6 +10,7 @@ what it uses.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -36,7 +37,7 @@ class ExportJob:
     card: ModelCard
     out: Path
     fp16: bool
-    timing_cache: str | Path | None
+    timing_cache: str | os.PathLike | None
     workspace_mb: int
     step: Callable[[str], None]
 
