@@ -1,8 +1,9 @@
 """``export_checkpoint``: a trained checkpoint to the artifact a robot runs, verified.
 
 One function behind ``flame-export``: load the checkpoint, wrap the network
-(bytes in, labels out), export it in the asked format, then run the artifact
-through its engine against the PyTorch wrapper on rendered frames.
+(bytes in, labels out), hand it to the asked format's exporter
+(:mod:`flame.export.formats`), then run the artifact through its engine
+against the PyTorch wrapper on rendered frames.
 """
 
 from __future__ import annotations
@@ -15,16 +16,15 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from flame.core.card import OUTPUTS, ModelCard
 from flame.core.errors import ConfigError
-from flame.core.card import ModelCard
+from flame.export.formats import EXPORT_FORMATS, FORMATS, ExportFormat, ExportJob, Int8Job
 
 if TYPE_CHECKING:
     from flame.evaluation.datasets import SequenceDataset
     from flame.export.parity import Parity
 
-FORMATS = ("onnx", "tensorrt", "torch")
-SUFFIXES = {"onnx": (".onnx",), "tensorrt": (".plan", ".engine"), "torch": (".pt2",)}
-BACKENDS = {"onnx": "onnx", "tensorrt": "tensorrt", "torch": "torch-export"}
+__all__ = ["ExportResult", "FORMATS", "default_output", "export_checkpoint", "format_of"]
 
 
 @dataclass(frozen=True)
@@ -59,15 +59,15 @@ def format_of(out: str | os.PathLike | None, fmt: str | None) -> str:
     if fmt is not None and fmt not in FORMATS:
         raise ConfigError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     suffix = Path(out).suffix.lower() if out is not None else ""
-    by_suffix = next((f for f, sufs in SUFFIXES.items() if suffix in sufs), None)
+    by_suffix = next((f.name for f in EXPORT_FORMATS.values() if suffix in f.suffixes), None)
     if fmt is None:
         if out is not None and by_suffix is None:
-            known = ", ".join(s for sufs in SUFFIXES.values() for s in sufs)
-            raise ConfigError(f"cannot tell the format of {out}: name it *{' or *'.join(known.split(', '))} "
-                              "or pass {fmt}")
+            known = [s for f in EXPORT_FORMATS.values() for s in f.suffixes]
+            raise ConfigError(f"cannot tell the format of {out}: name it *{' or *'.join(known)} or pass {{fmt}}")
         return by_suffix or "onnx"
     if out is not None and by_suffix != fmt:
-        raise ConfigError(f"output {out} does not fit {{fmt}} {fmt}: name it *{' or *'.join(SUFFIXES[fmt])}")
+        wanted = " or *".join(EXPORT_FORMATS[fmt].suffixes)
+        raise ConfigError(f"output {out} does not fit {{fmt}} {fmt}: name it *{wanted}")
     return fmt
 
 
@@ -75,14 +75,15 @@ def default_output(checkpoint: str | os.PathLike, fmt: str, fp16: bool, int8: bo
     """Next to the checkpoint: ``best.pt`` -> ``best.onnx``, ``best.fp16.plan``, ``best.int8.onnx``, ``best.pt2``..."""
     checkpoint = Path(checkpoint)
     tag = ".fp16" if fp16 else ".int8" if int8 else ""
-    return checkpoint.with_name(checkpoint.stem + tag + SUFFIXES[fmt][0])
+    return checkpoint.with_name(checkpoint.stem + tag + EXPORT_FORMATS[fmt].suffixes[0])
 
 
-def int8_target_of(fmt: str, int8: bool, target: str | None) -> str | None:
-    """The INT8 flavour: as given, else ``tensorrt`` for TensorRT plans and ``cpu`` otherwise.
+def int8_target_of(exporter: ExportFormat, int8: bool, target: str | None) -> str | None:
+    """The INT8 flavour: as given, else the format's default (``tensorrt`` for plans, ``cpu`` for ONNX).
 
     Raises:
-        ConfigError: on an unknown target, INT8 for a torch program, or a cpu-target TensorRT plan.
+        ConfigError: on an unknown target, a target without INT8, INT8 for a format
+            without an INT8 form, or a flavour the format cannot hold.
     """
     from flame.export.int8 import check_target
 
@@ -90,11 +91,13 @@ def int8_target_of(fmt: str, int8: bool, target: str | None) -> str | None:
         if target is not None:
             raise ConfigError(f"{{int8_target}} {target!r} applies to {{int8}} exports only")
         return None
-    if fmt == "torch":
-        raise ConfigError("INT8 is exported as ONNX or a TensorRT plan, not as a torch program ({fmt} torch)")
-    target = check_target(target or ("tensorrt" if fmt == "tensorrt" else "cpu"))
-    if fmt == "tensorrt" and target != "tensorrt":
-        raise ConfigError(f"a TensorRT plan needs {{int8_target}} tensorrt (symmetric Q/DQ), not {target!r}")
+    if not exporter.int8_targets:
+        holders = " or ".join(f.name for f in EXPORT_FORMATS.values() if f.int8_targets)
+        raise ConfigError(f"INT8 is exported as {holders}, not as {{fmt}} {exporter.name}")
+    target = check_target(target or exporter.int8_targets[0])
+    if target not in exporter.int8_targets:
+        raise ConfigError(f"{{fmt}} {exporter.name} holds {{int8_target}} {' or '.join(exporter.int8_targets)} "
+                          f"only, not {target!r}")
     return target
 
 
@@ -104,12 +107,13 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
                       windows: int = 4, on_step: Callable[[str], None] | None = None, int8: bool = False,
                       int8_target: str | None = None, calibration: "SequenceDataset | None" = None,
                       calibration_frames: int = 64, validation: "SequenceDataset | None" = None) -> ExportResult:
-    """Export a checkpoint and check the artifact against the PyTorch wrapper.
+    """Export a checkpoint with its format's exporter and check the artifact against the PyTorch wrapper.
 
     Args:
         checkpoint: a FLAME checkpoint (with its model card).
         out: artifact path; default next to the checkpoint (:func:`default_output`).
-        fmt: ``onnx``, ``tensorrt`` or ``torch``; default from ``out``'s suffix, else ``onnx``.
+        fmt: a name of :data:`~flame.export.formats.EXPORT_FORMATS` (``onnx``, ``tensorrt`` or ``torch``);
+            default from ``out``'s suffix, else ``onnx``.
         fp16: FP16 artifact (ONNX: converted graph; TensorRT: FP16 plan; torch: runs
             under FP16 autocast on CUDA, FP32 elsewhere).
         size: input ``(H, W)``; default the card's.
@@ -119,11 +123,11 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
         workspace_mb: TensorRT builder workspace limit.
         windows: input windows of the parity check.
         on_step: called with a short description before each step.
-        int8: INT8 artifact (post-training static quantisation, QDQ; ONNX or TensorRT).
-        int8_target: ``cpu`` or ``tensorrt`` flavour (default: ``tensorrt`` for plans, else ``cpu``).
+        int8: INT8 artifact (post-training static quantisation in QDQ form, :mod:`flame.export.int8`).
+        int8_target: ``cpu`` or ``tensorrt`` flavour; default the format's first (``tensorrt`` for plans).
         calibration: data set whose windows calibrate INT8 (default the synthetic video's train split).
-        calibration_frames: calibration windows.
-        validation: data set of the INT8 parity check and mIoU change (default the synthetic video's val split).
+        calibration_frames: calibration windows, drawn evenly across its sequences.
+        validation: data set of the INT8 parity check and static mIoU change (default the synthetic video's val).
 
     Returns:
         An :class:`ExportResult`.
@@ -137,24 +141,20 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
     """
     started = time.perf_counter()
     step = on_step or (lambda message: None)
-    fmt = format_of(out, fmt)
-    if output not in ("labels", "logits"):
-        raise ConfigError(f"{{output}} must be labels or logits, found {output!r}")
+    exporter = EXPORT_FORMATS[format_of(out, fmt)]
+    if output not in OUTPUTS:
+        raise ConfigError(f"{{output}} must be {' or '.join(OUTPUTS)}, found {output!r}")
     if fp16 and int8:
         raise ConfigError("{fp16} and {int8} exclude each other: choose one precision")
-    int8_target = int8_target_of(fmt, int8, int8_target)
-    if fmt == "tensorrt":
-        # Stop before loading anything (and before any TensorRT object) when TensorRT cannot run here.
-        from flame.runtime.engines.tensorrt import require_tensorrt
+    int8_target = int8_target_of(exporter, int8, int8_target)
+    if exporter.require is not None:
+        exporter.require()
+    out = Path(out) if out is not None else default_output(checkpoint, exporter.name, fp16, int8)
 
-        require_tensorrt()
-    out = Path(out) if out is not None else default_output(checkpoint, fmt, fp16, int8)
-
-    import torch
-
-    from flame.export.program import deploy_wrapper, export_program
+    from flame.trainer.blocks import check_input_size
     from flame.trainer.checkpoint import load_checkpoint
-    from flame.trainer.models import check_input_size
+    from flame.trainer.deploy import deploy_wrapper
+    from flame.trainer.reference import ReferenceEngine
 
     step(f"loading {checkpoint}")
     model, card = load_checkpoint(checkpoint)
@@ -163,96 +163,38 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
     card = card.replace(input_size=tuple(size or card.input_size), output=output)
     check_input_size(*card.input_size)
     wrapper = deploy_wrapper(model, card)
-    if int8:
+    int8_job = None
+    if int8_target is not None:
         from flame.export.int8 import calibration_windows, default_calibration
 
         # Drawn before the (slow) export, so that a calibration set too small fails at once.
         calibration = calibration if calibration is not None else default_calibration("train")
         step(f"drawing {calibration_frames} calibration windows from {calibration.name}")
-        calibration_inputs = calibration_windows(calibration, card.window, tuple(card.input_size), calibration_frames)
-    precision = "fp16" if fp16 else "int8" if int8 else "fp32"
-    notes: list[str] = []
-    extra: list[Path] = []
-
-    if fmt == "torch":
-        from flame.export.program import save_program
-
-        card = card.replace(backend=BACKENDS[fmt], precision=precision)
-        step("tracing the wrapper with torch.export")
-        program = export_program(wrapper, card)
-        step(f"writing {out}")
-        save_program(program, card, out)
-    else:
-        from flame.export.onnx_export import save_onnx, set_card, to_onnx
-
-        onnx_card = card.replace(backend="onnx", precision="fp32")
-        step("exporting ONNX (opset 18, static shapes)")
-        graph = to_onnx(wrapper, onnx_card)
-        if int8:
-            from flame.export.int8 import int8_graph
-
-            step(f"calibrating and quantising to INT8 ({int8_target} target, {calibration_frames} windows)")
-            graph, onnx_card, int8_notes = int8_graph(graph, onnx_card, calibration_inputs, calibration.name,
-                                                      int8_target)
-            notes.extend(int8_notes)
-        if fmt == "onnx":
-            card = onnx_card
-            if fp16:
-                from flame.export.fp16 import convert_to_fp16
-
-                step("converting to FP16 (onnxconverter-common; I/O and risky ops kept in FP32)")
-                total = len(graph.graph.node)
-                graph, kept = convert_to_fp16(graph)
-                card = onnx_card.replace(precision="fp16")
-                set_card(graph, card)
-                notes.append(f"{len(kept)} of {total} nodes kept in FP32 "
-                             "(input normalisation, casts, reductions, normalisation layers, logits upsampling, argmax)")
-            step(f"writing {out}")
-            save_onnx(graph, out)
-        else:
-            from flame.export.tensorrt_build import build_plan
-
-            step(f"building the TensorRT plan ({precision}, workspace {workspace_mb} MiB)")
-            build = build_plan(graph, out, onnx_card, fp16=fp16, int8=int8, workspace_mb=workspace_mb,
-                               timing_cache=timing_cache)
-            card = build.card
-            extra.append(build.sidecar)
-            notes.append(f"built in {build.seconds:.1f} s with TensorRT {card.tensorrt_version} on {card.gpu_name} "
-                         f"({f'strongly typed {precision.upper()} graph' if build.strongly_typed else 'builder precision flags'})")
-            if build.timing_cache is not None:
-                extra.append(build.timing_cache)
-                notes.append(f"timing cache {build.timing_cache}: "
-                             + (f"reused {build.timing_cache_reused} bytes" if build.timing_cache_reused else "new"))
-
-    parity = None
-    if verify and int8:
+        inputs = calibration_windows(calibration, card.window, tuple(card.input_size), calibration_frames)
+        int8_job = Int8Job(int8_target, inputs, calibration.name)
+    written = exporter.write(ExportJob(wrapper, card, out, fp16, timing_cache, workspace_mb, step, int8_job))
+    # The PyTorch reference runs the same network through its own deploy wrapper (on the CPU, in FP32).
+    reference = ReferenceEngine(model, card)
+    if not verify:
+        parity = None
+    elif int8_job is not None:
         from flame.export.int8 import verify_int8
 
         step("checking parity and the static mIoU change on the validation frames")
-        parity = verify_int8(out, card, _numpy_reference(wrapper, torch), validation, max(windows, 8))
-    elif verify:
-        parity = _verify(out, card, wrapper, windows, step, torch)
-    return ExportResult(out, card, out.stat().st_size, parity, tuple(extra), time.perf_counter() - started,
-                        tuple(notes))
+        parity = verify_int8(out, written.card, reference, validation, max(windows, 8))
+    else:
+        parity = _verify(out, written.card, reference, windows, step)
+    return ExportResult(out, written.card, out.stat().st_size, parity, tuple(written.extra_files),
+                        time.perf_counter() - started, tuple(written.notes))
 
 
-def _verify(path: Path, card: ModelCard, wrapper, windows: int, step: Callable[[str], None], torch) -> "Parity":
+def _verify(path: Path, card: ModelCard, reference: Callable[[np.ndarray], np.ndarray], windows: int,
+            step: Callable[[str], None]) -> "Parity":
     from flame.export.parity import check_parity, parity_windows
     from flame.runtime.engines import load_engine
 
     step(f"checking parity on {windows} rendered windows")
     inputs = parity_windows(card, windows)
-    reference = _numpy_reference(wrapper, torch)
     with load_engine(path) as engine:
         engine_text = f"{engine.backend} on {engine.device}"
         return check_parity(reference, engine.raw, inputs, card, engine.card.precision, engine_text)
-
-
-def _numpy_reference(wrapper, torch) -> Callable[[np.ndarray], np.ndarray]:
-    """The PyTorch wrapper as a numpy callable."""
-
-    @torch.no_grad()
-    def reference(frames: np.ndarray) -> np.ndarray:
-        return wrapper(torch.from_numpy(frames)).numpy()
-
-    return reference

@@ -365,7 +365,7 @@ def verify_int8(path: Any, card: Any, reference: Any, validation: SequenceDatase
     Args:
         path: the artifact (ONNX or TensorRT plan).
         card: its card.
-        reference: the PyTorch wrapper as a numpy callable (frames -> labels or logits).
+        reference: the PyTorch reference engine (frames -> labels; ``.raw`` -> what the graph returns).
         validation: default the synthetic video's val split.
         windows: windows of the agreement check.
 
@@ -380,7 +380,8 @@ def verify_int8(path: Any, card: Any, reference: Any, validation: SequenceDatase
     validation = validation if validation is not None else default_calibration("val")
     inputs = dataset_windows(validation, card.window, tuple(card.input_size), windows)
     with load_engine(path) as engine:
-        # engine.raw returns what the graph returns (labels or logits), as the reference does.
-        parity = check_parity(reference, engine.raw, inputs, card, "int8", f"{engine.backend} on {engine.device}")
-        miou_reference, miou = static_mious(reference, engine.raw, validation, card)
+        # Parity compares what the graphs return (labels, or logits for a logits export); mIoU the labels.
+        parity = check_parity(getattr(reference, "raw", reference), engine.raw, inputs, card, "int8",
+                              f"{engine.backend} on {engine.device}")
+        miou_reference, miou = static_mious(reference, engine, validation, card)
     return replace(parity, miou_reference=miou_reference, miou=miou, miou_dataset=validation.name)

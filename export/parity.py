@@ -98,7 +98,7 @@ def dataset_windows(dataset: "SequenceDataset", window: int, size: tuple[int, in
 
 def static_mious(reference: Callable[[np.ndarray], np.ndarray], candidate: Callable[[np.ndarray], np.ndarray],
                  dataset: "SequenceDataset", card: ModelCard) -> tuple[float, float]:
-    """Static mIoU of the reference and of the candidate on every annotated frame of ``dataset``.
+    """Static mIoU of two label predictors on every annotated frame of ``dataset``.
 
     Frames are resized to the card's input size and the labels back to the
     data set's (as ``flame-eval`` scores an engine).
@@ -108,12 +108,7 @@ def static_mious(reference: Callable[[np.ndarray], np.ndarray], candidate: Calla
     """
     from flame.evaluation.protocols import PredictorSource, static_miou
 
-    def labels(predictor: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
-        if card.output == "logits":
-            return lambda frames: np.asarray(predictor(frames)).argmax(axis=0).astype(np.uint8)
-        return predictor
-
-    scores = [static_miou(dataset, PredictorSource(labels(p), card.window, input_size=tuple(card.input_size))).miou
+    scores = [static_miou(dataset, PredictorSource(p, card.window, input_size=tuple(card.input_size))).miou
               for p in (reference, candidate)]
     return scores[0], scores[1]
 

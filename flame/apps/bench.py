@@ -184,7 +184,7 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
         ConfigError, DataError: on bad options or a data set that does not fit the model.
     """
     from flame.apps.assess import check_compatible
-    from flame.export.reference import ReferenceEngine
+    from flame.trainer.reference import load_reference
 
     events = events or Events()
     formats = formats or list(DEFAULT_FORMATS)
@@ -193,7 +193,7 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
     out_dir = Path(out_dir) if out_dir else checkpoint.with_name(checkpoint.stem + ".bench")
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    with ReferenceEngine(checkpoint, "cpu") as probe:
+    with load_reference(checkpoint, "cpu") as probe:
         card = probe.card
     check_compatible(card, dataset)
     sizes = sizes or [tuple(card.input_size)]
@@ -223,11 +223,11 @@ def _calibration_frames(calibration: SequenceDataset | None, window: int) -> int
 def _reference_outputs(checkpoint: Path, dataset: SequenceDataset, size: tuple[int, int], window: int,
                        cache: dict) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The agreement windows at ``size`` and the PyTorch reference's labels on them (once per size)."""
-    from flame.export.reference import ReferenceEngine
+    from flame.trainer.reference import load_reference
 
     if size not in cache:
         windows = agreement_windows(dataset, window, size)
-        with ReferenceEngine(checkpoint, "cpu", input_size=size) as reference:
+        with load_reference(checkpoint, "cpu", input_size=size) as reference:
             cache[size] = (windows, [np.asarray(reference(w)) for w in windows])
     return cache[size]
 
@@ -239,21 +239,21 @@ def _bench_one(checkpoint: Path, dataset: SequenceDataset, name: str, size: tupl
     """One row: export (or load) the format at ``size``, time it, score it."""
     from flame.apps.assess import assess, measure_latency
     from flame.core.offsets import frame_offset
-    from flame.export.exporter import export_checkpoint
+    from flame.export.exporter import default_output, export_checkpoint
     from flame.export.parity import compare
-    from flame.export.reference import ReferenceEngine
     from flame.runtime.engines import load_engine
+    from flame.trainer.reference import load_reference
 
     fmt, precision = FORMATS[name]
     row = BenchRow(name, "ok", size=size)
     try:
         if fmt is None:
-            engine = ReferenceEngine(checkpoint, device, input_size=size)
+            engine = load_reference(checkpoint, device, input_size=size)
             row.path = str(checkpoint)
         else:
-            suffix = {"torch": ".pt2", "onnx": ".onnx", "tensorrt": ".plan"}[fmt]
-            tag = f".{size[0]}x{size[1]}" if tag_size else ""
-            path = out_dir / f"{checkpoint.stem}{tag}{'' if precision == 'fp32' else '.' + precision}{suffix}"
+            path = out_dir / default_output(checkpoint, fmt, precision == "fp16", precision == "int8").name
+            if tag_size:  # best.int8.onnx at several sizes: best.256x512.int8.onnx, best.512x1024.int8.onnx
+                path = path.with_name(f"{checkpoint.stem}.{size[0]}x{size[1]}{path.name[len(checkpoint.stem):]}")
             int8 = {}
             if precision == "int8":
                 int8 = {"int8": True, "calibration": calibration,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import click
 
+from flame.apps.bench import FORMATS as BENCH_FORMATS
 from flame.cli.common import handle_errors
 from flame.cli.ui import TerminalEvents, fmt, out, table
 from flame.core.files import write_json
+from flame.evaluation.datasets import DATASET_KINDS
 
 
 def bench_table(rows: list, dataset: str, latency_scale: float = 1.0) -> object:
@@ -28,14 +30,14 @@ def bench_table(rows: list, dataset: str, latency_scale: float = 1.0) -> object:
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("checkpoint", type=click.Path())
 @click.option("--formats", default=None,
-              help="Comma-separated: torch, pt2, onnx, onnx-fp16, onnx-int8, tensorrt-fp16, tensorrt-int8 (default all).")
+              help=f"Comma-separated: {', '.join(BENCH_FORMATS)} (default all).")
 @click.option("--sizes", default=None, metavar="HxW,...",
               help="Input sizes, multiples of 32: every format at every size. Default: the checkpoint card's.")
 @click.option("--latency-scale", type=float, default=1.0, show_default=True,
               help="What-if: multiply every measured latency by this (0.5 = a device twice as fast).")
 @click.option("--plot", "plot_out", type=click.Path(), default=None,
               help="PNG of FLAME against latency p50, one point per row, the best marked, the Pareto front drawn.")
-@click.option("--dataset", type=click.Choice(["synthetic", "cityscapes", "folder"]), default="synthetic", show_default=True)
+@click.option("--dataset", type=click.Choice(DATASET_KINDS), default="synthetic", show_default=True)
 @click.option("--data-root", type=click.Path(), default=None)
 @click.option("--split", default="val", show_default=True)
 @click.option("--fps", type=float, default=None, help="Override the data set's frame rate.")

@@ -11,7 +11,11 @@ from rich.markup import escape
 from flame.cli.common import handle_errors, parse_size
 from flame.cli.ui import console
 from flame.cli.ui import out as stdout
+from flame.core.card import OUTPUTS
 from flame.core.errors import ConfigError
+from flame.export.formats import EXPORT_FORMATS, FORMATS
+
+_SUFFIXES = ", ".join("/".join(f.suffixes) for f in EXPORT_FORMATS.values())
 
 
 def say(text: str) -> None:
@@ -32,8 +36,8 @@ def human_size(size: int) -> str:
 @click.argument("checkpoint", type=click.Path())
 @click.option("-o", "--out", type=click.Path(), default=None,
               help="Artifact path. Default: next to the checkpoint (best.pt -> best.onnx, best.fp16.plan, best.pt2).")
-@click.option("--format", "fmt", type=click.Choice(["onnx", "tensorrt", "torch"]), default=None,
-              help="Artifact kind. Default: from the -o suffix (.onnx, .plan/.engine, .pt2), else onnx.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help=f"Artifact kind. Default: from the -o suffix ({_SUFFIXES}), else onnx.")
 @click.option("--fp16", is_flag=True, help="FP16 artifact (inputs, outputs and risky ops stay FP32).")
 @click.option("--int8", is_flag=True,
               help="INT8 artifact: static quantisation (QDQ), calibrated on data set windows; the graph's ends stay float.")
@@ -47,7 +51,7 @@ def human_size(size: int) -> str:
               help="INT8 flavour: cpu (uint8 activations, VNNI) or tensorrt (symmetric). "
                    "Default: tensorrt with --format tensorrt, else cpu.")
 @click.option("--size", default=None, help="Input size HxW, multiples of 32. Default: the checkpoint card's.")
-@click.option("--output", type=click.Choice(["labels", "logits"]), default="labels", show_default=True,
+@click.option("--output", type=click.Choice(OUTPUTS), default="labels", show_default=True,
               help="What the artifact returns: uint8 class ids [H, W] or float logits [C, H, W].")
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="Run the artifact against the PyTorch wrapper on rendered frames and print the pixel agreement.")
