@@ -22,6 +22,7 @@ from flame.export.formats import EXPORT_FORMATS, FORMATS, ExportFormat, ExportJo
 
 if TYPE_CHECKING:
     from flame.evaluation.datasets import SequenceDataset
+    from flame.trainer.reference import ReferenceEngine
     from flame.export.parity import Parity
 
 __all__ = ["ExportResult", "FORMATS", "default_output", "export_checkpoint", "format_of"]
@@ -93,7 +94,7 @@ def int8_target_of(exporter: ExportFormat, int8: bool, target: str | None) -> st
         return None
     if not exporter.int8_targets:
         holders = " or ".join(f.name for f in EXPORT_FORMATS.values() if f.int8_targets)
-        raise ConfigError(f"INT8 is exported as {holders}, not as {{fmt}} {exporter.name}")
+        raise ConfigError(f"{{fmt}} {exporter.name} has no INT8 form; INT8 is exported with {{fmt}} {holders}")
     target = check_target(target or exporter.int8_targets[0])
     if target not in exporter.int8_targets:
         raise ConfigError(f"{{fmt}} {exporter.name} holds {{int8_target}} {' or '.join(exporter.int8_targets)} "
@@ -188,8 +189,9 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
                         time.perf_counter() - started, tuple(written.notes))
 
 
-def _verify(path: Path, card: ModelCard, reference: Callable[[np.ndarray], np.ndarray], windows: int,
+def _verify(path: Path, card: ModelCard, reference: "ReferenceEngine", windows: int,
             step: Callable[[str], None]) -> "Parity":
+    # Both sides compare what their graph returns (.raw): labels, or logits for a logits export.
     from flame.export.parity import check_parity, parity_windows
     from flame.runtime.engines import load_engine
 
@@ -197,4 +199,4 @@ def _verify(path: Path, card: ModelCard, reference: Callable[[np.ndarray], np.nd
     inputs = parity_windows(card, windows)
     with load_engine(path) as engine:
         engine_text = f"{engine.backend} on {engine.device}"
-        return check_parity(reference, engine.raw, inputs, card, engine.card.precision, engine_text)
+        return check_parity(reference.raw, engine.raw, inputs, card, engine.card.precision, engine_text)

@@ -381,7 +381,7 @@ def verify_int8(path: Any, card: Any, reference: Any, validation: SequenceDatase
     inputs = dataset_windows(validation, card.window, tuple(card.input_size), windows)
     with load_engine(path) as engine:
         # Parity compares what the graphs return (labels, or logits for a logits export); mIoU the labels.
-        parity = check_parity(getattr(reference, "raw", reference), engine.raw, inputs, card, "int8",
+        parity = check_parity(reference.raw, engine.raw, inputs, card, "int8",
                               f"{engine.backend} on {engine.device}")
         miou_reference, miou = static_mious(reference, engine, validation, card)
     return replace(parity, miou_reference=miou_reference, miou=miou, miou_dataset=validation.name)

@@ -167,7 +167,7 @@ def test_cli_int8_default_calibration(artifacts, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--int8", "--fp16"], "error: --fp16 and --int8 exclude each other: choose one precision"),
     (["--int8", "--int8-target", "gpu"], "error: unknown INT8 target 'gpu' for --int8-target; choose one of cpu, tensorrt"),
-    (["--int8", "--format", "torch"], "error: INT8 is exported as ONNX or a TensorRT plan, not as a torch program (--format torch)"),
+    (["--int8", "--format", "torch"], "error: --format torch has no INT8 form; INT8 is exported with --format onnx or tensorrt"),
     (["--int8-target", "cpu"], "error: --int8-target, --calibrate, --data-root and --calib-frames apply to --int8 only"),
 ])
 def test_bad_int8_options_one_line_exit_2(artifacts, tmp_path, args, message):
