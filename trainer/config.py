@@ -235,7 +235,8 @@ def resolve_config(options: TrainOptions, train_set: SequenceDataset, frame_size
         model=options.model, mode=card_mode, window=window, offset=offset, eval_offset=eval_offset,
         latency_ms=options.latency_ms, fps=float(train_set.fps), dataset=options.dataset or "synthetic",
         data_root=absolute(options.data_root), size=options.size, input_size=tuple(input_size),
-        iters_per_epoch=options.iters_per_epoch, recipe=recipe, seed=options.seed if options.seed is not None else 0, pretrained=absolute(options.pretrained),
+        iters_per_epoch=options.iters_per_epoch, recipe=recipe, seed=options.seed if options.seed is not None else 0,
+        pretrained=absolute(options.pretrained),
         workers=options.workers if options.workers is not None else min(4, os.cpu_count() or 1),
         device=options.device or "auto", amp=options.amp, max_val_sequences=options.max_val_sequences,
     )
