@@ -8,7 +8,8 @@ from typing import Sequence
 
 import numpy as np
 
-from flame.core.errors import CardError, DependencyError, EngineError, first_line
+from flame.core.deps import needs
+from flame.core.errors import CardError, EngineError, first_line
 from flame.runtime.engines.base import Engine, Timing, now_ms
 from flame.core.card import ONNX_KEY, ModelCard
 
@@ -17,10 +18,8 @@ PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExec
 
 
 def _import_ort():
-    try:
+    with needs("the .onnx engine", "ONNX Runtime", "pip install onnxruntime (or onnxruntime-gpu)"):
         import onnxruntime
-    except ImportError as exc:
-        raise DependencyError("ONNX Runtime is not installed: pip install onnxruntime (or onnxruntime-gpu)") from exc
     return onnxruntime
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from flame.core.deps import needs
 from flame.core.errors import DependencyError, EngineError, first_line
 from flame.runtime.engines import cudart
 from flame.runtime.engines.base import Engine, Timing, now_ms
@@ -124,10 +125,9 @@ def require_tensorrt(device: str | None = None) -> tuple[Any, cudart.DeviceInfo]
         hint = f"; install: {INSTALL_HINT}" if any("not installed" in p for p in problems) else ""
         raise DependencyError("TensorRT cannot run here: " + "; ".join(problems) + hint)
     info = cudart.require_device(index)
-    try:
+    # Found installed above, it can still fail to load (missing or broken shared libraries).
+    with needs("the TensorRT backend", "TensorRT", INSTALL_HINT):
         import tensorrt
-    except ImportError as exc:  # installed but its shared libraries are missing or broken
-        raise DependencyError(f"TensorRT is installed but does not import ({exc}); reinstall it: {INSTALL_HINT}") from exc
     return tensorrt, info
 
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from flame.core.errors import CardError, ConfigError, DependencyError, EngineError, first_line
+from flame.core.deps import needs
+from flame.core.errors import CardError, ConfigError, EngineError, first_line
 from flame.runtime.engines.base import Engine, Timing, now_ms
 from flame.core.card import ModelCard
 
@@ -25,10 +26,8 @@ CARD_FILE = "flame.card"
 
 
 def _import_torch() -> Any:
-    try:
+    with needs("the .pt2 engine", "PyTorch", "pip install torch"):
         import torch
-    except ImportError as exc:
-        raise DependencyError("the .pt2 engine needs PyTorch: pip install torch") from exc
     return torch
 
 
