@@ -9,7 +9,16 @@ from __future__ import annotations
 
 
 class FlameError(Exception):
-    """Base class of every error FLAME raises for bad input or environment."""
+    """Base class of every error FLAME raises for bad input or environment.
+
+    Args:
+        message: what was wrong, in plain words.
+        parameter: the library parameter at fault, if one is; a command maps it to its own option name.
+    """
+
+    def __init__(self, message: str = "", parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
 
 
 class DataError(FlameError):
@@ -38,3 +47,11 @@ class SourceError(FlameError):
 
 class CardError(FlameError):
     """A model card is missing, malformed or of an unknown format version."""
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first non-empty line of an exception's message (its type name when empty), at most ``limit`` chars."""
+    for line in str(exc).splitlines():
+        if line.strip():
+            return line.strip()[:limit]
+    return type(exc).__name__
