@@ -130,17 +130,31 @@ def test_never_written_onto_the_model_itself(foreign):
         export_foreign(foreign["torchvision"], foreign["torchvision"], size=SIZE, classes=foreign["classes"])
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--classes", "cityscapes", "--size", "64x128"], "19 classes but the model outputs 5 channels"),
-    (["--size", "66x128", "--classes", "{classes}"], "does not run at input size 66x128"),
-    (["--classes", "{classes}"], "dynamic spatial axes"),
-    (["--size", "64x128", "--classes", "{classes}", "-o", "{tmp}/x.pt2"], "a .pt2 program is made from a torch module"),
+@pytest.fixture(scope="module")
+def bad_models(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("bad")
+    corrupt = root / "corrupt.onnx"
+    corrupt.write_bytes(b"\x08\x07this is not protobuf" * 10)
+    return {"two_inputs": fm.two_inputs(root / "two.onnx"), "classifier": fm.classifier(root / "cls.onnx"),
+            "corrupt": corrupt}
+
+
+@pytest.mark.parametrize("model,args,needle", [
+    ("torchvision", ["--classes", "cityscapes", "--size", "64x128"], "19 classes but the model outputs 5 channels"),
+    ("torchvision", ["--size", "66x128", "--classes", "{classes}"], "does not run at input size 66x128"),
+    ("torchvision", ["--classes", "{classes}"], "dynamic spatial axes"),
+    ("torchvision", ["--size", "64x128", "--classes", "{classes}", "-o", "{tmp}/x.pt2"],
+     "a .pt2 program is made from a torch module"),
+    ("two_inputs", ["--classes", "{classes}"], "has 2 inputs (image, bias)"),
+    ("classifier", ["--size", "64x128"], "not a segmentation model"),
+    ("corrupt", ["--size", "64x128"], "is not an ONNX model"),
+    ("two_frame", ["--size", "64x128", "--classes", "{classes}"], "takes 6 input channels"),
 ])
-def test_cli_bad_input_is_one_line_and_exit_2(foreign, tmp_path, args, needle):
+def test_cli_bad_input_is_one_line_and_exit_2(foreign, bad_models, tmp_path, model, args, needle):
     args = [a.replace("{classes}", str(foreign["classes"])).replace("{tmp}", str(tmp_path)) for a in args]
     if "-o" not in args:
         args += ["-o", str(tmp_path / "x.onnx")]
-    result = CliRunner().invoke(export_main, [str(foreign["torchvision"]), *args])
+    result = CliRunner().invoke(export_main, [str({**foreign, **bad_models}[model]), *args])
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and needle in lines[0], result.output
