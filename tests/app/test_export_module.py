@@ -37,12 +37,10 @@ def test_a_module_with_small_logits_exports_and_agrees(tmp_path, suffix):
 
 
 def test_the_module_sees_normalised_rgb_and_labels_follow_its_logits(tmp_path):
-    # Hand check of what the module receives: BGR bytes -> RGB, (x/255 - mean)/std with the card's statistics.
-    seen = {}
-
+    # What the module receives: BGR bytes -> RGB, (x/255 - mean)/std with the card's statistics, so a red pixel
+    # gives R = (255/255 - 0.5) / 0.25 = 2 and a black one -2 (were the channels not flipped, red would read -2).
     class Probe(torch.nn.Module):
         def forward(self, x):
-            seen["x"] = x.detach().clone()
             return torch.stack([x[:, 0], -x[:, 0]], 1)  # class 0 where the red channel is positive
 
     card = CARD.replace(num_classes=2, class_names=("red", "not red"), palette=((255, 0, 0), (0, 0, 0)),
@@ -55,9 +53,6 @@ def test_the_module_sees_normalised_rgb_and_labels_follow_its_logits(tmp_path):
         assert engine(frames).max() == 0  # all "red"
         frames[..., 2] = 0
         assert engine(frames).min() == 1
-    # The reference run inside export_module saw R = (255/255 - 0.5) / 0.25 = 2 for a red window, -2 for black.
-    values = seen["x"][0, 0].unique()
-    assert set(np.round(values.numpy(), 4)) <= {2.0, -2.0, *np.round(values.numpy(), 4)}
 
 
 def test_a_module_with_the_wrong_class_count_is_refused(tmp_path):
