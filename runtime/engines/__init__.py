@@ -65,7 +65,7 @@ def _dry_run(engine: Engine, card_source: str) -> None:
     """One call on blank frames of the card's shape: the engine must accept them and return what the card says."""
     frames = np.zeros(engine.input_shape, np.uint8)
     try:
-        result = np.asarray(engine(frames))
+        result = np.asarray(engine.raw(frames))  # what the artifact returns, before any host argmax
     except EngineError as exc:
         raise CardError(f"{card_source} does not fit {engine.path.name}: blank frames "
                         f"{list(engine.input_shape)} fail ({exc})") from exc
