@@ -48,8 +48,8 @@ def read_classes(spec: str | os.PathLike | None, count: int | None) -> tuple[lis
     palette = None
     if spec is None:
         if count is None:
-            raise ConfigError("the model outputs class ids, so its class count is unknown: give its classes "
-                              "(cityscapes, or a file with one class name per line)", parameter="classes")
+            raise ConfigError("the model outputs class ids, so its class count is unknown: give its {classes} "
+                              "(cityscapes, or a file with one class name per line)")
         return [f"class_{i}" for i in range(count)], None
     if str(spec) in NAMED_CLASSES:
         from flame.evaluation.datasets.cityscapes import CLASS_NAMES, PALETTE
@@ -66,8 +66,7 @@ def read_classes(spec: str | os.PathLike | None, count: int | None) -> tuple[lis
             raise ConfigError(f"class file {path} names no class", parameter="classes")
         source = f"{path}"
     if count is not None and len(names) != count:
-        raise ConfigError(f"{source} has {len(names)} classes but the model outputs {count} channels",
-                          parameter="classes")
+        raise ConfigError(f"{source} has {len(names)} classes but the model outputs {count} channels ({{classes}})")
     if len(names) > 255:
         raise ConfigError(f"uint8 label maps hold at most 255 classes, {source} has {len(names)}", parameter="classes")
     return names, palette
@@ -115,23 +114,23 @@ def _session(model: Any, source: str) -> Any:
 
 def _check_window(channels: int | str | None, window: int, source: str) -> None:
     if window < 1:
-        raise ConfigError(f"expected a window of at least 1 frame, found {window}", parameter="window")
+        raise ConfigError(f"expected a {{window}} of at least 1 frame, found {window}")
     if isinstance(channels, int) and channels != 3 * window:
         hint = f"; a window of {channels // 3} frames would fit" if channels % 3 == 0 else ""
         raise ConfigError(f"{source} takes {channels} input channels but a window of {window} frame"
-                          f"{'s' if window > 1 else ''} gives {3 * window}{hint}", parameter="window")
+                          f"{'s' if window > 1 else ''} gives {3 * window}{hint} ({{window}})")
 
 
 def _input_size(static: tuple[int, int] | None, size: tuple[int, int] | None, source: str) -> tuple[int, int]:
     if size is not None:
         if min(size) <= 0:
-            raise ConfigError(f"expected a positive input size, found {size[0]}x{size[1]}", parameter="size")
+            raise ConfigError(f"expected a positive input {{size}}, found {size[0]}x{size[1]}")
         if static is not None and tuple(size) != static:
             raise ConfigError(f"{source} has a fixed input size {static[0]}x{static[1]}; asked for "
-                              f"{size[0]}x{size[1]}", parameter="size")
+                              f"{{size}} {size[0]}x{size[1]}")
         return int(size[0]), int(size[1])
     if static is None:
-        raise ConfigError(f"{source} has dynamic spatial axes: give the input size HxW", parameter="size")
+        raise ConfigError(f"{source} has dynamic spatial axes: give the input size ({{size}} HxW)")
     return static
 
 
@@ -149,8 +148,8 @@ def probe(session: Any, io: Any, window: int, size: tuple[int, int], source: str
         return np.asarray(session.run([io.output_name], {io.input_name: x})[0])
     except Exception as exc:  # ORT's own exception types
         raise ConfigError(f"{source} does not run at input size {size[0]}x{size[1]} ({first_line(exc, 160)}); "
-                          "networks that downsample need a size divisible by their stride (often 8, 16 or 32)",
-                          parameter="size") from exc
+                          "networks that downsample need a {size} divisible by their stride (often 8, 16 or 32)"
+                          ) from exc
 
 
 def host_reference(session: Any, io: Any, pre: Preprocessing, kind: str, size: tuple[int, int],
@@ -212,8 +211,8 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
     step = on_step or (lambda message: None)
     fmt = format_of(out, fmt)
     if fmt == "torch":
-        raise ConfigError("a .pt2 program is made from a torch module; an ONNX model exports to onnx or tensorrt",
-                          parameter="format")
+        raise ConfigError("a .pt2 program is made from a torch module; an ONNX model exports to onnx or tensorrt "
+                          "({fmt})")
     if output not in ("labels", "logits"):
         raise ConfigError(f"output must be labels or logits, found {output!r}", parameter="output")
     if fmt == "tensorrt":
@@ -223,8 +222,7 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
     model_path = Path(model_path)
     out = Path(out) if out is not None else default_foreign_output(model_path, fmt, fp16)
     if out.resolve() == model_path.resolve():
-        raise ConfigError(f"the artifact would overwrite the model {model_path}: name another output",
-                          parameter="out")
+        raise ConfigError(f"the artifact would overwrite the model {model_path}: name another output ({{out}})")
     pre = preprocessing(mean, std, channels, scale)
     source = model_path.name
 
@@ -238,7 +236,8 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
     raw = probe(session, io, window, size, source)
     kind, count = classify_output(raw.shape, raw.dtype, source)
     if kind == "labels" and output == "logits":
-        raise ConfigError(f"{source} outputs class ids, not scores: it can only export labels", parameter="output")
+        raise ConfigError(f"{source} outputs class ids, not scores: it can only export labels, not logits",
+                          parameter="output")
     names, named_palette = read_classes(classes, count)
     colours = read_palette(palette, len(names)) if palette is not None else named_palette
     if colours is None:

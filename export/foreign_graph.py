@@ -92,20 +92,20 @@ def inspect_graph(model: Any, input_name: str | None = None, output_name: str | 
     if input_name is None:
         if len(inputs) > 1:
             raise ConfigError(f"{source} has {len(inputs)} inputs ({', '.join(v.name for v in inputs)}): "
-                              "name the one that takes the image", parameter="input")
+                              "name the one that takes the image ({input_name})")
         chosen_in = inputs[0]
     else:
         chosen_in = next((v for v in inputs if v.name == input_name), None)
         if chosen_in is None:
-            raise ConfigError(f"{source} has no input {input_name!r}; its inputs: "
-                              f"{', '.join(v.name for v in inputs)}", parameter="input")
+            raise ConfigError(f"{source} has no input {input_name!r} ({{input_name}}); its inputs: "
+                              f"{', '.join(v.name for v in inputs)}")
     if output_name is None:
         chosen_out = outputs[0]
     else:
         chosen_out = next((v for v in outputs if v.name == output_name), None)
         if chosen_out is None:
-            raise ConfigError(f"{source} has no output {output_name!r}; its outputs: "
-                              f"{', '.join(v.name for v in outputs)}", parameter="output")
+            raise ConfigError(f"{source} has no output {output_name!r} ({{output_name}}); its outputs: "
+                              f"{', '.join(v.name for v in outputs)}")
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     io = ForeignIO(chosen_in.name, _dims(chosen_in), chosen_in.type.tensor_type.elem_type, chosen_out.name,
                    _dims(chosen_out), chosen_out.type.tensor_type.elem_type, int(opset))

@@ -98,7 +98,7 @@ def test_two_inputs_need_a_name(foreign, tmp_path):
     path = fm.two_inputs(tmp_path / "two.onnx")
     with pytest.raises(ConfigError, match="2 inputs \\(image, bias\\)") as info:
         export_foreign(path, tmp_path / "x.onnx", classes=foreign["classes"])
-    assert info.value.parameter == "input"
+    assert info.value.parameter == "input_name"
 
 
 def test_a_size_the_model_cannot_divide_is_refused(foreign, tmp_path):
