@@ -19,6 +19,7 @@ import numpy as np
 from flame.core.card import ModelCard
 from flame.core.errors import ConfigError, DataError, first_line
 from flame.export.exporter import ExportResult, format_of
+from flame.export.formats import EXPORT_FORMATS, ExportJob
 from flame.export.foreign_graph import classify_output, inspect_graph, with_opset, wrap_graph
 from flame.export.host_reference import Preprocessing, host_postprocess, host_preprocess, preprocessing
 
@@ -29,10 +30,8 @@ ARCHITECTURE = "foreign"
 
 def default_foreign_output(model: str | os.PathLike, fmt: str, fp16: bool) -> Path:
     """Beside the model, never onto it: ``seg.onnx`` -> ``seg.flame.onnx``, ``seg.flame.fp16.plan``..."""
-    from flame.export.exporter import SUFFIXES
-
     model = Path(model)
-    return model.with_name(f"{model.stem}.flame{'.fp16' if fp16 else ''}{SUFFIXES[fmt][0]}")
+    return model.with_name(f"{model.stem}.flame{'.fp16' if fp16 else ''}{EXPORT_FORMATS[fmt].suffixes[0]}")
 
 
 def read_classes(spec: str | os.PathLike | None, count: int | None) -> tuple[list[str], np.ndarray | None]:
@@ -204,21 +203,20 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
         EngineError: on a file that is not ONNX, or a graph that cannot be wrapped.
         DependencyError: when onnx, ONNX Runtime or the format's backend is missing.
     """
-    from flame.export.artifacts import write_artifact
     from flame.export.onnx_export import load_onnx, set_card
 
     started = time.perf_counter()
     step = on_step or (lambda message: None)
     fmt = format_of(out, fmt)
-    if fmt == "torch":
-        raise ConfigError("a .pt2 program is made from a torch module; an ONNX model exports to onnx or tensorrt "
-                          "({fmt})")
+    exporter = EXPORT_FORMATS[fmt]
+    if exporter.write_graph is None:
+        graph_formats = [f.name for f in EXPORT_FORMATS.values() if f.write_graph is not None]
+        raise ConfigError(f"a {exporter.name} artifact is made from a torch module; an ONNX model exports to "
+                          f"{' or '.join(graph_formats)} ({{fmt}})")
     if output not in ("labels", "logits"):
         raise ConfigError(f"output must be labels or logits, found {output!r}", parameter="output")
-    if fmt == "tensorrt":
-        from flame.runtime.engines.tensorrt import require_tensorrt
-
-        require_tensorrt()
+    if exporter.require is not None:
+        exporter.require()
     model_path = Path(model_path)
     out = Path(out) if out is not None else default_foreign_output(model_path, fmt, fp16)
     if out.resolve() == model_path.resolve():
@@ -259,7 +257,7 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
     step("wrapping the graph (onnx.compose: preprocessing, model, upsampling, argmax)")
     graph = wrap_graph(model, io, pre, window, size, kind, tuple(raw.shape), output)
     set_card(graph, card)
-    written = write_artifact(graph, card, out, fmt, fp16, workspace_mb, timing_cache, step)
+    written = exporter.write_graph(graph, ExportJob(None, card, out, fp16, timing_cache, workspace_mb, step))
     parity = None
     if verify:
         from flame.export.parity import check_parity, parity_windows
@@ -272,5 +270,5 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
             parity = check_parity(reference, engine, inputs, written.card, engine.card.precision,
                                   f"{engine.backend} on {engine.device}",
                                   reference_text="the foreign model (ONNX Runtime, host preprocessing)")
-    return ExportResult(out, written.card, out.stat().st_size, parity, written.extra_files,
-                        time.perf_counter() - started, tuple(notes) + written.notes)
+    return ExportResult(out, written.card, out.stat().st_size, parity, tuple(written.extra_files),
+                        time.perf_counter() - started, tuple(notes) + tuple(written.notes))

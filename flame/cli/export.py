@@ -11,7 +11,11 @@ from rich.markup import escape
 from flame.cli.common import handle_errors, parse_size
 from flame.cli.ui import console
 from flame.cli.ui import out as stdout
+from flame.core.card import OUTPUTS
 from flame.core.errors import ConfigError
+from flame.export.formats import EXPORT_FORMATS, FORMATS
+
+_SUFFIXES = ", ".join("/".join(f.suffixes) for f in EXPORT_FORMATS.values())
 
 
 def say(text: str) -> None:
@@ -32,14 +36,14 @@ def human_size(size: int) -> str:
 @click.argument("checkpoint", metavar="CHECKPOINT|MODEL.onnx", type=click.Path())
 @click.option("-o", "--out", type=click.Path(), default=None,
               help="Artifact path. Default: next to the checkpoint (best.pt -> best.onnx, best.fp16.plan, best.pt2).")
-@click.option("--format", "fmt", type=click.Choice(["onnx", "tensorrt", "torch"]), default=None,
-              help="Artifact kind. Default: from the -o suffix (.onnx, .plan/.engine, .pt2), else onnx.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help=f"Artifact kind. Default: from the -o suffix ({_SUFFIXES}), else onnx.")
 @click.option("--fp16", is_flag=True, help="FP16 artifact (inputs, outputs and risky ops stay FP32).")
 @click.option("--size", default=None, help="Input size HxW, multiples of 32. Default: the checkpoint card's.")
 @click.option("--output", default=None,
-              help="Checkpoint: what the artifact returns, labels (uint8 class ids [H, W], default) or logits "
-                   "(float [C, H, W]). MODEL.onnx: the graph output to read (default its first).")
-@click.option("--returns", type=click.Choice(["labels", "logits"]), default=None,
+              help=f"Checkpoint: what the artifact returns, {' or '.join(OUTPUTS)} (uint8 class ids [H, W], default; "
+                   "float logits [C, H, W]). MODEL.onnx: the graph output to read (default its first).")
+@click.option("--returns", type=click.Choice(OUTPUTS), default=None,
               help="MODEL.onnx: what the artifact returns (default labels).")
 @click.option("--input", "input_name", default=None, help="MODEL.onnx: the graph input that takes the image.")
 @click.option("--mean", default=None, help="MODEL.onnx: normalisation mean R,G,B (0-1 or 0-255 scale; default ImageNet).")
@@ -83,7 +87,7 @@ def main(checkpoint, out, fmt, fp16, size, output, returns, input_name, mean, st
     if not foreign and model_only:
         flags = ", ".join("--" + name.replace("_name", "").replace("_", "-") for name in model_only)
         raise ConfigError(f"{flags} apply to a foreign MODEL.onnx; a checkpoint carries its own card")
-    if not foreign and output not in (None, "labels", "logits"):
+    if not foreign and output is not None and output not in OUTPUTS:
         raise ConfigError(f"--output for a checkpoint is labels or logits, found {output!r}")
 
     # The running step shows on a spinner; each step is printed once it is done, so that a

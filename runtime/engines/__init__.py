@@ -1,14 +1,17 @@
 """Engines: one contract, a backend per artifact kind, chosen by file suffix.
 
-``.plan``/``.engine`` -> TensorRT, ``.onnx`` -> ONNX Runtime, ``.pt2`` ->
-torch.export program. Each backend imports its library only when used.
+:data:`ENGINE_KINDS` is the registry of artifact kinds: ``.plan``/``.engine``
+-> TensorRT, ``.onnx`` -> ONNX Runtime, ``.pt2`` -> torch.export program. The
+export side (``flame.export.formats``) names these kinds instead of repeating
+their suffixes. Each backend imports its library only when used.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -16,9 +19,68 @@ from flame.core.card import ModelCard, read_card
 from flame.core.errors import CardError, EngineError
 from flame.runtime.engines.base import Engine, Timing, check_card_fits
 
-__all__ = ["Engine", "Timing", "load_engine", "SUFFIXES"]
+__all__ = ["ENGINE_KINDS", "Engine", "EngineKind", "SUFFIXES", "Timing", "describe_kinds", "engine_kind",
+           "load_engine"]
 
-SUFFIXES = {".onnx": "onnx", ".plan": "tensorrt", ".engine": "tensorrt", ".pt2": "torch"}
+
+def _onnxruntime(path: Path, device: str | None, **options: Any) -> Engine:
+    from flame.runtime.engines.onnxrt import OnnxRuntimeEngine
+
+    return OnnxRuntimeEngine(path, device=device, **options)
+
+
+def _tensorrt(path: Path, device: str | None, **options: Any) -> Engine:
+    from flame.runtime.engines.tensorrt import TensorRTEngine
+
+    return TensorRTEngine(path, device=device, **options)
+
+
+def _torch_export(path: Path, device: str | None, **options: Any) -> Engine:
+    from flame.runtime.engines.torch_export import TorchExportEngine
+
+    return TorchExportEngine(path, device=device, **options)
+
+
+@dataclass(frozen=True)
+class EngineKind:
+    """One kind of engine file.
+
+    Attributes:
+        name: the registry key (also ``flame-export --format``).
+        suffixes: file suffixes of the kind, the first the one written by default.
+        runner: what runs it, for help texts.
+        load: ``(path, device, **options) -> Engine``; imports the backend's library when called.
+    """
+
+    name: str
+    suffixes: tuple[str, ...]
+    runner: str
+    load: Callable[..., Engine]
+
+    @property
+    def suffix(self) -> str:
+        """The suffix an export of this kind is named with by default."""
+        return self.suffixes[0]
+
+
+ENGINE_KINDS: dict[str, EngineKind] = {k.name: k for k in (
+    EngineKind("onnx", (".onnx",), "ONNX Runtime", _onnxruntime),
+    EngineKind("tensorrt", (".plan", ".engine"), "TensorRT", _tensorrt),
+    EngineKind("torch", (".pt2",), "torch.export", _torch_export),
+)}
+#: Suffix -> engine kind name.
+SUFFIXES: dict[str, str] = {suffix: kind.name for kind in ENGINE_KINDS.values() for suffix in kind.suffixes}
+
+
+def engine_kind(path: str | os.PathLike) -> EngineKind | None:
+    """The kind a file's suffix names, or None."""
+    name = SUFFIXES.get(Path(path).suffix.lower())
+    return None if name is None else ENGINE_KINDS[name]
+
+
+def describe_kinds() -> str:
+    """``.onnx (ONNX Runtime), .plan/.engine (TensorRT), ...`` for help texts."""
+    return ", ".join(f"{'/'.join(k.suffixes)} ({k.runner})" for k in ENGINE_KINDS.values())
 
 
 def load_engine(path: str | os.PathLike, device: str | None = None,
@@ -26,7 +88,7 @@ def load_engine(path: str | os.PathLike, device: str | None = None,
     """Load an engine file with the backend its suffix names.
 
     Args:
-        path: ``.onnx``, ``.plan``/``.engine`` or ``.pt2`` file.
+        path: a file of a kind in :data:`ENGINE_KINDS` (``.onnx``, ``.plan``/``.engine``, ``.pt2``).
         device: ``cpu`` or ``cuda`` (backend default when None).
         card: a model card (or the path of a card JSON file) for an engine that carries none,
             such as a plan built with trtexec; it replaces the engine's own. It is checked
@@ -41,17 +103,11 @@ def load_engine(path: str | os.PathLike, device: str | None = None,
     path = Path(path)
     if not path.is_file():
         raise EngineError(f"engine file {path} does not exist")
-    kind = SUFFIXES.get(path.suffix.lower())
+    kind = engine_kind(path)
     if kind is None:
         raise EngineError(f"cannot tell the engine kind of {path.name}: expected one of {', '.join(SUFFIXES)}")
     given = card if card is None or isinstance(card, ModelCard) else read_card(card)
-    if kind == "onnx":
-        from flame.runtime.engines.onnxrt import OnnxRuntimeEngine as backend
-    elif kind == "tensorrt":
-        from flame.runtime.engines.tensorrt import TensorRTEngine as backend  # type: ignore[assignment]
-    else:
-        from flame.runtime.engines.torch_export import TorchExportEngine as backend  # type: ignore[assignment]
-    engine = backend(path, device=device, card=given, **options)
+    engine = kind.load(path, device, card=given, **options)
     if given is not None:
         try:
             _dry_run(engine, "the given card" if isinstance(card, ModelCard) else f"the card {card}")

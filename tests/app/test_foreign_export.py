@@ -144,7 +144,7 @@ def bad_models(tmp_path_factory) -> dict:
     ("torchvision", ["--size", "66x128", "--classes", "{classes}"], "does not run at input size 66x128"),
     ("torchvision", ["--classes", "{classes}"], "dynamic spatial axes"),
     ("torchvision", ["--size", "64x128", "--classes", "{classes}", "-o", "{tmp}/x.pt2"],
-     "a .pt2 program is made from a torch module"),
+     "artifact is made from a torch module"),
     ("two_inputs", ["--classes", "{classes}"], "has 2 inputs (image, bias)"),
     ("classifier", ["--size", "64x128"], "not a segmentation model"),
     ("corrupt", ["--size", "64x128"], "is not an ONNX model"),
