@@ -267,7 +267,7 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
         reference = host_reference(session, io, pre, kind, size, output)
         inputs = parity_windows(written.card, windows)
         with load_engine(out) as engine:
-            parity = check_parity(reference, engine, inputs, written.card, engine.card.precision,
+            parity = check_parity(reference, engine.raw, inputs, written.card, engine.card.precision,
                                   f"{engine.backend} on {engine.device}",
                                   reference_text="the foreign model (ONNX Runtime, host preprocessing)")
     return ExportResult(out, written.card, out.stat().st_size, parity, tuple(written.extra_files),
