@@ -35,11 +35,14 @@ def human_size(size: int) -> str:
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("checkpoint", metavar="CHECKPOINT|MODEL.onnx", type=click.Path())
 @click.option("-o", "--out", type=click.Path(), default=None,
-              help="Artifact path. Default: next to the checkpoint (best.pt -> best.onnx, best.fp16.plan, best.pt2).")
+              help="Artifact path. Default: next to the input (best.pt -> best.onnx, best.fp16.plan, best.pt2; "
+                   "seg.onnx -> seg.flame.onnx).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help=f"Artifact kind. Default: from the -o suffix ({_SUFFIXES}), else onnx.")
 @click.option("--fp16", is_flag=True, help="FP16 artifact (inputs, outputs and risky ops stay FP32).")
-@click.option("--size", default=None, help="Input size HxW, multiples of 32. Default: the checkpoint card's.")
+@click.option("--size", default=None,
+              help="Input size HxW (checkpoints: multiples of 32). Default: the checkpoint card's, or a model's fixed "
+                   "size; required for a MODEL.onnx with dynamic spatial axes.")
 @click.option("--output", default=None,
               help=f"Checkpoint: what the artifact returns, {' or '.join(OUTPUTS)} (uint8 class ids [H, W], default; "
                    "float logits [C, H, W]). MODEL.onnx: the graph output to read (default its first).")
