@@ -75,6 +75,17 @@ def _dims(value: Any) -> tuple[int | str | None, ...]:
     return tuple(dims)
 
 
+def _pick(values: list, name: str | None, what: str, source: str) -> Any:
+    """The graph input or output called ``name`` (the first when None)."""
+    if name is None:
+        return values[0]
+    found = next((v for v in values if v.name == name), None)
+    if found is None:
+        raise ConfigError(f"{source} has no {what} {name!r} ({{{what}_name}}); its {what}s: "
+                          f"{', '.join(v.name for v in values)}")
+    return found
+
+
 def inspect_graph(model: Any, input_name: str | None = None, output_name: str | None = None,
                   source: str = "the model") -> ForeignIO:
     """Find the image input and the output to read.
@@ -89,23 +100,11 @@ def inspect_graph(model: Any, input_name: str | None = None, output_name: str | 
     outputs = list(model.graph.output)
     if not inputs or not outputs:
         raise DataError(f"{source} has no graph {'input' if not inputs else 'output'}")
-    if input_name is None:
-        if len(inputs) > 1:
-            raise ConfigError(f"{source} has {len(inputs)} inputs ({', '.join(v.name for v in inputs)}): "
-                              "name the one that takes the image ({input_name})")
-        chosen_in = inputs[0]
-    else:
-        chosen_in = next((v for v in inputs if v.name == input_name), None)
-        if chosen_in is None:
-            raise ConfigError(f"{source} has no input {input_name!r} ({{input_name}}); its inputs: "
-                              f"{', '.join(v.name for v in inputs)}")
-    if output_name is None:
-        chosen_out = outputs[0]
-    else:
-        chosen_out = next((v for v in outputs if v.name == output_name), None)
-        if chosen_out is None:
-            raise ConfigError(f"{source} has no output {output_name!r} ({{output_name}}); its outputs: "
-                              f"{', '.join(v.name for v in outputs)}")
+    if input_name is None and len(inputs) > 1:
+        raise ConfigError(f"{source} has {len(inputs)} inputs ({', '.join(v.name for v in inputs)}): "
+                          "name the one that takes the image ({input_name})")
+    chosen_in = _pick(inputs, input_name, "input", source)
+    chosen_out = _pick(outputs, output_name, "output", source)
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     io = ForeignIO(chosen_in.name, _dims(chosen_in), chosen_in.type.tensor_type.elem_type, chosen_out.name,
                    _dims(chosen_out), chosen_out.type.tensor_type.elem_type, int(opset))

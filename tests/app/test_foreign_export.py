@@ -142,10 +142,11 @@ def bad_models(tmp_path_factory) -> dict:
 @pytest.mark.parametrize("model,args,needle", [
     ("torchvision", ["--classes", "cityscapes", "--size", "64x128"], "19 classes but the model outputs 5 channels"),
     ("torchvision", ["--size", "66x128", "--classes", "{classes}"], "does not run at input size 66x128"),
-    ("torchvision", ["--classes", "{classes}"], "dynamic spatial axes"),
+    ("torchvision", ["--classes", "{classes}"], "dynamic spatial axes: give the input size (--size HxW)"),
     ("torchvision", ["--size", "64x128", "--classes", "{classes}", "-o", "{tmp}/x.pt2"],
      "artifact is made from a torch module"),
-    ("two_inputs", ["--classes", "{classes}"], "has 2 inputs (image, bias)"),
+    ("two_inputs", ["--classes", "{classes}"], "has 2 inputs (image, bias): name the one that takes the image (--input)"),
+    ("two_inputs", ["--classes", "{classes}", "--input", "img"], "has no input 'img' (--input); its inputs: image, bias"),
     ("classifier", ["--size", "64x128"], "not a segmentation model"),
     ("corrupt", ["--size", "64x128"], "is not an ONNX model"),
     ("two_frame", ["--size", "64x128", "--classes", "{classes}"], "takes 6 input channels"),
