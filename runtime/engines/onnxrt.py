@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -17,7 +17,8 @@ from flame.core.card import ONNX_KEY, ModelCard
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 
 
-def import_ort():
+def import_ort() -> Any:
+    """The onnxruntime module, or a DependencyError saying how to install it."""
     with needs("the .onnx engine", "ONNX Runtime", "pip install onnxruntime (or onnxruntime-gpu)"):
         import onnxruntime
     return onnxruntime
