@@ -12,7 +12,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from flame.evaluation.datasets import SequenceDataset
     from flame.export.parity import Parity
 
-__all__ = ["ExportResult", "FORMATS", "default_output", "export_checkpoint", "format_of"]
+__all__ = ["ExportResult", "FORMATS", "default_output", "export_checkpoint", "export_model", "format_of"]
 
 
 @dataclass(frozen=True)
@@ -153,8 +153,6 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
 
     from flame.trainer.blocks import check_input_size
     from flame.trainer.checkpoint import load_checkpoint
-    from flame.trainer.deploy import deploy_wrapper
-    from flame.trainer.reference import ReferenceEngine
 
     step(f"loading {checkpoint}")
     model, card = load_checkpoint(checkpoint)
@@ -162,26 +160,73 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
         check_input_size(*size)
     card = card.replace(input_size=tuple(size or card.input_size), output=output)
     check_input_size(*card.input_size)
-    wrapper = deploy_wrapper(model, card)
-    int8_job = None
-    if int8_target is not None:
-        from flame.export.int8 import calibration_windows, default_calibration
+    int8_job = int8_job_of(card, int8_target, calibration, calibration_frames, step)
+    return export_model(model, card, out, exporter.name, fp16, verify, timing_cache, workspace_mb, windows, step,
+                        started, int8_job, validation)
 
-        # Drawn before the (slow) export, so that a calibration set too small fails at once.
-        calibration = calibration if calibration is not None else default_calibration("train")
-        step(f"drawing {calibration_frames} calibration windows from {calibration.name}")
-        inputs = calibration_windows(calibration, card.window, tuple(card.input_size), calibration_frames)
-        int8_job = Int8Job(int8_target, inputs, calibration.name)
-    written = exporter.write(ExportJob(wrapper, card, out, fp16, timing_cache, workspace_mb, step, int8_job))
+
+def int8_job_of(card: ModelCard, target: str | None, calibration: "SequenceDataset | None", frames: int,
+                step: Callable[[str], None]) -> Int8Job | None:
+    """The INT8 part of an export job (None without a target): calibration windows drawn at the card's size.
+
+    Drawn before the (slow) export, so that a calibration set too small fails at once.
+
+    Raises:
+        ConfigError, DataError: see :func:`flame.export.int8.calibration_windows`.
+    """
+    if target is None:
+        return None
+    from flame.export.int8 import calibration_windows, default_calibration
+
+    calibration = calibration if calibration is not None else default_calibration("train")
+    step(f"drawing {frames} calibration windows from {calibration.name}")
+    return Int8Job(target, calibration_windows(calibration, card.window, tuple(card.input_size), frames),
+                   calibration.name)
+
+
+def export_model(model: Any, card: ModelCard, out: str | os.PathLike, fmt: str | None = None, fp16: bool = False,
+                 verify: bool = True, timing_cache: str | os.PathLike | None = None, workspace_mb: int = 1024,
+                 windows: int = 4, on_step: Callable[[str], None] | None = None,
+                 started: float | None = None, int8: Int8Job | None = None,
+                 validation: "SequenceDataset | None" = None) -> ExportResult:
+    """Export a network with its card: wrap it (bytes in, labels out), write the format, check parity.
+
+    Args:
+        model: a ``torch.nn.Module`` mapping normalised float ``[1, 3T, H, W]`` (RGB, the card's
+            mean/std) to logits ``[1, C, H, W]`` at the card's input size.
+        card: its card (window, input size, classes, output kind).
+        out, fmt, fp16, verify, timing_cache, workspace_mb, windows, on_step: as for
+            :func:`export_checkpoint`.
+        started: ``perf_counter`` time the whole export began (for its duration), default now.
+        int8: INT8 artifact (:func:`int8_job_of`), checked on ``validation``'s frames (default the
+            synthetic video's val split).
+
+    Raises:
+        ConfigError, DependencyError, EngineError: as :func:`export_checkpoint`.
+    """
+    started = time.perf_counter() if started is None else started
+    step = on_step or (lambda message: None)
+    exporter = EXPORT_FORMATS[format_of(out, fmt)]
+    if card.output not in OUTPUTS:
+        raise ConfigError(f"{{output}} must be {' or '.join(OUTPUTS)}, found {card.output!r}")
+    if exporter.require is not None:
+        exporter.require()
+    out = Path(out)
+
+    from flame.trainer.deploy import deploy_wrapper
+    from flame.trainer.reference import ReferenceEngine
+
+    wrapper = deploy_wrapper(model, card)
+    written = exporter.write(ExportJob(wrapper, card, out, fp16, timing_cache, workspace_mb, step, int8))
     # The PyTorch reference runs the same network through its own deploy wrapper (on the CPU, in FP32).
     reference = ReferenceEngine(model, card)
     if not verify:
         parity = None
-    elif int8_job is not None:
+    elif int8 is not None:
         from flame.export.int8 import verify_int8
 
         step("checking parity and the static mIoU change on the validation frames")
-        parity = verify_int8(out, written.card, reference, validation, max(windows, 8))
+        parity = verify_int8(out, written.card, reference.raw, reference, validation, max(windows, 8))
     else:
         parity = _verify(out, written.card, reference.raw, windows, step)
     return ExportResult(out, written.card, out.stat().st_size, parity, tuple(written.extra_files),

@@ -11,7 +11,7 @@ what it uses.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -41,7 +41,7 @@ class ExportJob:
     """What a writer gets: the wrapper to export and the options that concern it.
 
     Attributes:
-        wrapper: the deploy wrapper (eval mode).
+        wrapper: the deploy wrapper (eval mode); None for a graph write (:attr:`ExportFormat.write_graph`).
         card: the checkpoint's card at the export's input size and output kind.
         out: the artifact path.
         fp16: FP16 artifact.
@@ -79,32 +79,30 @@ def _onnx_graph(job: ExportJob) -> tuple[Any, ModelCard]:
     return to_onnx(job.wrapper, card), card
 
 
-def _quantized(job: ExportJob, graph: Any, card: ModelCard, written: "Written") -> tuple[Any, ModelCard]:
-    """The job's INT8 Q/DQ graph of ``graph`` (its notes added to ``written``), or ``graph`` unchanged."""
+def _quantized(graph: Any, job: ExportJob) -> tuple[Any, Written]:
+    """The job's INT8 Q/DQ graph of an FP32 graph and what was written so far, or the graph unchanged."""
     if job.int8 is None:
-        return graph, card
+        return graph, Written(job.card)
     from flame.export.int8 import int8_graph
 
     job.step(f"calibrating and quantising to INT8 ({job.int8.target} target, {len(job.int8.windows)} windows)")
-    graph, card, notes = int8_graph(graph, card, job.int8.windows, job.int8.calibration, job.int8.target)
-    written.notes.extend(notes)
-    return graph, card
+    graph, card, notes = int8_graph(graph, job.card, job.int8.windows, job.int8.calibration, job.int8.target)
+    return graph, Written(card, notes=notes)
 
 
-def write_onnx(job: ExportJob) -> Written:
-    """ONNX, FP32 or converted to FP16 (I/O and risky ops kept in FP32)."""
+def save_graph(graph: Any, job: ExportJob) -> Written:
+    """An FP32 ONNX graph (card in its metadata) written as ONNX, FP32, converted to FP16 (I/O and risky
+    ops kept in FP32) or quantised to INT8 (QDQ). A foreign model's wrapped graph starts here too."""
     from flame.export.onnx_export import save_onnx, set_card
 
-    graph, card = _onnx_graph(job)
-    written = Written(card)
-    graph, written.card = _quantized(job, graph, card, written)
+    graph, written = _quantized(graph, job)
     if job.fp16:
         from flame.export.fp16 import convert_to_fp16
 
         job.step("converting to FP16 (onnxconverter-common; I/O and risky ops kept in FP32)")
         total = len(graph.graph.node)
         graph, kept = convert_to_fp16(graph)
-        written.card = card.replace(precision="fp16")
+        written.card = job.card.replace(precision="fp16")
         set_card(graph, written.card)
         written.notes.append(f"{len(kept)} of {total} nodes kept in FP32 (input normalisation, casts, reductions, "
                              "normalisation layers, logits upsampling, argmax)")
@@ -113,18 +111,16 @@ def write_onnx(job: ExportJob) -> Written:
     return written
 
 
-def write_plan(job: ExportJob) -> Written:
-    """A TensorRT plan built from the ONNX graph, with its card sidecar (and the timing cache)."""
+def build_graph(graph: Any, job: ExportJob) -> Written:
+    """A TensorRT plan built from an FP32 ONNX graph, with its card sidecar (and the timing cache)."""
     from flame.export.tensorrt_build import build_plan
 
-    graph, card = _onnx_graph(job)
-    notes = Written(card)
-    graph, card = _quantized(job, graph, card, notes)
+    graph, quantized = _quantized(graph, job)
     precision = "fp16" if job.fp16 else "int8" if job.int8 else "fp32"
     job.step(f"building the TensorRT plan ({precision}, workspace {job.workspace_mb} MiB)")
-    build = build_plan(graph, job.out, card, fp16=job.fp16, int8=job.int8 is not None,
+    build = build_plan(graph, job.out, quantized.card, fp16=job.fp16, int8=job.int8 is not None,
                        workspace_mb=job.workspace_mb, timing_cache=job.timing_cache)
-    written = Written(build.card, [build.sidecar], notes.notes)
+    written = Written(build.card, [build.sidecar], quantized.notes)
     typing = f"strongly typed {precision.upper()} graph" if build.strongly_typed else "builder precision flags"
     written.notes.append(f"built in {build.seconds:.1f} s with TensorRT {build.card.tensorrt_version} on "
                          f"{build.card.gpu_name} ({typing})")
@@ -133,6 +129,18 @@ def write_plan(job: ExportJob) -> Written:
         written.notes.append(f"timing cache {build.timing_cache}: "
                              + (f"reused {build.timing_cache_reused} bytes" if build.timing_cache_reused else "new"))
     return written
+
+
+def write_onnx(job: ExportJob) -> Written:
+    """ONNX of the deploy wrapper, FP32 or FP16."""
+    graph, card = _onnx_graph(job)
+    return save_graph(graph, replace(job, card=card))
+
+
+def write_plan(job: ExportJob) -> Written:
+    """A TensorRT plan of the deploy wrapper."""
+    graph, card = _onnx_graph(job)
+    return build_graph(graph, replace(job, card=card))
 
 
 def write_program(job: ExportJob) -> Written:
@@ -163,6 +171,8 @@ class ExportFormat:
         backend: the card's ``backend`` of the artifact.
         write: writes a job's artifact.
         require: checks, before the checkpoint is loaded, that this machine can write the format.
+        write_graph: writes an ONNX graph that carries its card (a wrapped foreign model), for the
+            formats made from ONNX; None for those that need the torch module.
         int8_targets: the INT8 flavours it can hold (:data:`flame.export.int8.TARGETS`), the
             first the default; empty when it has no INT8 form.
     """
@@ -171,6 +181,7 @@ class ExportFormat:
     backend: str
     write: Callable[[ExportJob], Written]
     require: Callable[[], None] | None = None
+    write_graph: Callable[[Any, ExportJob], Written] | None = None
     int8_targets: tuple[str, ...] = ()
 
     @property
@@ -180,9 +191,9 @@ class ExportFormat:
 
 
 EXPORT_FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
-    ExportFormat("onnx", "onnx", write_onnx, int8_targets=("cpu", "tensorrt")),
+    ExportFormat("onnx", "onnx", write_onnx, write_graph=save_graph, int8_targets=("cpu", "tensorrt")),
     # TensorRT's explicit quantisation takes symmetric Q/DQ only.
-    ExportFormat("tensorrt", "tensorrt", write_plan, _require_tensorrt, int8_targets=("tensorrt",)),
+    ExportFormat("tensorrt", "tensorrt", write_plan, _require_tensorrt, build_graph, int8_targets=("tensorrt",)),
     ExportFormat("torch", "torch-export", write_program),
 )}
 FORMATS = tuple(EXPORT_FORMATS)

@@ -355,8 +355,8 @@ def _describe(flavour: Flavour) -> str:
     return f"{flavour.activations} activations, per-channel {flavour.weights} weights, {kind}"
 
 
-def verify_int8(path: Any, card: Any, reference: Any, validation: SequenceDataset | None = None,
-                windows: int = 8) -> Any:
+def verify_int8(path: Any, card: Any, reference: Any, labels: Any, validation: SequenceDataset | None = None,
+                windows: int = 8, reference_text: str = "the PyTorch wrapper") -> Any:
     """Parity of an INT8 artifact with the PyTorch wrapper on a data set's validation frames.
 
     Pixel agreement on ``windows`` windows spread over ``validation``, and the
@@ -365,9 +365,11 @@ def verify_int8(path: Any, card: Any, reference: Any, validation: SequenceDatase
     Args:
         path: the artifact (ONNX or TensorRT plan).
         card: its card.
-        reference: the PyTorch reference engine (frames -> labels; ``.raw`` -> what the graph returns).
+        reference: the reference as a numpy callable returning what the artifact returns (labels or logits).
+        labels: the reference returning label maps (for the mIoU).
         validation: default the synthetic video's val split.
         windows: windows of the agreement check.
+        reference_text: what the reference is, for the report.
 
     Returns:
         A :class:`flame.export.parity.Parity` with the mIoU fields filled.
@@ -381,7 +383,7 @@ def verify_int8(path: Any, card: Any, reference: Any, validation: SequenceDatase
     inputs = dataset_windows(validation, card.window, tuple(card.input_size), windows)
     with load_engine(path) as engine:
         # Parity compares what the graphs return (labels, or logits for a logits export); mIoU the labels.
-        parity = check_parity(reference.raw, engine.raw, inputs, card, "int8",
-                              f"{engine.backend} on {engine.device}")
-        miou_reference, miou = static_mious(reference, engine, validation, card)
+        parity = check_parity(reference, engine.raw, inputs, card, "int8", f"{engine.backend} on {engine.device}",
+                              reference_text=reference_text)
+        miou_reference, miou = static_mious(labels, engine, validation, card)
     return replace(parity, miou_reference=miou_reference, miou=miou, miou_dataset=validation.name)

@@ -34,7 +34,7 @@ class Parity:
         precision: precision the artifact ran in.
         engine: short description of what ran it (backend and device).
         max_abs_diff: largest logit difference (logits exports only).
-        miou_reference: static mIoU of the PyTorch wrapper on ``miou_dataset`` (INT8 exports).
+        miou_reference: static mIoU of the reference on ``miou_dataset`` (INT8 exports).
         miou: static mIoU of the artifact there.
         miou_dataset: the data set both were scored on.
     """
@@ -46,6 +46,7 @@ class Parity:
     precision: str
     engine: str
     max_abs_diff: float | None = None
+    reference: str = "the PyTorch wrapper"
     miou_reference: float | None = None
     miou: float | None = None
     miou_dataset: str | None = None
@@ -57,35 +58,21 @@ class Parity:
 
     def summary(self) -> str:
         """One line for the terminal."""
-        text = (f"pixel agreement with the PyTorch wrapper: {100 * self.agreement:.3f}% of {self.pixels} pixels "
+        text = (f"pixel agreement with {self.reference}: {100 * self.agreement:.3f}% of {self.pixels} pixels "
                 f"over {self.windows} windows ({self.engine}, {self.precision}; expected >= {100 * self.threshold:g}%)")
         if self.max_abs_diff is not None:
             text += f", max |logit difference| {self.max_abs_diff:.4g}"
         if self.miou is not None and self.miou_reference is not None:
-            text += (f"; static mIoU on {self.miou_dataset}: {self.miou:.4f} against PyTorch's "
+            text += (f"; static mIoU on {self.miou_dataset}: {self.miou:.4f} against the reference's "
                      f"{self.miou_reference:.4f} ({self.miou - self.miou_reference:+.4f})")
         return text
 
     @property
     def miou_change(self) -> float | None:
-        """Artifact minus PyTorch static mIoU (None when not measured)."""
+        """Artifact minus reference static mIoU (None when not measured)."""
         if self.miou is None or self.miou_reference is None:
             return None
         return self.miou - self.miou_reference
-
-
-def parity_windows(card: ModelCard, count: int = 4, seed: int = 0) -> list[np.ndarray]:
-    """``count`` input windows (uint8 ``[T, H, W, 3]`` BGR, oldest first) of a rendered video.
-
-    Windows start 3 frames apart so that the shapes have moved between them.
-    """
-    from flame.evaluation.datasets.synthetic import SyntheticSpec, render_sequence
-
-    step = 3
-    frames_needed = card.window + step * (count - 1)
-    spec = SyntheticSpec(size=tuple(card.input_size), fps=card.fps, frames=max(2, frames_needed), seed=seed)
-    frames, _ = render_sequence(spec, 0, "val")
-    return [np.ascontiguousarray(frames[i * step:i * step + card.window]) for i in range(count)]
 
 
 def dataset_windows(dataset: "SequenceDataset", window: int, size: tuple[int, int], count: int) -> list[np.ndarray]:
@@ -113,6 +100,20 @@ def static_mious(reference: Callable[[np.ndarray], np.ndarray], candidate: Calla
     return scores[0], scores[1]
 
 
+def parity_windows(card: ModelCard, count: int = 4, seed: int = 0) -> list[np.ndarray]:
+    """``count`` input windows (uint8 ``[T, H, W, 3]`` BGR, oldest first) of a rendered video.
+
+    Windows start 3 frames apart so that the shapes have moved between them.
+    """
+    from flame.evaluation.datasets.synthetic import SyntheticSpec, render_sequence
+
+    step = 3
+    frames_needed = card.window + step * (count - 1)
+    spec = SyntheticSpec(size=tuple(card.input_size), fps=card.fps, frames=max(2, frames_needed), seed=seed)
+    frames, _ = render_sequence(spec, 0, "val")
+    return [np.ascontiguousarray(frames[i * step:i * step + card.window]) for i in range(count)]
+
+
 def compare(reference: Sequence[np.ndarray], candidate: Sequence[np.ndarray], output: str) -> tuple[float, int, float | None]:
     """Agreement of two lists of outputs.
 
@@ -135,18 +136,21 @@ def compare(reference: Sequence[np.ndarray], candidate: Sequence[np.ndarray], ou
 
 
 def check_parity(reference: Callable[[np.ndarray], np.ndarray], candidate: Callable[[np.ndarray], np.ndarray],
-                 windows: Sequence[np.ndarray], card: ModelCard, precision: str, engine: str) -> Parity:
+                 windows: Sequence[np.ndarray], card: ModelCard, precision: str, engine: str,
+                 reference_text: str = "the PyTorch wrapper") -> Parity:
     """Run both predictors on every window and measure their agreement.
 
     Args:
-        reference: the PyTorch wrapper as a numpy callable.
+        reference: the reference predictor as a numpy callable (the PyTorch wrapper, or a foreign
+            model's host path).
         candidate: the artifact's engine.
         windows: inputs from :func:`parity_windows`.
         card: the artifact's card (its ``output`` kind).
         precision: precision the candidate runs in (picks the threshold).
         engine: description of the candidate for the report.
+        reference_text: what the reference is, for the report.
     """
     expected = [reference(w) for w in windows]
     found = [candidate(w) for w in windows]
     agreement, pixels, worst = compare(expected, found, card.output)
-    return Parity(agreement, pixels, len(windows), THRESHOLDS[precision], precision, engine, worst)
+    return Parity(agreement, pixels, len(windows), THRESHOLDS[precision], precision, engine, worst, reference_text)

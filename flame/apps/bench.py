@@ -6,6 +6,8 @@ frames (resized to the engine's input), and scored at its own k (labels back
 at the data set's size): one row per (format, size) with status, file size,
 latency p50/p99, static mIoU, FLAME and pixel agreement with the PyTorch
 reference at that size. The row with the highest FLAME is the one to deploy.
+For an engine file on its own (:func:`bench_engine`), one row with the same
+figures but agreement.
 """
 
 from __future__ import annotations
@@ -237,8 +239,6 @@ def _bench_one(checkpoint: Path, dataset: SequenceDataset, name: str, size: tupl
                latency_scale: float, calibration: SequenceDataset | None, tag_size: bool,
                references: dict, window: int) -> BenchRow:
     """One row: export (or load) the format at ``size``, time it, score it."""
-    from flame.apps.assess import assess, measure_latency
-    from flame.core.offsets import frame_offset
     from flame.export.exporter import default_output, export_checkpoint
     from flame.export.parity import compare
     from flame.runtime.engines import load_engine
@@ -271,21 +271,75 @@ def _bench_one(checkpoint: Path, dataset: SequenceDataset, name: str, size: tupl
     try:
         with engine:
             windows, expected = _reference_outputs(checkpoint, dataset, size, engine.card.window, references)
-            measured = measure_latency(engine, dataset, samples, warmup)
-            latency = scaled(measured, latency_scale)
-            summary = latency.summary
-            row.latency_p50_ms, row.latency_p99_ms = summary["p50"], summary["p99"]
-            with events.progress() as progress:
-                report = assess(engine, engine.card, dataset, latency, streaming, None, progress)
-            row.k, row.miou, row.flame = report["k"], report["miou"], report["flame"]
-            row.streaming_flame = report["streaming_flame"]
+            _score(row, engine, dataset, samples, warmup, streaming, events, latency_scale)
             row.agreement = compare(expected, [engine(w) for w in windows], "labels")[0]
-            row.extra = {"engine": engine.describe(), "latency_ms": report["latency_ms"],
-                         "latency_scale": latency_scale, "measured_latency_ms": measured.report(),
-                         "measured_k": frame_offset(measured.value_ms / 1000.0, dataset.fps)}
     except (DependencyError, EngineError) as exc:
         row.status, row.why = "export only", str(exc)
     return row
+
+
+def _score(row: BenchRow, engine: Any, dataset: SequenceDataset, samples: int, warmup: int, streaming: bool,
+           events: Events, latency_scale: float = 1.0) -> None:
+    """Time ``engine`` through flame-run's loop and score it at its own (scaled) latency's k, into ``row``."""
+    from flame.apps.assess import assess, measure_latency
+    from flame.core.offsets import frame_offset
+
+    measured = measure_latency(engine, dataset, samples, warmup)
+    latency = scaled(measured, latency_scale)
+    summary = latency.summary
+    row.latency_p50_ms, row.latency_p99_ms = summary["p50"], summary["p99"]
+    with events.progress() as progress:
+        report = assess(engine, engine.card, dataset, latency, streaming, None, progress)
+    row.k, row.miou, row.flame = report["k"], report["miou"], report["flame"]
+    row.streaming_flame = report["streaming_flame"]
+    row.extra = {"engine": engine.describe(), "latency_ms": report["latency_ms"], "latency_scale": latency_scale,
+                 "measured_latency_ms": measured.report(),
+                 "measured_k": frame_offset(measured.value_ms / 1000.0, dataset.fps)}
+
+
+def engine_format(engine: Any) -> str:
+    """The bench format name of a loaded engine: ``onnx``, ``onnx-fp16``, ``tensorrt-fp16``, ``pt2``..."""
+    base = {"onnxruntime": "onnx", "tensorrt": "tensorrt", "torch-export": "pt2"}.get(engine.backend, engine.backend)
+    return base + ("" if engine.card.precision == "fp32" else f"-{engine.card.precision}")
+
+
+def bench_engine(path: str | os.PathLike, dataset: SequenceDataset, samples: int = 50, warmup: int = 5,
+                 device: str | None = None, streaming: bool = True, card: str | os.PathLike | None = None,
+                 events: Events | None = None, latency_scale: float = 1.0) -> list[BenchRow]:
+    """One row for an engine file on its own, like trtexec or a benchmark of a file: no checkpoint, no reference.
+
+    Args:
+        path: ``.onnx``, ``.plan``/``.engine`` or ``.pt2``.
+        dataset: the data set to time and score on.
+        samples, warmup: latency measurement.
+        device: ``cpu``/``cuda`` (backend default when None).
+        streaming: also score streaming FLAME.
+        card: a card JSON for an engine that carries none.
+        events: progress receiver.
+        latency_scale: every measured latency sample multiplied by this (what-if).
+
+    Returns:
+        A list of one :class:`BenchRow` (``agreement`` is None: there is no reference to agree with).
+
+    Raises:
+        EngineError, CardError, DependencyError: when the engine cannot be loaded here.
+        DataError: when the engine does not fit the data set.
+    """
+    from flame.apps.assess import check_compatible
+    from flame.runtime.engines import load_engine
+
+    events = events or Events()
+    latency_scale = check_latency_scale(latency_scale)
+    with load_engine(path, device=device, card=card) as engine:
+        check_compatible(engine.card, dataset)
+        row = BenchRow(engine_format(engine), "ok", path=str(path), size_mb=Path(path).stat().st_size / 2**20)
+        events.stage(f"{row.format}: {Path(path).name}")
+        row.size = tuple(engine.card.input_size)
+        _score(row, engine, dataset, samples, warmup, streaming, events, latency_scale)
+    mark_best([row])
+    return [row]
+
+
 
 
 def rows_as_dicts(rows: list[BenchRow]) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ import click
 from flame.apps.bench import FORMATS as BENCH_FORMATS
 from flame.cli.common import handle_errors
 from flame.cli.ui import TerminalEvents, fmt, out, table
+from flame.core.errors import ConfigError
 from flame.core.files import write_json
 from flame.evaluation.datasets import DATASET_KINDS
 
@@ -28,7 +29,7 @@ def bench_table(rows: list, dataset: str, latency_scale: float = 1.0) -> object:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("checkpoint", type=click.Path())
+@click.argument("checkpoint", metavar="CHECKPOINT|ENGINE", type=click.Path())
 @click.option("--formats", default=None,
               help=f"Comma-separated: {', '.join(BENCH_FORMATS)} (default all).")
 @click.option("--sizes", default=None, metavar="HxW,...",
@@ -47,36 +48,58 @@ def bench_table(rows: list, dataset: str, latency_scale: float = 1.0) -> object:
 @click.option("--device", default=None, help="cpu or cuda for the engines.")
 @click.option("--streaming/--no-streaming", default=True, show_default=True)
 @click.option("--out-dir", type=click.Path(), default=None, help="Where the artifacts go (default <checkpoint>.bench/).")
+@click.option("--card", "card_path", type=click.Path(dir_okay=False), default=None,
+              help="Model card JSON for an engine file that carries none (a trtexec plan, a lost sidecar).")
 @click.option("--json", "json_out", type=click.Path(), default=None, help="Write the rows as JSON.")
 @handle_errors
 def main(checkpoint, formats, sizes, latency_scale, plot_out, dataset, data_root, split, fps, max_sequences,
-         latency_samples, warmup, device, streaming, out_dir, json_out):
+         latency_samples, warmup, device, streaming, out_dir, card_path, json_out):
     """Export CHECKPOINT to each format available here, at each size; one row per (format, size) with latency,
     mIoU, FLAME and agreement, the highest FLAME marked as the one to deploy.
 
-    INT8 formats calibrate on the train split of the same data set.
+    INT8 formats calibrate on the train split of the same data set. Given an ENGINE file (.onnx,
+    .plan/.engine, .pt2) instead, time and score that engine alone: one row.
     """
-    from flame.apps.bench import FORMATS, bench, check_latency_scale, parse_formats, parse_sizes, rows_as_dicts
-    from flame.evaluation.datasets import open_dataset
-    from flame.trainer.checkpoint import read_checkpoint
+    from pathlib import Path
 
-    names = parse_formats(formats)
-    input_sizes = parse_sizes(sizes)
+    from flame.apps.bench import FORMATS, bench, bench_engine, check_latency_scale, parse_formats, parse_sizes
+    from flame.apps.bench import rows_as_dicts
+    from flame.evaluation.datasets import open_dataset
+    from flame.runtime.engines import SUFFIXES
+
+    is_engine = Path(checkpoint).suffix.lower() in SUFFIXES
+    if is_engine and (formats or out_dir or sizes):
+        raise ConfigError(f"{'--formats' if formats else '--out-dir' if out_dir else '--sizes'} applies to a "
+                          f"checkpoint; {Path(checkpoint).name} is an engine file, benchmarked as it is")
+    if card_path and not is_engine:
+        raise ConfigError("--card applies to an engine file, not to a checkpoint (it carries its card)")
     check_latency_scale(latency_scale)
-    read_checkpoint(checkpoint)  # a bad checkpoint fails before any data is read
+    if is_engine:
+        if not Path(checkpoint).is_file():
+            raise ConfigError(f"engine file {checkpoint} does not exist")
+    else:
+        from flame.trainer.checkpoint import read_checkpoint
+
+        names = parse_formats(formats)
+        input_sizes = parse_sizes(sizes)
+        read_checkpoint(checkpoint)  # a bad checkpoint fails before any data is read
     data = open_dataset(dataset, data_root, split, fps).head(max_sequences).require_nonempty()
-    calibration = None
-    if any(FORMATS[name][1] == "int8" for name in names):
-        calibration = open_dataset(dataset, data_root, "train", fps)
-    rows = bench(checkpoint, data, names, out_dir, latency_samples, warmup, device, streaming, TerminalEvents(),
-                 input_sizes, latency_scale, calibration)
+    if is_engine:
+        rows = bench_engine(checkpoint, data, latency_samples, warmup, device, streaming, card_path, TerminalEvents(),
+                            latency_scale)
+    else:
+        calibration = None
+        if any(FORMATS[name][1] == "int8" for name in names):
+            calibration = open_dataset(dataset, data_root, "train", fps)
+        rows = bench(checkpoint, data, names, out_dir, latency_samples, warmup, device, streaming, TerminalEvents(),
+                     input_sizes, latency_scale, calibration)
     out.print(bench_table(rows, data.name, latency_scale))
     for row in rows:
         if row.why:
             out.print(f"{row.format}: {row.status}: {row.why}")
     if json_out:
-        write_json(json_out, {"checkpoint": str(checkpoint), "dataset": data.name, "fps": data.fps,
-                              "latency_scale": latency_scale, "rows": rows_as_dicts(rows)})
+        write_json(json_out, {("engine" if is_engine else "checkpoint"): str(checkpoint), "dataset": data.name,
+                              "fps": data.fps, "latency_scale": latency_scale, "rows": rows_as_dicts(rows)})
         out.print(f"rows written to {json_out}")
     if plot_out:
         from flame.apps.plots import plot_choices
