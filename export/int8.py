@@ -246,6 +246,19 @@ def _quiet() -> Iterator[None]:
         root.setLevel(level)
 
 
+def _one_opset_per_domain(model: Any) -> None:
+    """Merge repeated ``opset_import`` entries of a domain (``onnx.compose`` leaves them in wrapped foreign
+    graphs), keeping the highest version: ONNX Runtime's quantiser refuses a model with two default domains."""
+    versions: dict[str, int] = {}
+    for opset in model.opset_import:
+        domain = "" if opset.domain == "ai.onnx" else opset.domain
+        versions[domain] = max(versions.get(domain, 0), opset.version)
+    del model.opset_import[:]
+    for domain, version in versions.items():
+        entry = model.opset_import.add()
+        entry.domain, entry.version = domain, version
+
+
 def quantize_int8(model: Any, windows: Sequence[np.ndarray], target: str = "cpu",
                   keep_float: Sequence[str] = ENDS) -> Quantized:
     """Quantise a float ONNX graph to INT8 (QDQ), calibrated on ``windows``.
@@ -276,6 +289,7 @@ def quantize_int8(model: Any, windows: Sequence[np.ndarray], target: str = "cpu"
     types = {"uint8": quantization.QuantType.QUInt8, "int8": quantization.QuantType.QInt8}
     model = onnx.ModelProto.FromString(model.SerializeToString())
     name_nodes(model)
+    _one_opset_per_domain(model)
     metadata = list(model.metadata_props)
     with tempfile.TemporaryDirectory(prefix="flame-int8-") as folder, _quiet():
         source, prepared, result = (Path(folder) / name for name in ("float.onnx", "prepared.onnx", "int8.onnx"))
