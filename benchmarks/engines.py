@@ -14,7 +14,9 @@ agreement with FP32 on rendered validation windows. So that the agreement
 means something, the random network is first *sharpened* (BatchNorm
 statistics re-estimated on rendered frames, the classifier fitted by ridge
 least squares to their labels): a random network's logits are near ties.
-``--int8-ends`` also quantises each graph end that the export keeps float, one
+The speed-up is timed with the two engines called in alternation, so that a
+load change on a shared machine hits both alike; ``--int8-only`` runs just
+that comparison. ``--int8-ends`` also quantises each graph end that the export keeps float, one
 at a time, and prints what keeping it costs in latency and agreement. Where CUDA exists: the torch
 CUDA FP16 engine (``.pt2`` under autocast), the cuda-bindings buffer path
 (pinned host -> device copy of the window, device -> pinned host copy of the
@@ -22,7 +24,7 @@ labels: the transfers of the TensorRT engine), and TensorRT FP16 plans
 (plain and with CUDA graph replay) where TensorRT is installed.
 
 Usage: python benchmarks/engines.py [--size 512x1024] [--iterations 20] [--warmup 3]
-       [--window 1] [--threads N] [--calib-frames 32] [--int8-ends] [--json OUT]
+       [--window 1] [--threads N] [--calib-frames 32] [--int8-ends | --int8-only] [--json OUT]
 """
 
 from __future__ import annotations
@@ -53,6 +55,22 @@ def measure(call: Callable[[], object], iterations: int, warmup: int) -> list[fl
         call()
         samples.append((time.perf_counter_ns() - start) / 1e6)
     return samples
+
+
+def interleaved(a: Callable[[], object], b: Callable[[], object], iterations: int,
+                warmup: int) -> tuple[list[float], list[float]]:
+    """Milliseconds of ``a`` and ``b`` timed in alternation (a b, b a, a b...), so that a load change on a
+    shared machine hits both alike and their ratio stays meaningful."""
+    for _ in range(warmup):
+        a()
+        b()
+    times: dict[int, list[float]] = {0: [], 1: []}
+    for i in range(iterations):
+        for which in ((0, 1) if i % 2 == 0 else (1, 0)):
+            start = time.perf_counter_ns()
+            (a, b)[which]()
+            times[which].append((time.perf_counter_ns() - start) / 1e6)
+    return times[0], times[1]
 
 
 def sharpen(model, card, windows: np.ndarray, labels: np.ndarray) -> None:
@@ -138,6 +156,8 @@ def main() -> None:
     parser.add_argument("--calib-frames", type=int, default=32, help="INT8 calibration windows")
     parser.add_argument("--int8-ends", action="store_true",
                         help="also measure the cost of keeping each graph end float in INT8")
+    parser.add_argument("--int8-only", action="store_true",
+                        help="only ONNX Runtime FP32 against INT8 (cpu target), timed in alternation")
     parser.add_argument("--json", default=None, help="also write the figures as JSON")
     args = parser.parse_args()
 
@@ -181,12 +201,13 @@ def main() -> None:
     pt2 = save_program(program, card.replace(backend=EXPORT_FORMATS["torch"].backend), folder / "swiftnet.pt2")
     graph = to_onnx(program, card.replace(backend="onnx"))
     onnx_fp32 = save_onnx(graph, folder / "swiftnet.onnx")
-    fp16_graph, _ = convert_to_fp16(graph)
-    set_card(fp16_graph, card.replace(backend="onnx", precision="fp16"))
-    onnx_fp16 = save_onnx(fp16_graph, folder / "swiftnet.fp16.onnx")
+    if not args.int8_only:
+        fp16_graph, _ = convert_to_fp16(graph)
+        set_card(fp16_graph, card.replace(backend="onnx", precision="fp16"))
+        onnx_fp16 = save_onnx(fp16_graph, folder / "swiftnet.fp16.onnx")
     print(f"exported .pt2, ONNX FP32 and FP16 in {time.perf_counter() - started:.1f} s")
     int8_paths = {}
-    variants = [("cpu", ENDS), ("tensorrt", ENDS)]
+    variants = [("cpu", ENDS)] if args.int8_only else [("cpu", ENDS), ("tensorrt", ENDS)]
     if args.int8_ends:
         variants += [("cpu", tuple(e for e in ENDS if e != end)) for end in ENDS]
     for target, keep in variants:
@@ -200,10 +221,15 @@ def main() -> None:
               f"{quantized.quantize_nodes} QuantizeLinear nodes, {time.perf_counter() - started:.1f} s")
 
     runs: list[tuple[str, Callable[[], object], Callable[[], None], object]] = []
+    cpu = {"device": "cpu", "threads": args.threads}
+    if args.int8_only:
+        int8_main(args, card, frames, checks, onnx_fp32, int8_paths[("cpu", ())],
+                  [np.asarray(predict(model, card, w)) for w in checks], load_engine)
+        return
     runs.append(("torch eager (cpu, fp32)", lambda: predict(model, card, frames), lambda: None, None))
     engines = [(".pt2 (cpu, fp32)", pt2, {"device": "cpu"}),
-               ("onnxruntime (cpu, fp32)", onnx_fp32, {"device": "cpu", "threads": args.threads}),
-               ("onnxruntime (cpu, fp16)", onnx_fp16, {"device": "cpu", "threads": args.threads})]
+               ("onnxruntime (cpu, fp32)", onnx_fp32, cpu),
+               ("onnxruntime (cpu, fp16)", onnx_fp16, cpu)]
     for (target, released), path in int8_paths.items():
         label = f"onnxruntime (cpu, int8 {target}" + "".join(f", {e} int8" for e in released) + ")"
         engines.append((label, path, {"device": "cpu", "threads": args.threads}))
@@ -245,12 +271,8 @@ def main() -> None:
         print(f"{row['backend']:50s} {row['mean_ms']:9.1f} {row['p50_ms']:9.1f} {row['p99_ms']:9.1f} "
               f"{row['ratio_to_eager']:12.2f}x {agree:>10s}")
     by_name = {row["backend"]: row for row in results}
-    fp32 = by_name["onnxruntime (cpu, fp32)"]
     int8 = by_name["onnxruntime (cpu, int8 cpu)"]
-    speedup = fp32["p50_ms"] / int8["p50_ms"]
-    print(f"\nINT8 (cpu target) vs ONNX Runtime FP32, p50: {speedup:.2f}x faster "
-          f"({int8['p50_ms']:.1f} ms against {fp32['p50_ms']:.1f} ms), pixel agreement with PyTorch "
-          f"{100 * int8['agreement']:.2f}% (expected >= 2x and >= 97%)")
+    speedup = int8_ratio(args, frames, onnx_fp32, int8_paths[("cpu", ())], int8["agreement"], load_engine)
     if args.int8_ends:
         print("cost of keeping each end float (INT8 cpu target with that end quantised instead):")
         for end in ENDS:
@@ -263,6 +285,28 @@ def main() -> None:
         Path(args.json).write_text(json.dumps({"size": list(size), "window": args.window, "results": results,
                                                "int8_speedup": speedup, "int8_agreement": int8["agreement"],
                                                "skipped": skipped}, indent=2) + "\n")
+
+
+def int8_ratio(args, frames: np.ndarray, fp32_path: Path, int8_path: Path, agreement: float, load_engine) -> float:
+    """ONNX Runtime FP32 and INT8 (cpu target) timed in alternation; prints and returns the p50 speed-up."""
+    options = {"device": "cpu", "threads": args.threads}
+    with load_engine(fp32_path, **options) as fp32, load_engine(int8_path, **options) as int8:
+        fp32_ms, int8_ms = interleaved(lambda: fp32(frames), lambda: int8(frames), args.iterations, args.warmup)
+    speedup = percentile(fp32_ms, 50) / percentile(int8_ms, 50)
+    print(f"\nINT8 (cpu target) vs ONNX Runtime FP32, timed in alternation ({args.iterations} calls each), p50: "
+          f"{speedup:.2f}x faster ({percentile(int8_ms, 50):.1f} ms against {percentile(fp32_ms, 50):.1f} ms); "
+          f"pixel agreement with PyTorch {100 * agreement:.2f}% (expected >= 2x and >= 97%)")
+    return speedup
+
+
+def int8_main(args, card, frames, checks, fp32_path, int8_path, expected, load_engine) -> None:
+    """``--int8-only``: the agreement of INT8 with PyTorch, then the alternating FP32/INT8 timing."""
+    with load_engine(int8_path, device="cpu", threads=args.threads) as engine:
+        agree = agreement(engine, expected, checks)
+    speedup = int8_ratio(args, frames, fp32_path, int8_path, agree, load_engine)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"size": list(card.input_size), "window": args.window,
+                                               "int8_speedup": speedup, "int8_agreement": agree}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
