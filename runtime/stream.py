@@ -11,8 +11,11 @@ frame captured about one *training* interval earlier, from the ring by
 timestamp), resizes into a reused input buffer, runs the engine, and records
 
 * latency: from the frame's capture (in host memory) to the label map in
-  host memory (DESIGN.md section 2), and
-* the engine call alone.
+  host memory (DESIGN.md section 2), split into
+* the wait: from the capture to the loop taking the frame (in real time, the
+  newest frame arrived while the engine was busy with the one before),
+* the engine call alone, and
+* the runtime's own work: the rest (window, resize, label conversion).
 
 Outputs (overlay window, video file, status line) run after the latency
 span closes; their cost is recorded per frame so a loop that falls behind
@@ -28,7 +31,7 @@ from typing import Any, Callable, Iterable, Protocol
 import cv2
 import numpy as np
 
-from flame.core.errors import ConfigError, FlameError
+from flame.core.errors import ConfigError, FlameError, Terminated
 from flame.runtime.engines.base import Engine
 from flame.runtime.frames import Frame, Taken, history_needed, pick_window
 from flame.core.offsets import frame_offset
@@ -108,7 +111,8 @@ class RunResult:
     window_padded: int = 0
     end_reason: str = "not started"
     warmup: int = 0
-    records: list[tuple[int, int, int, int, int]] = field(default_factory=list)  # index, captured, finished, engine, prev
+    # index, captured, taken by the loop, finished, engine, previous index
+    records: list[tuple[int, int, int, int, int, int]] = field(default_factory=list)
     output_ns: list[int] = field(default_factory=list)
     timing_sums: dict[str, float] = field(default_factory=dict)  # the engine's own breakdown, summed
 
@@ -123,15 +127,24 @@ class RunResult:
         return max(0, self.frames_captured - self.frames_processed)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Per-frame columns: index, capture/finish (ms since start), latency, engine, previous index."""
-        data = np.asarray(self.records, dtype=np.int64).reshape(-1, 5)
+        """Per-frame columns: index, capture/finish (ms since start), latency, wait, engine, runtime, previous index.
+
+        ``latency_ms = wait_ms + engine_ms + runtime_ms``: the wait from capture
+        to the loop taking the frame, the engine call, the loop's own work.
+        """
+        data = np.asarray(self.records, dtype=np.int64).reshape(-1, 6)
+        latency = (data[:, 3] - data[:, 1]) / 1e6
+        wait = (data[:, 2] - data[:, 1]) / 1e6
+        engine = data[:, 4] / 1e6
         return {
             "index": data[:, 0],
             "capture_ms": (data[:, 1] - self.started_ns) / 1e6,
-            "finish_ms": (data[:, 2] - self.started_ns) / 1e6,
-            "latency_ms": (data[:, 2] - data[:, 1]) / 1e6,
-            "engine_ms": data[:, 3] / 1e6,
-            "previous": data[:, 4],
+            "finish_ms": (data[:, 3] - self.started_ns) / 1e6,
+            "latency_ms": latency,
+            "wait_ms": wait,
+            "engine_ms": engine,
+            "runtime_ms": np.maximum(0.0, latency - wait - engine),
+            "previous": data[:, 5],
         }
 
     def summary(self) -> dict[str, Any]:
@@ -139,8 +152,9 @@ class RunResult:
 
         Returns:
             ``frames_captured/processed/dropped``, ``duration_s``, ``fps_in``,
-            ``fps_out``, ``latency_ms``/``engine_ms``/``overhead_ms``/``output_ms``
-            (each mean/p50/p90/p99/max), ``output_share``, ``engine_breakdown_ms``
+            ``fps_out``, ``latency_ms``/``wait_ms``/``engine_ms``/``runtime_ms``/``output_ms``
+            (each mean/p50/p90/p99/max), ``output_share`` (drawing and saving time over
+            the run's duration, a fraction), ``engine_breakdown_ms``
             (mean of the engine's own timing spans), ``k``, ``k_fps``,
             ``k_latency_ms``, ``window_padded``, ``end_reason``.
         """
@@ -161,10 +175,11 @@ class RunResult:
             "fps_in": fps_in,
             "fps_out": fps_out,
             "latency_ms": latency,
+            "wait_ms": summarize(cols["wait_ms"]),
             "engine_ms": summarize(cols["engine_ms"]),
-            "overhead_ms": summarize(np.maximum(0.0, cols["latency_ms"] - cols["engine_ms"])),
+            "runtime_ms": summarize(cols["runtime_ms"]),
             "output_ms": summarize(output_ms),
-            "output_share": float(output_ms.sum() / span_s) if span_s > 0 else None,
+            "output_share": float(output_ms.sum() / 1000.0 / span_s) if span_s > 0 else None,
             "engine_breakdown_ms": ({name: total / self.frames_processed for name, total in self.timing_sums.items()}
                                     if self.frames_processed and self.timing_sums else None),
             "k": k,
@@ -231,7 +246,9 @@ class Stream:
 
         Raises:
             FlameError: from the source, the engine or an output.
-            KeyboardInterrupt: on Ctrl-C, after the result is complete.
+            KeyboardInterrupt: on Ctrl-C (end reason ``interrupted``) or SIGTERM
+                (:class:`~flame.core.errors.Terminated`, end reason ``terminated``),
+                after the result is complete.
         """
         if self._ran:
             raise ConfigError("a Stream runs once; make a new one (and open the source again)")
@@ -259,8 +276,8 @@ class Stream:
                 if self._process(taken) is False:
                     result.end_reason = "stopped by an output"
                     break
-        except KeyboardInterrupt:
-            result.end_reason = "interrupted"
+        except KeyboardInterrupt as exc:
+            result.end_reason = "terminated" if isinstance(exc, Terminated) else "interrupted"
             raise
         except Exception as exc:
             result.end_reason = f"error: {exc}" if isinstance(exc, FlameError) else f"error: {type(exc).__name__}: {exc}"
@@ -308,6 +325,7 @@ class Stream:
 
     def _process(self, taken: Taken) -> bool | None:
         result = self.result
+        taken_ns = self._clock()
         frame = taken.frame
         if self.window > 1:
             frames, padded = pick_window(taken.recent, self.window, self.interval_s)
@@ -327,7 +345,8 @@ class Stream:
             for name, value in timing.as_dict().items():
                 sums[name] = sums.get(name, 0.0) + value
         # One append per frame keeps the record consistent if Ctrl-C lands here.
-        result.records.append((frame.index, frame.captured_ns, finished, engine_done - start, previous))
+        result.records.append((frame.index, frame.captured_ns, max(frame.captured_ns, taken_ns), finished,
+                               engine_done - start, previous))
         if not self.outputs:
             return None
         self._recent.append((finished - frame.captured_ns, engine_done - start, finished))

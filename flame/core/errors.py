@@ -38,3 +38,13 @@ class SourceError(FlameError):
 
 class CardError(FlameError):
     """A model card is missing, malformed or of an unknown format version."""
+
+
+class Terminated(KeyboardInterrupt):
+    """The process received SIGTERM (``docker stop``, systemd, ROS launch).
+
+    A KeyboardInterrupt, so every path that finishes its work on Ctrl-C
+    (a run report, a checkpoint) does the same on SIGTERM; code that must tell
+    them apart (a report's ``end_reason``) checks for this class. Commands exit
+    with status 143.
+    """
