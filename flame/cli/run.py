@@ -125,11 +125,11 @@ def main(camera, video, frames_dir, url, fps, engine_path, device, realtime, sho
             if problem:
                 console.print(f"notice: --show: {problem}; running without a window")
             else:
-                outputs.append(WindowOutput(card.palette))
+                outputs.append(WindowOutput(card.palette, class_names=card.class_names))
                 window = True
         if save:
             outputs.append(VideoOutput(save, card.palette, source.fps or 30.0, keep_timeline=source.realtime,
-                                       size=source.size))
+                                       size=source.size, class_names=card.class_names))
         if not window and sys.stderr.isatty():
             outputs.append(StatusLine())
         where = source.describe()
