@@ -1,4 +1,4 @@
-"""Cameras and network streams as sources (DESIGN.md section 4).
+"""Cameras and network streams as sources (docs/architecture.md, "Source").
 
 A grabber thread reads continuously (driver buffer 1 where the backend
 allows) into a ring of the newest timestamped frames, so the loop never sees
@@ -158,8 +158,7 @@ class LiveSource(Source):
         tried = f"{attempts} reconnection attempt{'s' if attempts != 1 else ''}"
         if attempts >= self.reconnect:
             return f"{self.what} stopped delivering frames" + (f" (gave up after {tried})" if attempts else "")
-        return (f"{self.what} stopped delivering frames (no frame for {self.stall_timeout_s:g} s"
-                + (f", {tried}" if attempts else "") + ")")
+        return f"{self.what} delivered no frame for {self.stall_timeout_s:g} s" + (f" ({tried})" if attempts else "")
 
     def read(self) -> Taken | None:
         """See :meth:`Source.read`: the newest frame; waits while the grabber is alive.

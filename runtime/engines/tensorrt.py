@@ -79,9 +79,11 @@ def last_error(logger: Any) -> str:
 
 def _installed(module: str) -> bool:
     try:
-        return importlib.util.find_spec(module) is not None
+        spec = importlib.util.find_spec(module)
     except ImportError:  # a parent package is missing
         return False
+    # A folder without __init__ (tensorrt-stubs installs tensorrt/*.pyi) is a namespace package, not TensorRT.
+    return spec is not None and spec.origin is not None
 
 
 def missing_for_tensorrt() -> list[str]:

@@ -49,10 +49,11 @@ def test_a_stream_that_dies_ends_cleanly_within_the_bound(tmp_path, after):
     assert 0 < data["frames_processed"] <= 40
     if after == "hang":
         # No frame and no answer: the stall timeout ends it, reconnection attempts included.
-        assert data["end_reason"].endswith(f"delivered no frame for {STALL_S:g} s"), data["end_reason"]
+        assert f"delivered no frame for {STALL_S:g} s" in data["end_reason"], data["end_reason"]
         assert sender.accepted >= 2  # it did try to reconnect
     else:
-        assert "stopped delivering frames" in data["end_reason"], data["end_reason"]
+        # Refused reconnections: the attempts run out, or the stall window does, whichever comes first.
+        assert "reconnection attempts" in data["end_reason"], data["end_reason"]
     assert "notice: the run is incomplete" in err
 
 
