@@ -65,9 +65,9 @@ class LiveSource(Source):
                  first_frame_timeout_s: float = FIRST_FRAME_TIMEOUT_S, stall_timeout_s: float = STALL_TIMEOUT_S,
                  stop_timeout_s: float = 2.0, clock: Clock | None = None, hint: str = "") -> None:
         if fps is not None and valid_fps(fps) is None:
-            raise ConfigError(f"expected a frame rate in (0, 1000], found --fps {fps!r}")
+            raise ConfigError(f"expected a frame rate in (0, 1000], found {{fps}} {fps!r}")
         if not stall_timeout_s > 0:
-            raise ConfigError(f"expected a stall timeout > 0 seconds, found {stall_timeout_s!r}")
+            raise ConfigError(f"expected {{stall_timeout_s}} > 0 seconds, found {stall_timeout_s!r}")
         self.what = what
         self._opener = opener
         self._hint = hint
@@ -80,8 +80,8 @@ class LiveSource(Source):
         cap = self._open_capture(open_timeout_s)
         try:
             first = call_with_deadline(lambda: cap.read(), first_frame_timeout_s, f"{what}: waiting for the first frame")
-        except SourceError:
-            raise SourceError(f"{what} opened but delivered no frame within {first_frame_timeout_s:g} s") from None
+        except SourceError as exc:
+            raise SourceError(f"{what} opened but delivered no frame within {first_frame_timeout_s:g} s") from exc
         image = as_bgr_image(first[1]) if first and first[0] else None
         if image is None:
             cap.release()

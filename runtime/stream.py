@@ -62,11 +62,11 @@ class Stream:
                  duration_s: float | None = None, warmup: int = 5, outputs: Iterable[Output] = (),
                  interpolation: int = cv2.INTER_LINEAR) -> None:
         if max_frames is not None and max_frames < 1:
-            raise ConfigError(f"expected --max-frames >= 1, found {max_frames}")
+            raise ConfigError(f"expected {{max_frames}} >= 1, found {max_frames}")
         if duration_s is not None and not duration_s > 0:
-            raise ConfigError(f"expected --duration > 0 seconds, found {duration_s}")
+            raise ConfigError(f"expected {{duration_s}} > 0 seconds, found {duration_s}")
         if warmup < 0:
-            raise ConfigError(f"expected --warmup >= 0, found {warmup}")
+            raise ConfigError(f"expected {{warmup}} >= 0, found {warmup}")
         self.engine = engine
         self.source = source
         self.max_frames = max_frames

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import click
-from rich.text import Text
 
+from flame.apps.bench import FORMATS as BENCH_FORMATS
 from flame.cli.common import handle_errors
-from flame.cli.ui import console, fmt, out, progress_bar, table
+from flame.cli.ui import TerminalEvents, fmt, out, table
 from flame.core.files import write_json
-
-
-class _Events:
-    def stage(self, text: str) -> None:
-        console.rule(Text(text, style="bold"))
-
-    def progress(self):
-        return progress_bar("scoring")
+from flame.evaluation.datasets import DATASET_KINDS
 
 
 def bench_table(rows: list, dataset: str) -> object:
@@ -32,8 +25,8 @@ def bench_table(rows: list, dataset: str) -> object:
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("checkpoint", type=click.Path())
 @click.option("--formats", default=None,
-              help="Comma-separated: torch, pt2, onnx, onnx-fp16, tensorrt-fp16 (default all).")
-@click.option("--dataset", type=click.Choice(["synthetic", "cityscapes", "folder"]), default="synthetic", show_default=True)
+              help=f"Comma-separated: {', '.join(BENCH_FORMATS)} (default all).")
+@click.option("--dataset", type=click.Choice(DATASET_KINDS), default="synthetic", show_default=True)
 @click.option("--data-root", type=click.Path(), default=None)
 @click.option("--split", default="val", show_default=True)
 @click.option("--fps", type=float, default=None, help="Override the data set's frame rate.")
@@ -55,7 +48,7 @@ def main(checkpoint, formats, dataset, data_root, split, fps, max_sequences, lat
     names = parse_formats(formats)
     read_checkpoint(checkpoint)  # a bad checkpoint fails before any data is read
     data = open_dataset(dataset, data_root, split, fps).head(max_sequences).require_nonempty()
-    rows = bench(checkpoint, data, names, out_dir, latency_samples, warmup, device, streaming, _Events())
+    rows = bench(checkpoint, data, names, out_dir, latency_samples, warmup, device, streaming, TerminalEvents())
     out.print(bench_table(rows, data.name))
     for row in rows:
         if row.why:

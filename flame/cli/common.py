@@ -7,7 +7,7 @@ import functools
 import signal
 import sys
 import threading
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 import click
 
@@ -43,15 +43,42 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def handle_errors(func: F) -> F:
-    """Run a command with the shared exit statuses.
+def option_flags(command: click.Command | None) -> dict[str, str]:
+    """Library parameter name -> the option that sets it, derived from a command's options.
 
-    Library errors become one clear line on stderr and exit status 2; Ctrl-C
-    exits with 130 and SIGTERM with 143, after the library has written what it
-    must. A process that still has a thread inside a driver call (a stream
-    that stopped answering) ends without interpreter shutdown, which would abort
-    (see :mod:`flame.core.native_threads`).
+    ``--max-frames`` answers for ``max_frames`` and for the option's click name
+    (``--frames`` stored as ``frames_dir`` answers for both names).
     """
+    flags: dict[str, str] = {}
+    for param in command.params if command is not None else ():
+        if isinstance(param, click.Option):
+            flag = max((o for o in param.opts if o.startswith("--")), key=len, default=param.opts[0])
+            flags.setdefault(flag.lstrip("-").replace("-", "_"), flag)
+            flags.setdefault(param.name or "", flag)
+            for off in param.secondary_opts:  # --no-realtime answers for no_realtime
+                flags.setdefault(off.lstrip("-").replace("-", "_"), off)
+    return flags
+
+
+def error_line(exc: FlameError, flags: Mapping[str, str]) -> str:
+    """The one line a command prints for ``exc``: its parameters written as the command's options."""
+    return f"error: {exc.render(lambda name: flags.get(name, name))}"
+
+
+def handle_errors(func: F | None = None, *, flags: Mapping[str, str] | None = None) -> Any:
+    """Run a command with the shared exit statuses (README, "Exit statuses").
+
+    Library errors become one clear line on stderr and exit status 2; the
+    parameters an error names are written as the command's options: derived
+    from its click options, with ``flags`` for library names that differ
+    (``{"duration_s": "--duration"}``). Use as ``@handle_errors`` or
+    ``@handle_errors(flags=...)``. Ctrl-C exits with 130 and SIGTERM with 143,
+    after the library has written what it must. A process that still has a
+    thread inside a driver call (a stream that stopped answering) ends without
+    interpreter shutdown, which would abort (see :mod:`flame.core.native_threads`).
+    """
+    if func is None:
+        return functools.partial(handle_errors, flags=flags)
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -61,7 +88,9 @@ def handle_errors(func: F) -> F:
             with sigterm_as_interrupt():
                 result = func(*args, **kwargs)
         except FlameError as exc:
-            click.echo(f"error: {exc}", err=True)
+            ctx = click.get_current_context(silent=True)
+            names = {**option_flags(ctx.command if ctx else None), **(flags or {})}
+            click.echo(error_line(exc, names), err=True)
             status = EXIT_BAD_INPUT
         except Terminated:
             click.echo("terminated", err=True)
@@ -79,7 +108,7 @@ def handle_errors(func: F) -> F:
             return result
         native_threads.exit_now(status, before)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:

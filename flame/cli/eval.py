@@ -8,17 +8,19 @@ from flame.cli.common import handle_errors
 from flame.cli.ui import console, out, per_class_table, progress_bar, summary_table
 from flame.core.errors import ConfigError
 from flame.core.files import write_json
+from flame.evaluation.datasets import DATASET_KINDS
+from flame.runtime.engines import describe_kinds
 
 STATS = ["p50", "mean", "p90", "p99", "max"]
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--engine", "engine_path", type=click.Path(), default=None,
-              help="Engine to score: .plan/.engine (TensorRT), .onnx (ONNX Runtime) or .pt2 (torch.export).")
+              help=f"Engine to score: {describe_kinds()}.")
 @click.option("--checkpoint", type=click.Path(), default=None, help="flame-train checkpoint (the PyTorch reference).")
 @click.option("--predictions", type=click.Path(), default=None,
               help="Folder of prediction PNGs: DIR/<sequence>/<frame stem>.png (Cityscapes: <city>_<seq>_<frame>*.png anywhere).")
-@click.option("--dataset", type=click.Choice(["synthetic", "cityscapes", "folder"]), default="synthetic", show_default=True)
+@click.option("--dataset", type=click.Choice(DATASET_KINDS), default="synthetic", show_default=True)
 @click.option("--data-root", type=click.Path(), default=None, help="Data set folder (cityscapes, folder; optional for synthetic).")
 @click.option("--split", default="val", show_default=True)
 @click.option("--label-ids", is_flag=True, help="Predictions are Cityscapes labelIds, not train ids.")
@@ -40,7 +42,7 @@ STATS = ["p50", "mean", "p90", "p99", "max"]
 @click.option("--json", "json_out", type=click.Path(), default=None, help="Write the report as JSON.")
 @click.option("--plot", "plot_out", type=click.Path(), default=None,
               help="Write a PNG: FLAME vs latency with the operating point, and per-class IoU.")
-@handle_errors
+@handle_errors(flags={"extra_ms": "--extra-latency-ms", "stat": "--latency-stat"})
 def main(engine_path, checkpoint, predictions, dataset, data_root, split, label_ids, latency_ms, latency_from, force,
          latency_stat, extra_latency_ms, fps, streaming, max_sequences, latency_samples, warmup, device, threads,
          json_out, plot_out):
@@ -50,8 +52,9 @@ def main(engine_path, checkpoint, predictions, dataset, data_root, split, label_
     checkpoints the latency is measured here on the data set's frames unless
     --latency or --latency-from says otherwise.
     """
-    from flame.evaluation.datasets import open_dataset
     from flame.core.offsets import check_fps
+    from flame.evaluation.datasets import open_dataset
+    from flame.evaluation.scoring import fixed_latency
 
     chosen = [name for name, value in (("--engine", engine_path), ("--checkpoint", checkpoint),
                                        ("--predictions", predictions)) if value]
@@ -60,8 +63,8 @@ def main(engine_path, checkpoint, predictions, dataset, data_root, split, label_
                           + (f" (found {', '.join(chosen)})" if chosen else ""))
     if fps is not None:
         check_fps(fps)
-    if latency_ms is not None and latency_ms < 0:
-        raise ConfigError(f"expected a latency >= 0 ms, found {latency_ms}")
+    if latency_ms is not None:
+        fixed_latency(latency_ms, extra_latency_ms)  # refuse a bad value before loading anything
     if label_ids and not predictions:
         raise ConfigError("--label-ids applies to --predictions only")
     data = open_dataset(dataset, data_root, split, fps).head(max_sequences).require_nonempty()
@@ -91,33 +94,29 @@ def _title(report: dict) -> str:
 
 
 def _score_predictions(data, predictions, latency_ms, latency_from, stat, extra_ms, streaming, label_ids):
+    from flame.apps.assess import choose_latency
     from flame.evaluation.predictions import evaluate_predictions
 
-    if latency_from is None:
-        value = (latency_ms or 0.0) + extra_ms
-        with progress_bar("scoring") as progress:
-            return evaluate_predictions(data, predictions, value, streaming, label_ids, progress)
-    from flame.apps.assess import choose_latency
-
+    if latency_ms is None and latency_from is None:
+        latency_ms = 0.0  # no engine to measure: predictions are scored static unless told a latency
     latency = choose_latency(None, data, latency_ms, latency_from, stat, extra_ms)
     with progress_bar("scoring") as progress:
-        report = evaluate_predictions(data, predictions, latency.value_ms, streaming, label_ids, progress,
-                                      list(latency.samples_ms + latency.extra_ms))
-    report["latency_ms"] = latency.report()
-    return report
+        return evaluate_predictions(data, predictions, latency, streaming, label_ids, progress)
 
 
 def _score_engine(data, engine_path, checkpoint, device, threads, latency_ms, latency_from, stat, extra_ms, samples,
                   warmup, streaming, curve, force=False):
     from flame.apps.assess import choose_latency, evaluate_engine
-    from flame.runtime.engines import load_engine
+    from flame.runtime.engines import engine_kind, load_engine
 
     if checkpoint:
-        from flame.export.reference import ReferenceEngine
+        from flame.trainer.reference import load_reference
 
-        engine = ReferenceEngine(checkpoint, device)
+        engine = load_reference(checkpoint, device)
     else:
-        options = {"threads": threads} if threads and str(engine_path).endswith(".onnx") else {}
+        kind = engine_kind(engine_path)
+        # Only ONNX Runtime takes a thread count.
+        options = {"threads": threads} if threads and kind is not None and kind.name == "onnx" else {}
         engine = load_engine(engine_path, device=device, **options)
     with engine:
         if latency_ms is None and latency_from is None:

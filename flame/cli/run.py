@@ -16,6 +16,7 @@ import click  # noqa: E402
 
 from flame.cli.common import handle_errors  # noqa: E402
 from flame.cli.ui import console, fmt, out, table  # noqa: E402
+from flame.runtime.engines import describe_kinds  # noqa: E402
 
 
 class StatusLine:
@@ -85,7 +86,7 @@ def _summary_table(report: dict):
 @click.option("--frames", "frames_dir", type=click.Path(file_okay=False), default=None, help="Folder of images (name order).")
 @click.option("--url", default=None, help="Stream URL (rtsp://, http://) read through FFmpeg.")
 @click.option("--fps", type=float, default=None, help="Source frame rate (folders: default 30; overrides a file's or camera's).")
-@click.option("--engine", "engine_path", type=click.Path(dir_okay=False), required=True, help="Engine file (.onnx, .plan, .pt2).")
+@click.option("--engine", "engine_path", type=click.Path(dir_okay=False), required=True, help=f"Engine file: {describe_kinds()}.")
 @click.option("--device", default=None, help="cpu or cuda (default: the backend's best).")
 @click.option("--realtime/--no-realtime", default=None,
               help="Pace a file at its fps and drop frames the engine cannot keep up with (default: no for files; cameras and URLs are always real time).")
@@ -98,11 +99,10 @@ def _summary_table(report: dict):
 @click.option("--reconnect", type=int, default=3, show_default=True, help="Reconnection attempts for a camera/URL that stops.")
 @click.option("--stall-timeout", type=float, default=10.0, show_default=True,
               help="A camera/URL that delivers no frame for S seconds (reconnection attempts included) ends the run.")
-@handle_errors
+@handle_errors(flags={"duration_s": "--duration", "stall_timeout_s": "--stall-timeout"})
 def main(camera, video, frames_dir, url, fps, engine_path, device, realtime, show, save, report_path, max_frames,
          duration, warmup, reconnect, stall_timeout):
     """Run an engine on a camera, video, image folder or stream in real time, measuring per-frame latency."""
-    from flame.core.errors import ConfigError
     from flame.runtime.engines import load_engine
     from flame.runtime.overlay import VideoOutput, WindowOutput, display_problem
     from flame.runtime.run_report import build_run_report, write_run_report
@@ -111,8 +111,6 @@ def main(camera, video, frames_dir, url, fps, engine_path, device, realtime, sho
 
     for path, what in ((report_path, "--report"), (save, "--save")):
         _check_writable(path, what)
-    if not stall_timeout > 0:
-        raise ConfigError(f"expected --stall-timeout > 0 seconds, found {stall_timeout:g}")
     live = ({"reconnect": reconnect, "stall_timeout_s": stall_timeout} if camera is not None or url is not None
             else {})
     with open_source(camera=camera, video=video, frames=frames_dir, url=url, fps=fps, realtime=realtime,
