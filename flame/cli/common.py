@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import signal
 import sys
 import threading
@@ -11,6 +12,7 @@ from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 import click
 
+from flame.cli import ranks
 from flame.core import native_threads
 from flame.core.errors import ConfigError, FlameError, Terminated
 
@@ -73,9 +75,12 @@ def handle_errors(func: F | None = None, *, flags: Mapping[str, str] | None = No
     from its click options, with ``flags`` for library names that differ
     (``{"duration_s": "--duration"}``). Use as ``@handle_errors`` or
     ``@handle_errors(flags=...)``. Ctrl-C exits with 130 and SIGTERM with 143,
-    after the library has written what it must. A process that still has a
-    thread inside a driver call (a stream that stopped answering) ends without
-    interpreter shutdown, which would abort (see :mod:`flame.core.native_threads`).
+    after the library has written what it must. Under ``torchrun`` the first
+    rank that fails prints its line and the others leave quietly with the same
+    status (:mod:`flame.cli.ranks`); Ctrl-C and SIGTERM are announced by rank 0.
+    A process that still has a thread inside a driver call (a stream that
+    stopped answering) ends without interpreter shutdown, which would abort
+    (see :mod:`flame.core.native_threads`).
     """
     if func is None:
         return functools.partial(handle_errors, flags=flags)
@@ -90,18 +95,27 @@ def handle_errors(func: F | None = None, *, flags: Mapping[str, str] | None = No
         except FlameError as exc:
             ctx = click.get_current_context(silent=True)
             names = {**option_flags(ctx.command if ctx else None), **(flags or {})}
-            click.echo(error_line(exc, names), err=True)
+            line = error_line(exc, names)
             status = EXIT_BAD_INPUT
-        except Terminated:
-            click.echo("terminated", err=True)
-            status = EXIT_TERMINATED
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            status = EXIT_INTERRUPTED
+            if ranks.claim(status, line):
+                click.echo(line, err=True)
+        except KeyboardInterrupt as exc:
+            # Under torchrun the launcher stops the other ranks with SIGTERM after one failed.
+            elsewhere = ranks.failed_elsewhere()
+            status = elsewhere or (EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
+            if elsewhere is None and (not ranks.distributed() or os.environ.get("RANK", "0") == "0"):
+                click.echo("terminated" if isinstance(exc, Terminated) else "interrupted", err=True)
         except SystemExit as exc:
             if not native_threads.busy(before):
                 raise
             status = exc.code if isinstance(exc.code, int) else EXIT_OK if exc.code is None else EXIT_SHORT
+        except Exception:
+            # A collective that broke because another rank failed first (gloo: "Connection reset by
+            # peer"): that rank has said why; this one leaves quietly. Anything else is a bug: raise.
+            elsewhere = ranks.failed_elsewhere(wait_s=5.0)
+            if elsewhere is None:
+                raise
+            status = elsewhere
         if status is None:
             if native_threads.busy(before):
                 native_threads.exit_now(EXIT_OK, before)
