@@ -67,7 +67,7 @@ def test_exit_with_a_thread_still_in_opencv_does_not_abort(tmp_path):
         server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(4)  # accepts, never answers
         url = f"http://127.0.0.1:{server.getsockname()[1]}/"
         junk = [[i] * 3 for i in range(2_000_000)]  # a shutdown with work to do, as after a real run
-        native_threads.start(lambda: cv2.VideoCapture(url, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 600]),
+        native_threads.start(lambda: cv2.VideoCapture(url, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 1000]),
                              "flame-test-open")
         time.sleep(0.5)
         print("busy", len(native_threads.busy()), flush=True)
