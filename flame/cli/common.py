@@ -45,6 +45,13 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _leaving() -> None:
+    # Under torchrun the launcher sends SIGTERM to every rank once one has failed; a rank already on
+    # its way out (saying why, or waiting to hear which rank failed) finishes with its own status.
+    if ranks.distributed() and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def option_flags(command: click.Command | None) -> dict[str, str]:
     """Library parameter name -> the option that sets it, derived from a command's options.
 
@@ -93,6 +100,7 @@ def handle_errors(func: F | None = None, *, flags: Mapping[str, str] | None = No
             with sigterm_as_interrupt():
                 result = func(*args, **kwargs)
         except FlameError as exc:
+            _leaving()
             ctx = click.get_current_context(silent=True)
             names = {**option_flags(ctx.command if ctx else None), **(flags or {})}
             line = error_line(exc, names)
@@ -100,6 +108,7 @@ def handle_errors(func: F | None = None, *, flags: Mapping[str, str] | None = No
             if ranks.claim(status, line):
                 click.echo(line, err=True)
         except KeyboardInterrupt as exc:
+            _leaving()
             # Under torchrun the launcher stops the other ranks with SIGTERM after one failed.
             elsewhere = ranks.failed_elsewhere()
             status = elsewhere or (EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
@@ -110,6 +119,7 @@ def handle_errors(func: F | None = None, *, flags: Mapping[str, str] | None = No
                 raise
             status = exc.code if isinstance(exc.code, int) else EXIT_OK if exc.code is None else EXIT_SHORT
         except Exception:
+            _leaving()
             # A collective that broke because another rank failed first (gloo: "Connection reset by
             # peer"): that rank has said why; this one leaves quietly. Anything else is a bug: raise.
             elsewhere = ranks.failed_elsewhere(wait_s=5.0)
