@@ -19,6 +19,7 @@ import numpy as np
 from flame.core.card import OUTPUTS, ModelCard
 from flame.core.errors import ConfigError
 from flame.export.formats import EXPORT_FORMATS, FORMATS, ExportFormat, ExportJob, Int8Job
+from flame.export.overwrite import check_overwrite
 
 if TYPE_CHECKING:
     from flame.evaluation.datasets import SequenceDataset
@@ -106,7 +107,8 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
                       verify: bool = True, timing_cache: str | os.PathLike | None = None, workspace_mb: int = 1024,
                       windows: int = 4, on_step: Callable[[str], None] | None = None, int8: bool = False,
                       int8_target: str | None = None, calibration: "SequenceDataset | None" = None,
-                      calibration_frames: int = 64, validation: "SequenceDataset | None" = None) -> ExportResult:
+                      calibration_frames: int = 64, validation: "SequenceDataset | None" = None,
+                      force: bool = False) -> ExportResult:
     """Export a checkpoint with its format's exporter and check the artifact against the PyTorch wrapper.
 
     Args:
@@ -128,12 +130,16 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
         calibration: data set whose windows calibrate INT8 (default the synthetic video's train split).
         calibration_frames: calibration windows, drawn evenly across its sequences.
         validation: data set of the INT8 parity check and static mIoU change (default the synthetic video's val).
+        force: replace an existing ``out`` whatever it holds; without it, a file there is
+            replaced only when it is an export of the same model with the same options
+            (:mod:`flame.export.overwrite`).
 
     Returns:
         An :class:`ExportResult`.
 
     Raises:
-        ConfigError: on bad options (format, size, output kind, fp16 with int8, INT8 target).
+        ConfigError: on bad options (format, size, output kind, fp16 with int8, INT8 target), or an existing
+            ``out`` made with other options (without ``force``).
         DataError: when the calibration set has fewer windows than ``calibration_frames``.
         CheckpointError: when the checkpoint is missing, corrupt or has no card.
         DependencyError: when the format's backend (TensorRT, a GPU, onnx...) is missing.
@@ -162,7 +168,7 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
     check_input_size(*card.input_size)
     int8_job = int8_job_of(card, int8_target, calibration, calibration_frames, step)
     return export_model(model, card, out, exporter.name, fp16, verify, timing_cache, workspace_mb, windows, step,
-                        started, int8_job, validation)
+                        started, force, int8_job, validation)
 
 
 def int8_job_of(card: ModelCard, target: str | None, calibration: "SequenceDataset | None", frames: int,
@@ -187,7 +193,7 @@ def int8_job_of(card: ModelCard, target: str | None, calibration: "SequenceDatas
 def export_model(model: Any, card: ModelCard, out: str | os.PathLike, fmt: str | None = None, fp16: bool = False,
                  verify: bool = True, timing_cache: str | os.PathLike | None = None, workspace_mb: int = 1024,
                  windows: int = 4, on_step: Callable[[str], None] | None = None,
-                 started: float | None = None, int8: Int8Job | None = None,
+                 started: float | None = None, force: bool = False, int8: Int8Job | None = None,
                  validation: "SequenceDataset | None" = None) -> ExportResult:
     """Export a network with its card: wrap it (bytes in, labels out), write the format, check parity.
 
@@ -195,7 +201,7 @@ def export_model(model: Any, card: ModelCard, out: str | os.PathLike, fmt: str |
         model: a ``torch.nn.Module`` mapping normalised float ``[1, 3T, H, W]`` (RGB, the card's
             mean/std) to logits ``[1, C, H, W]`` at the card's input size.
         card: its card (window, input size, classes, output kind).
-        out, fmt, fp16, verify, timing_cache, workspace_mb, windows, on_step: as for
+        out, fmt, fp16, verify, timing_cache, workspace_mb, windows, on_step, force: as for
             :func:`export_checkpoint`.
         started: ``perf_counter`` time the whole export began (for its duration), default now.
         int8: INT8 artifact (:func:`int8_job_of`), checked on ``validation``'s frames (default the
@@ -212,12 +218,16 @@ def export_model(model: Any, card: ModelCard, out: str | os.PathLike, fmt: str |
     if exporter.require is not None:
         exporter.require()
     out = Path(out)
+    precision = "fp16" if fp16 else "int8" if int8 is not None else "fp32"
+    replaced = check_overwrite(out, exporter.name, card.replace(precision=precision), force)
 
     from flame.trainer.deploy import deploy_wrapper
     from flame.trainer.reference import ReferenceEngine
 
     wrapper = deploy_wrapper(model, card)
     written = exporter.write(ExportJob(wrapper, card, out, fp16, timing_cache, workspace_mb, step, int8))
+    if replaced:
+        written.notes.append(replaced)
     # The PyTorch reference runs the same network through its own deploy wrapper (on the CPU, in FP32).
     reference = ReferenceEngine(model, card)
     if not verify:

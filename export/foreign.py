@@ -22,6 +22,7 @@ from flame.export.exporter import ExportResult, format_of, int8_job_of, int8_tar
 from flame.export.formats import EXPORT_FORMATS, ExportJob
 from flame.export.foreign_graph import classify_output, inspect_graph, with_opset, wrap_graph
 from flame.export.host_reference import Preprocessing, host_postprocess, host_preprocess, preprocessing
+from flame.export.overwrite import check_overwrite
 
 #: What ``classes`` accepts besides a file: a named label set.
 NAMED_CLASSES = ("cityscapes",)
@@ -176,7 +177,7 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
                    verify: bool = True, timing_cache: str | os.PathLike | None = None, workspace_mb: int = 1024,
                    windows: int = 4, on_step: Callable[[str], None] | None = None, int8: bool = False,
                    int8_target: str | None = None, calibration: Any = None, calibration_frames: int = 64,
-                   validation: Any = None) -> ExportResult:
+                   validation: Any = None, force: bool = False) -> ExportResult:
     """Wrap a foreign segmentation ONNX into a FLAME artifact and verify it.
 
     Args:
@@ -202,9 +203,11 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
         int8, int8_target, calibration, calibration_frames, validation: INT8 artifact, as for
             :func:`flame.export.exporter.export_checkpoint` (the wrapped graph is quantised; its
             ends, the preprocessing and the upsampling with argmax, stay float).
+        force: replace an existing ``out`` whatever it holds (see :mod:`flame.export.overwrite`).
 
     Raises:
-        ConfigError: on options that do not fit the model (classes, window, size, names).
+        ConfigError: on options that do not fit the model (classes, window, size, names), or an
+            existing ``out`` made with other options (without ``force``).
         DataError: on a graph that is no segmentation model.
         EngineError: on a file that is not ONNX, or a graph that cannot be wrapped.
         DependencyError: when onnx, ONNX Runtime or the format's backend is missing.
@@ -267,8 +270,12 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
     graph = wrap_graph(model, io, pre, window, size, kind, tuple(raw.shape), output)
     set_card(graph, card)
     int8_job = int8_job_of(card, int8_target, calibration, calibration_frames, step)
+    precision = "fp16" if fp16 else "int8" if int8_job is not None else "fp32"
+    replaced = check_overwrite(out, exporter.name, card.replace(precision=precision), force)
     written = exporter.write_graph(graph, ExportJob(None, card, out, fp16, timing_cache, workspace_mb, step,
                                                     int8_job))
+    if replaced:
+        written.notes.append(replaced)
     parity = None
     if verify and int8_job is not None:
         from flame.export.int8 import verify_int8
