@@ -186,7 +186,8 @@ def int8_job_of(card: ModelCard, target: str | None, calibration: "SequenceDatas
 
     calibration = calibration if calibration is not None else default_calibration("train")
     step(f"drawing {frames} calibration windows from {calibration.name}")
-    return Int8Job(target, calibration_windows(calibration, card.window, tuple(card.input_size), frames),
+    size = (int(card.input_size[0]), int(card.input_size[1]))
+    return Int8Job(target, calibration_windows(calibration, card.window, size, frames),
                    calibration.name)
 
 

@@ -95,8 +95,8 @@ def static_mious(reference: Callable[[np.ndarray], np.ndarray], candidate: Calla
     """
     from flame.evaluation.protocols import PredictorSource, static_miou
 
-    scores = [static_miou(dataset, PredictorSource(p, card.window, input_size=tuple(card.input_size))).miou
-              for p in (reference, candidate)]
+    size = (int(card.input_size[0]), int(card.input_size[1]))
+    scores = [static_miou(dataset, PredictorSource(p, card.window, input_size=size)).miou for p in (reference, candidate)]
     return scores[0], scores[1]
 
 

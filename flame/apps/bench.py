@@ -133,7 +133,7 @@ def mark_best(rows: list[BenchRow]) -> BenchRow | None:
         row.best = False
     if not scored:
         return None
-    best = max(scored, key=lambda row: row.flame)  # max keeps the first of equal values
+    best = max(scored, key=lambda row: float(row.flame or 0.0))  # max keeps the first of equal values
     best.best = True
     return best
 
@@ -141,12 +141,13 @@ def mark_best(rows: list[BenchRow]) -> BenchRow | None:
 def pareto_front(rows: list[BenchRow]) -> list[BenchRow]:
     """The scored rows no other row beats on both latency p50 (lower) and FLAME (higher), fastest first."""
     scored = sorted((r for r in rows if r.status == "ok" and r.flame is not None and r.latency_p50_ms is not None),
-                    key=lambda r: (r.latency_p50_ms, -r.flame))
-    front, best = [], -np.inf
+                    key=lambda r: (float(r.latency_p50_ms or 0.0), -float(r.flame or 0.0)))
+    front: list[BenchRow] = []
+    best = -np.inf
     for row in scored:
-        if row.flame > best:
+        if float(row.flame or 0.0) > best:
             front.append(row)
-            best = row.flame
+            best = float(row.flame or 0.0)
     return front
 
 
@@ -198,14 +199,15 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
     with load_reference(checkpoint, "cpu") as probe:
         card = probe.card
     check_compatible(card, dataset)
-    sizes = sizes or [tuple(card.input_size)]
+    height, width = card.input_size
+    sizes = sizes or [(int(height), int(width))]
     several = len(sizes) > 1
     rows = []
     references: dict[tuple[int, int], tuple[list[np.ndarray], list[np.ndarray]]] = {}
     for name in formats:
         for size in sizes:
             events.stage(f"{name} at {size[0]}x{size[1]}" if several else name)
-            rows.append(_bench_one(checkpoint, dataset, name, tuple(size), out_dir, samples, warmup, device,
+            rows.append(_bench_one(checkpoint, dataset, name, (size[0], size[1]), out_dir, samples, warmup, device,
                                    streaming, events, latency_scale, calibration, several, references,
                                    card.window))
     mark_best(rows)
@@ -254,12 +256,9 @@ def _bench_one(checkpoint: Path, dataset: SequenceDataset, name: str, size: tupl
             path = out_dir / default_output(checkpoint, fmt, precision == "fp16", precision == "int8").name
             if tag_size:  # best.int8.onnx at several sizes: best.256x512.int8.onnx, best.512x1024.int8.onnx
                 path = path.with_name(f"{checkpoint.stem}.{size[0]}x{size[1]}{path.name[len(checkpoint.stem):]}")
-            int8 = {}
-            if precision == "int8":
-                int8 = {"int8": True, "calibration": calibration,
-                        "calibration_frames": _calibration_frames(calibration, window)}
             result = export_checkpoint(checkpoint, path, fmt, fp16=precision == "fp16", size=size, verify=False,
-                                       **int8)
+                                       int8=precision == "int8", calibration=calibration,
+                                       calibration_frames=_calibration_frames(calibration, window))
             row.path = str(result.path)
             row.size_mb = result.size_bytes / 2**20
             engine = load_engine(result.path, device=device)
@@ -334,7 +333,7 @@ def bench_engine(path: str | os.PathLike, dataset: SequenceDataset, samples: int
         check_compatible(engine.card, dataset)
         row = BenchRow(engine_format(engine), "ok", path=str(path), size_mb=Path(path).stat().st_size / 2**20)
         events.stage(f"{row.format}: {Path(path).name}")
-        row.size = tuple(engine.card.input_size)
+        row.size = (int(engine.card.input_size[0]), int(engine.card.input_size[1]))
         _score(row, engine, dataset, samples, warmup, streaming, events, latency_scale)
     mark_best([row])
     return [row]
