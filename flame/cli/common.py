@@ -9,6 +9,7 @@ from typing import Any, Callable, TypeVar
 import click
 
 from flame.core.errors import ConfigError, FlameError
+from flame.core.extras import install_hint
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -16,7 +17,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 def handle_errors(func: F) -> F:
     """Turn library errors into one clear line on stderr and exit status 2.
 
-    Ctrl-C exits with status 130 after the library has written what it must.
+    A module of an optional extra that is missing (``torch`` on a base
+    install) is one line naming the extra, exit status 2, whichever import
+    found it missing. Ctrl-C exits with status 130 after the library has
+    written what it must.
     """
 
     @functools.wraps(func)
@@ -25,6 +29,12 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except FlameError as exc:
             click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except ModuleNotFoundError as exc:
+            hint = install_hint(exc.name or "")
+            if hint is None:
+                raise
+            click.echo(f"error: {hint}", err=True)
             sys.exit(2)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

@@ -30,7 +30,7 @@ def checks_table(checks: list) -> Table:
     t = Table(title="Self-test", title_justify="left")
     t.add_column("check", no_wrap=True)
     t.add_column("status", no_wrap=True)
-    t.add_column("ms", justify="right", no_wrap=True)
+    t.add_column("ms/frame", justify="right", no_wrap=True)
     t.add_column("result or reason")
     for check in checks:
         ms = "-" if check.latency_ms is None else f"{check.latency_ms:.1f}"
@@ -59,9 +59,10 @@ def main(run_self_test, json_out, work_dir):
             checks = self_test(work_dir)
         out.print(checks_table(checks))
         failed = [c.name for c in checks if c.status == "failed"]
+        passed = sum(c.status == "ok" for c in checks)
+        unavailable = sum(c.status == "unavailable" for c in checks)
         out.print(f"{len(failed)} of {len(checks)} checks failed: {', '.join(failed)}" if failed else
-                  f"all {sum(c.status == 'ok' for c in checks)} available checks passed; "
-                  f"{sum(c.status == 'unavailable' for c in checks)} unavailable here")
+                  f"{passed} checks passed, none failed, {unavailable} unavailable here")
     if json_out:
         write_json(json_out, report(facts, checks))
         out.print(f"written to {json_out}")

@@ -62,6 +62,10 @@ def main(engine_path, checkpoint, predictions, dataset, data_root, split, label_
         raise ConfigError(f"expected a latency >= 0 ms, found {latency_ms}")
     if label_ids and not predictions:
         raise ConfigError("--label-ids applies to --predictions only")
+    if checkpoint:
+        from flame.core.extras import require_extra
+
+        require_extra("torch")  # before the data set is read
     data = open_dataset(dataset, data_root, split, fps).head(max_sequences).require_nonempty()
 
     if predictions:

@@ -109,7 +109,7 @@ def test_self_test_passes_here_with_the_gpu_rows_unavailable(tmp_path):
     for line in done.stdout.splitlines():
         if "run: ONNX FP32 on CPU" in line:
             assert " ok " in line
-    assert f"all {sum(r['status'] == 'ok' for r in rows.values())} available checks passed" in done.stdout
+    assert f"{sum(r['status'] == 'ok' for r in rows.values())} checks passed, none failed" in done.stdout
 
 
 @pytest.mark.slow
