@@ -5,7 +5,7 @@ Converter: onnxconverter-common's ``float16.convert_float_to_float16`` with
 ``node_block_list``. Why this converter: it is a small pip package that works
 offline on any machine (NVIDIA ModelOpt's AutoCast needs NVIDIA's index and
 calibration data), and with explicit node names it converts our graphs
-correctly. What was measured (DESIGN.md field notes):
+correctly. What was measured:
 
 * nothing blocked: the graph fails to load in ONNX Runtime, because the
   input ``Cast(uint8 -> float)`` keeps ``to=FLOAT`` while its output is
@@ -54,9 +54,9 @@ RISKY_OPS = REDUCTION_OPS | NORMALISATION_OPS | SENSITIVE_OPS
 def _import_float16() -> Any:
     try:
         from onnxconverter_common import float16
-    except ImportError:
+    except ImportError as exc:
         raise DependencyError("FP16 export needs onnxconverter-common: pip install onnxconverter-common "
-                              "(or pip install -e '.[train]')") from None
+                              "(or pip install -e '.[train]')") from exc
     return float16
 
 

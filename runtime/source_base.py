@@ -2,9 +2,10 @@
 
 Sources hand the loop the *newest* frame with its capture timestamp and the
 short ring of frames before it (:class:`~flame.runtime.frames.Taken`). The
-kinds live in :mod:`flame.runtime.file_sources` (video, folder) and
-:mod:`flame.runtime.live_sources` (camera, URL); :func:`flame.runtime.sources.open_source`
-picks one.
+kinds live in :mod:`flame.runtime.file_sources` (video, folder, frames from
+Python, over the reader of :mod:`flame.runtime.file_reader`) and
+:mod:`flame.runtime.live_sources` (camera, URL);
+:func:`flame.runtime.sources.open_source` picks one.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Callable, Protocol
 import cv2
 import numpy as np
 
-from flame.core.errors import SourceError
+from flame.core.errors import SourceError, first_line
 from flame.runtime.frames import FrameRing, Taken
 
 Clock = Callable[[], int]
@@ -72,8 +73,7 @@ def call_with_deadline(func: Callable[[], Any], timeout_s: float, what: str) -> 
         error = box["error"]
         if isinstance(error, SourceError):
             raise error
-        text = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
-        raise SourceError(f"{what} failed: {text[:200]}")
+        raise SourceError(f"{what} failed: {first_line(error)}") from error
     return box.get("value")
 
 

@@ -16,11 +16,11 @@ import os
 from typing import Any
 
 from flame.core.errors import ConfigError
-from flame.runtime.file_sources import IMAGE_SUFFIXES, FolderSource, VideoSource
+from flame.runtime.file_sources import IMAGE_SUFFIXES, ArraySource, FolderSource, VideoSource
 from flame.runtime.live_sources import CameraSource, LiveSource, UrlSource, redact_url
 from flame.runtime.source_base import ASSUMED_FPS, Capture, Clock, Sleep, Source
 
-__all__ = ["open_source", "Source", "VideoSource", "FolderSource", "LiveSource", "CameraSource", "UrlSource",
+__all__ = ["open_source", "Source", "VideoSource", "FolderSource", "ArraySource", "LiveSource", "CameraSource", "UrlSource",
            "Capture", "Clock", "Sleep", "redact_url", "IMAGE_SUFFIXES", "ASSUMED_FPS"]
 
 
@@ -47,10 +47,11 @@ def open_source(camera: int | None = None, video: str | os.PathLike | None = Non
     given = {k: v for k, v in (("camera", camera), ("video", video), ("frames", frames), ("url", url))
              if v is not None}
     if len(given) != 1:
-        raise ConfigError("give exactly one source: --camera N, --video FILE, --frames DIR or --url URL"
-                          + (f" (found {', '.join('--' + k for k in given)})" if given else ""))
+        raise ConfigError("give exactly one source: {camera} N, {video} FILE, {frames} DIR or {url} URL"
+                          + (f" (found {', '.join('{' + k + '}' for k in given)})" if given else ""))
     if (camera is not None or url is not None) and realtime is False:
-        raise ConfigError("--no-realtime needs a video or a frame folder: a camera or stream is always real time")
+        raise ConfigError("{no_realtime} needs a video or a frame folder: a camera or stream is always real time",
+                          parameter="realtime")
     if camera is not None:
         return CameraSource(int(camera), fps=fps, clock=clock, **options)
     if url is not None:

@@ -32,7 +32,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from flame.core.errors import FlameError
+from flame.apps.events import Events
+from flame.core.errors import FlameError, first_line
 from flame.core.extras import install_hint
 
 OK, FAILED, UNAVAILABLE = "ok", "failed", "unavailable"
@@ -93,10 +94,7 @@ def _importable(module: str) -> bool:
 
 def _one_line(exc: BaseException) -> str:
     """An exception as one short line (library errors say what they mean; others get their type)."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    if isinstance(exc, FlameError):
-        return text[:300]
-    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
+    return first_line(exc, 300, typed=not isinstance(exc, FlameError))
 
 
 def _run(args: list[str], timeout_s: float = 5.0) -> str | None:
@@ -241,13 +239,13 @@ def _tensorrt_fact() -> str:
 class _Rows:
     """Collects the rows, timing each and turning its failure into one line."""
 
-    def __init__(self, on_check: Callable[[Check], None] | None) -> None:
+    def __init__(self, events: Events) -> None:
         self.rows: list[Check] = []
-        self._on_check = on_check or (lambda check: None)
+        self._events = events
 
     def add(self, check: Check) -> Check:
         self.rows.append(check)
-        self._on_check(check)
+        self._events.info(f"{check.name}: {check.status}" + (f" ({check.detail})" if check.detail else ""))
         return check
 
     def unavailable(self, name: str, why: str) -> Check:
@@ -257,6 +255,7 @@ class _Rows:
     def check(self, name: str) -> Iterator[Check]:
         """A check: ok when the block ends, failed with its reason when it raises."""
         row = Check(name, OK)
+        self._events.stage(name)
         began = time.perf_counter()
         try:
             yield row
@@ -341,18 +340,18 @@ def _time_engine(engine: Callable[[np.ndarray], Any], windows: list[np.ndarray])
 
 
 def self_test(work_dir: str | os.PathLike | None = None,
-              on_check: Callable[[Check], None] | None = None) -> list[Check]:
+              events: Events | None = None) -> list[Check]:
     """Export a tiny network to each format, run each on each device, train a step; one row per check.
 
     Args:
         work_dir: where the artifacts go (a temporary folder, removed after, when None).
-        on_check: called with each row as soon as it is known.
+        events: told each check as it starts (``stage``) and its row once known (``info``).
 
     Returns:
         The rows, in order. A row whose dependency is missing is ``unavailable``
         and says why; nothing is raised for a failing check.
     """
-    rows = _Rows(on_check)
+    rows = _Rows(events or Events())
     with contextlib.ExitStack() as stack:
         folder = Path(work_dir) if work_dir else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="flame-doctor-")))
         folder.mkdir(parents=True, exist_ok=True)

@@ -8,11 +8,22 @@ import click
 from rich.table import Table
 from rich.text import Text
 
+from flame.apps.events import Events
 from flame.cli.common import handle_errors
 from flame.cli.ui import console, out
 from flame.core.files import write_json
 
 _STYLES = {"ok": "green", "failed": "bold red", "unavailable": "yellow"}
+
+
+class _Spinner(Events):
+    """The running check on the status line (the table comes at the end)."""
+
+    def __init__(self, status) -> None:
+        self._status = status
+
+    def stage(self, text: str) -> None:
+        self._status.update(f"self-test: {text}")
 
 
 def environment_table(facts: list) -> Table:
@@ -55,8 +66,8 @@ def main(run_self_test, json_out, work_dir):
     out.print(environment_table(facts))
     checks = None
     if run_self_test:
-        with console.status("self-test: exporting and running a tiny network..."):
-            checks = self_test(work_dir)
+        with console.status("self-test: building a tiny network") as status:
+            checks = self_test(work_dir, _Spinner(status))
         out.print(checks_table(checks))
         failed = [c.name for c in checks if c.status == "failed"]
         passed = sum(c.status == "ok" for c in checks)

@@ -94,7 +94,7 @@ def _summary_table(report: dict):
 @click.option("--duration", type=float, default=None, help="Stop after S seconds.")
 @click.option("--warmup", type=int, default=5, show_default=True, help="Engine calls before measuring.")
 @click.option("--reconnect", type=int, default=3, show_default=True, help="Reconnection attempts for a camera/URL that stops.")
-@handle_errors
+@handle_errors(flags={"duration_s": "--duration"})
 def main(camera, video, frames_dir, url, fps, engine_path, device, realtime, show, save, report_path, max_frames,
          duration, warmup, reconnect):
     """Run an engine on a camera, video, image folder or stream in real time, measuring per-frame latency."""

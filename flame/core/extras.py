@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from flame.core.errors import DependencyError
+from flame.core.errors import DependencyError, FlameError
 
 #: Top-level module -> the extra that installs it.
 EXTRA_OF = {
@@ -36,7 +36,16 @@ class MissingExtraError(DependencyError, ModuleNotFoundError):
     """A module of an optional extra is not installed.
 
     Also a ``ModuleNotFoundError``, so ``except ImportError`` keeps working.
+
+    Args:
+        message: the one line to show.
+        name: the missing module (``ImportError.name``).
     """
+
+    def __init__(self, message: str, name: str = "") -> None:
+        FlameError.__init__(self, message)
+        self.name = name
+        self.msg = self.render()
 
 
 def install_hint(module: str) -> str | None:

@@ -38,8 +38,8 @@ def require_bindings() -> None:
     """
     try:
         from cuda.bindings import runtime  # noqa: F401
-    except ImportError:
-        raise DependencyError(f"cuda-bindings is not installed: {INSTALL_HINT}") from None
+    except ImportError as exc:
+        raise DependencyError(f"cuda-bindings is not installed: {INSTALL_HINT}") from exc
 
 
 def _error_text(err: cudaError_t) -> str:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from flame.core.errors import DependencyError, EngineError
+from flame.core.errors import DependencyError, EngineError, first_line
 from flame.runtime.engines import cudart
 from flame.runtime.engines.base import Engine, Timing, now_ms
 from flame.core.card import ModelCard, read_sidecar
@@ -92,7 +92,7 @@ def tensorrt_logger() -> trt.ILogger:
 def last_error() -> str:
     """The last TensorRT error since the last call, shortened for a one-line message ('' if none)."""
     errors = _ERRORS.take()
-    return errors[-1].splitlines()[0][:200] if errors else ""
+    return first_line(errors[-1]) if errors else ""
 
 
 def _installed(module: str) -> bool:
@@ -160,7 +160,7 @@ def require_tensorrt(device: str | None = None) -> cudart.DeviceInfo:
     try:
         import tensorrt  # noqa: F401
     except ImportError as exc:  # installed but its shared libraries are missing or broken
-        raise DependencyError(f"TensorRT is installed but does not import ({exc}); reinstall it: {INSTALL_HINT}") from None
+        raise DependencyError(f"TensorRT is installed but does not import ({exc}); reinstall it: {INSTALL_HINT}") from exc
     return info
 
 
@@ -188,10 +188,10 @@ def numpy_dtype(nptype: Callable[[Any], Any], dtype: Any) -> np.dtype:
     """
     try:
         return np.dtype(nptype(dtype))
-    except (TypeError, AttributeError):
+    except (TypeError, AttributeError) as exc:
         name = getattr(dtype, "name", str(dtype)).split(".")[-1]
         if name not in _NUMPY_TYPES:
-            raise EngineError(f"TensorRT tensor type {name} has no numpy equivalent") from None
+            raise EngineError(f"TensorRT tensor type {name} has no numpy equivalent") from exc
         return np.dtype(_NUMPY_TYPES[name])
 
 
