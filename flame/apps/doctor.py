@@ -369,7 +369,7 @@ def _self_test(folder: Path, rows: _Rows) -> None:
     import torch
 
     from flame.export.parity import THRESHOLDS, compare, parity_windows
-    from flame.export.reference import ReferenceEngine
+    from flame.trainer.reference import load_reference
     from flame.runtime.engines import load_engine
     from flame.runtime.engines.tensorrt import missing_for_tensorrt
 
@@ -380,7 +380,7 @@ def _self_test(folder: Path, rows: _Rows) -> None:
         checkpoint = card = expected = None
         with rows.check(f"network: {TINY_ARCHITECTURE} {TINY_SIZE[0]}x{TINY_SIZE[1]}") as row:
             checkpoint = tiny_checkpoint(folder)
-            with ReferenceEngine(checkpoint, "cpu") as reference:
+            with load_reference(checkpoint, "cpu") as reference:
                 card = reference.card
                 windows = parity_windows(card, 4)
                 expected, ms = _time_engine(reference, windows)
@@ -415,7 +415,7 @@ def _self_test(folder: Path, rows: _Rows) -> None:
         ort_cuda = _ort_cuda_missing()
         trt_missing = "; ".join(missing_for_tensorrt()) or None
         run("run: PyTorch reference on CUDA", "", "cuda", cuda_missing, "fp32",
-            factory=lambda: ReferenceEngine(checkpoint, "cuda"))
+            factory=lambda: load_reference(checkpoint, "cuda"))
         run("run: ONNX FP32 on CPU", "onnx", "cpu", None, "fp32")
         run("run: ONNX FP32 on CUDA", "onnx", "cuda", ort_cuda, "fp32", providers=["CUDAExecutionProvider"])
         run("run: ONNX FP16 on CPU", "onnx-fp16", "cpu", None, "fp16")
@@ -441,7 +441,8 @@ def _exports(folder: Path, checkpoint: Path, rows: _Rows) -> dict[str, Path]:
     """Every artifact this machine can build, by key; one row each (the network is traced once)."""
     from flame.export.fp16 import convert_to_fp16
     from flame.export.onnx_export import save_onnx, set_card, to_onnx
-    from flame.export.program import deploy_wrapper, export_program, save_program
+    from flame.export.program import export_program, save_program
+    from flame.trainer.deploy import deploy_wrapper
     from flame.runtime.engines.tensorrt import missing_for_tensorrt
     from flame.trainer.checkpoint import load_checkpoint
 

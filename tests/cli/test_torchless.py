@@ -72,7 +72,10 @@ def test_torch_commands_name_the_extra_in_one_line(torchless, module, args):
 
 
 def test_engine_commands_and_the_doctor_work_without_torch(torchless):
-    assert _command(torchless, "run", "--help").returncode == 0
+    for module in ("run", "eval", "export", "train", "demo", "bench", "data"):
+        done = _command(torchless, module, "--help")
+        assert done.returncode == 0 and "Traceback" not in done.stderr, (module, done.stderr)
+    assert "install the [train] extra to list them" in " ".join(_command(torchless, "train", "--help").stdout.split())
     done = _command(torchless, "doctor", "--self-test")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "torch is not installed (checkpoints, training and export need it)" in done.stdout
