@@ -8,7 +8,7 @@ mode). It imports nothing heavy it does not report on and never raises.
 :func:`self_test` builds a tiny network, exports it to every format this
 machine supports, runs each artifact on each device it can, compares its
 labels with the PyTorch reference (thresholds of :mod:`flame.export.parity`),
-times it, and trains one step on each device. Every check is one
+times it, and runs two steps of the training loop on each device. Every check is one
 :class:`Check` row: ``ok``, ``failed`` (with the one-line reason) or
 ``unavailable`` (with why: nothing on this machine to run it on).
 """
@@ -358,7 +358,7 @@ def self_test(work_dir: str | os.PathLike | None = None,
         missing = _torch_missing()
         if missing:
             for name in ("network", "export: ONNX FP32", "export: ONNX FP16", "export: .pt2",
-                         "export: TensorRT FP16 plan", "train: one step on CPU", "train: one AMP step on CUDA"):
+                         "export: TensorRT FP16 plan", "train: two steps on CPU", "train: two AMP steps on CUDA"):
                 rows.unavailable(name, missing)
             return rows.rows
         _self_test(folder, rows)
@@ -426,13 +426,13 @@ def _self_test(folder: Path, rows: _Rows) -> None:
         run("run: TensorRT FP16", "tensorrt", "cuda", trt_missing, "fp16")
         run("run: TensorRT FP16 with a CUDA graph", "tensorrt", "cuda", trt_missing, "fp16", cuda_graph=True)
 
-        with rows.check("train: one step on CPU") as row:
-            row.detail = train_step(checkpoint, "cpu")
+        with rows.check("train: two steps on CPU") as row:
+            row.detail = train_step(folder, "cpu")
         if cuda_missing:
-            rows.unavailable("train: one AMP step on CUDA", cuda_missing)
+            rows.unavailable("train: two AMP steps on CUDA", cuda_missing)
         else:
-            with rows.check("train: one AMP step on CUDA") as row:
-                row.detail = train_step(checkpoint, "cuda")
+            with rows.check("train: two AMP steps on CUDA") as row:
+                row.detail = train_step(folder, "cuda")
     finally:
         torch.set_num_threads(previous_threads)
 
@@ -493,42 +493,39 @@ def _size(path: Path) -> str:
     return f"{path.stat().st_size / 2**20:.1f} MB"
 
 
-def train_step(checkpoint: Path, device: str) -> str:
-    """One optimiser step of the checkpoint's network on ``device`` (AMP on CUDA); the loss before and after.
+def train_step(folder: Path, device: str) -> str:
+    """Two steps of the project's training loop (:func:`flame.trainer.train.train_one_epoch`) on ``device``.
+
+    A run is set up as ``flame-train`` does (AMP on CUDA) on a tiny synthetic
+    video written under ``folder``; the weights must change and the loss be finite.
 
     Raises:
-        FlameError: when the loss is not finite or does not change.
+        FlameError: when the loss is not finite or the weights did not move.
     """
     import torch
 
-    from flame.trainer.checkpoint import load_checkpoint
-    from flame.trainer.data import normalise
-    from flame.trainer.optim import segmentation_loss
+    from flame.evaluation.datasets import SyntheticSpec, write_synthetic
+    from flame.trainer.config import TrainOptions
+    from flame.trainer.reporting import Reporter
+    from flame.trainer.setup import start_run
+    from flame.trainer.train import train_one_epoch
 
-    model, card = load_checkpoint(checkpoint, device)
-    target = torch.device(device)
-    amp = target.type == "cuda"
-    height, width = card.input_size
-    generator = torch.Generator().manual_seed(0)
-    frames = torch.randint(0, 256, (2, card.window, height, width, 3), generator=generator, dtype=torch.uint8)
-    labels = torch.randint(0, card.num_classes, (2, height, width), generator=generator)
-    frames, labels = frames.to(target), labels.to(target)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
-    model.train()
-    losses = []
-    for _ in range(2):
-        with torch.autocast(target.type, dtype=torch.float16, enabled=amp):
-            logits = model(normalise(frames, card.mean, card.std))
-        loss = segmentation_loss(logits.float(), labels)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
-        losses.append(float(loss.detach()))
-    if not all(np.isfinite(losses)) or losses[0] == losses[1]:
-        raise FlameError(f"the training step did not change the loss ({losses[0]:.4f} -> {losses[1]:.4f})")
-    return f"loss {losses[0]:.4f} -> {losses[1]:.4f}{' with AMP' if amp else ''}"
+    data = folder / "train-data"
+    if not (data / "meta.json").is_file():
+        write_synthetic(SyntheticSpec(size=(32, 64), frames=4, sequences=1, val_sequences=1), data)
+    options = TrainOptions(out=str(folder / f"train-{device}"), model=TINY_ARCHITECTURE, mode="static",
+                           dataset="synthetic", data_root=str(data), epochs=1, iters_per_epoch=2, batch_size=2,
+                           workers=0, device=device, seed=0)
+    run = start_run(options, Reporter())
+    try:
+        before = [p.detach().clone() for p in run.model.parameters()]
+        loss, _ = train_one_epoch(run, 0)
+        moved = any(not torch.equal(a, b.detach()) for a, b in zip(before, run.model.parameters()))
+    finally:
+        run.ctx.close()
+    if not np.isfinite(loss) or not moved:
+        raise FlameError(f"the training step left the weights unchanged or the loss not finite (loss {loss})")
+    return f"loss {loss:.4f} over 2 steps on {run.ctx.device}{' with AMP' if run.amp else ''}"
 
 
 # ------------------------------------------------------------------------------------------- report

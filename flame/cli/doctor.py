@@ -52,7 +52,7 @@ def checks_table(checks: list) -> Table:
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--self-test", "run_self_test", is_flag=True,
               help="Export a tiny network to every format this machine supports, run each on each device, "
-                   "compare with PyTorch, train one step. Exit 1 when an available check fails.")
+                   "compare with PyTorch, run two training steps. Exit 1 when an available check fails.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
               help="Also write the environment and the checks as JSON.")
 @click.option("--work-dir", type=click.Path(file_okay=False), default=None,

@@ -89,7 +89,7 @@ def test_self_test_passes_here_with_the_gpu_rows_unavailable(tmp_path):
         assert rows[name]["status"] == "ok"
         assert THRESHOLDS[precision] <= rows[name]["agreement"] <= 1.0
         assert rows[name]["latency_ms"] > 0
-    for name in ("export: .pt2", "export: ONNX FP32", "export: ONNX FP16", "train: one step on CPU"):
+    for name in ("export: .pt2", "export: ONNX FP32", "export: ONNX FP16", "train: two steps on CPU"):
         assert rows[name]["status"] == "ok", rows[name]
     assert (tmp_path / "work" / "tiny.onnx").is_file() and (tmp_path / "work" / "tiny.fp16.onnx").is_file()
     missing = missing_for_tensorrt()
@@ -99,7 +99,7 @@ def test_self_test_passes_here_with_the_gpu_rows_unavailable(tmp_path):
         else:
             assert rows[name]["status"] == "ok", rows[name]
     for name in ("run: PyTorch reference on CUDA", "run: .pt2 on CUDA", "run: .pt2 on CUDA under FP16 autocast",
-                 "train: one AMP step on CUDA"):
+                 "train: two AMP steps on CUDA"):
         if _cuda_available():
             assert rows[name]["status"] == "ok", rows[name]
         else:
