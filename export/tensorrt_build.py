@@ -136,10 +136,12 @@ def build_plan(model: Any, plan_path: str | os.PathLike, card: ModelCard, *, fp1
     builder = trt.Builder(logger)
     flags = 0
     if strongly_typed:
-        # Needed on TensorRT 10 (10.x Builder page: "to enable strongly typed mode, pass
-        # 1 << int(NetworkDefinitionCreationFlag.STRONGLY_TYPED)"); TensorRT 11.0 keeps the
-        # flag "for API compatibility but it is ignored" (11.0 Builder page): networks are
-        # always strongly typed there.
+        # Needed on TensorRT 10 ("to enable strongly typed mode, pass a value of
+        # 1 << int(NetworkDefinitionCreationFlag.STRONGLY_TYPED) to create_network()",
+        # docs.nvidia.com/deeplearning/tensorrt/latest/_static/python-api/infer/Core/Builder.html);
+        # TensorRT 11.0 keeps the flag, "retained for API compatibility but is ignored"
+        # (docs.nvidia.com/deeplearning/tensorrt/11.0.0/_static/python-api/infer/Core/Builder.html):
+        # networks are always strongly typed there.
         flags |= 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
     network = builder.create_network(flags)
     parser = trt.OnnxParser(network, logger)
