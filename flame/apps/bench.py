@@ -3,7 +3,8 @@
 For one checkpoint, every format available here is exported, loaded, timed
 through flame-run's loop on the data set's frames, and scored at its own k:
 one row per format with status, file size, latency p50/p99, static mIoU,
-FLAME and pixel agreement with the PyTorch reference.
+FLAME and pixel agreement with the PyTorch reference. For an engine file on
+its own (:func:`bench_engine`), one row with the same figures but agreement.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
         CheckpointError: when the checkpoint cannot be read.
         ConfigError, DataError: on bad options or a data set that does not fit the model.
     """
-    from flame.apps.assess import assess, check_compatible, measure_latency
+    from flame.apps.assess import check_compatible
     from flame.export.exporter import default_output, export_checkpoint
     from flame.export.parity import compare
     from flame.trainer.reference import load_reference
@@ -145,18 +146,65 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
             row.size_mb = Path(row.path).stat().st_size / 2**20
         try:
             with engine:
-                latency = measure_latency(engine, dataset, samples, warmup)
-                summary = latency.summary
-                row.latency_p50_ms, row.latency_p99_ms = summary["p50"], summary["p99"]
-                with events.progress() as progress:
-                    report = assess(engine, engine.card, dataset, latency, streaming, None, progress)
-                row.k, row.miou, row.flame = report["k"], report["miou"], report["flame"]
-                row.streaming_flame = report["streaming_flame"]
+                _score(row, engine, dataset, samples, warmup, streaming, events)
                 row.agreement = compare(expected, [engine(w) for w in windows], "labels")[0]
-                row.extra = {"engine": engine.describe(), "latency_ms": report["latency_ms"]}
         except (DependencyError, EngineError) as exc:
             row.status, row.why = "export only", str(exc)
     return rows
+
+
+def _score(row: BenchRow, engine: Any, dataset: SequenceDataset, samples: int, warmup: int, streaming: bool,
+           events: BenchEvents) -> None:
+    """Time ``engine`` through flame-run's loop and score it at its own k, into ``row``."""
+    from flame.apps.assess import assess, measure_latency
+
+    latency = measure_latency(engine, dataset, samples, warmup)
+    summary = latency.summary
+    row.latency_p50_ms, row.latency_p99_ms = summary["p50"], summary["p99"]
+    with events.progress() as progress:
+        report = assess(engine, engine.card, dataset, latency, streaming, None, progress)
+    row.k, row.miou, row.flame = report["k"], report["miou"], report["flame"]
+    row.streaming_flame = report["streaming_flame"]
+    row.extra = {"engine": engine.describe(), "latency_ms": report["latency_ms"]}
+
+
+def engine_format(engine: Any) -> str:
+    """The bench format name of a loaded engine: ``onnx``, ``onnx-fp16``, ``tensorrt-fp16``, ``pt2``..."""
+    base = {"onnxruntime": "onnx", "tensorrt": "tensorrt", "torch-export": "pt2"}.get(engine.backend, engine.backend)
+    return base + ("-fp16" if engine.card.precision == "fp16" else "")
+
+
+def bench_engine(path: str | os.PathLike, dataset: SequenceDataset, samples: int = 50, warmup: int = 5,
+                 device: str | None = None, streaming: bool = True, card: str | os.PathLike | None = None,
+                 events: BenchEvents | None = None) -> list[BenchRow]:
+    """One row for an engine file on its own, like trtexec or a benchmark of a file: no checkpoint, no reference.
+
+    Args:
+        path: ``.onnx``, ``.plan``/``.engine`` or ``.pt2``.
+        dataset: the data set to time and score on.
+        samples, warmup: latency measurement.
+        device: ``cpu``/``cuda`` (backend default when None).
+        streaming: also score streaming FLAME.
+        card: a card JSON for an engine that carries none.
+        events: progress receiver.
+
+    Returns:
+        A list of one :class:`BenchRow` (``agreement`` is None: there is no reference to agree with).
+
+    Raises:
+        EngineError, CardError, DependencyError: when the engine cannot be loaded here.
+        DataError: when the engine does not fit the data set.
+    """
+    from flame.apps.assess import check_compatible
+    from flame.runtime.engines import load_engine
+
+    events = events or BenchEvents()
+    with load_engine(path, device=device, card=card) as engine:
+        check_compatible(engine.card, dataset)
+        row = BenchRow(engine_format(engine), "ok", path=str(path), size_mb=Path(path).stat().st_size / 2**20)
+        events.stage(f"{row.format}: {Path(path).name}")
+        _score(row, engine, dataset, samples, warmup, streaming, events)
+    return [row]
 
 
 def rows_as_dicts(rows: list[BenchRow]) -> list[dict[str, Any]]:

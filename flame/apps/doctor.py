@@ -34,7 +34,7 @@ import numpy as np
 
 from flame.apps.events import Events
 from flame.core.errors import FlameError, first_line
-from flame.core.extras import install_hint
+from flame.core.deps import install_hint, installed
 
 OK, FAILED, UNAVAILABLE = "ok", "failed", "unavailable"
 
@@ -83,15 +83,6 @@ def _version(distribution: str) -> str | None:
         return None
 
 
-def _importable(module: str) -> bool:
-    """Whether ``module`` is real code (a folder of type stubs alone is a namespace package: no)."""
-    try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        return False
-    return spec is not None and spec.origin is not None
-
-
 def _one_line(exc: BaseException) -> str:
     """An exception as one short line (library errors say what they mean; others get their type)."""
     return first_line(exc, 300, typed=not isinstance(exc, FlameError))
@@ -132,7 +123,7 @@ def gpus() -> tuple[list[str], str | None]:
             name, cc, memory, driver = (part.strip() for part in line.split(",", 3))
             rows.append(f"{name}, compute capability {cc}, {memory}, driver {driver}")
         return rows, None
-    if not _importable("cuda.bindings"):
+    if not installed("cuda.bindings"):
         return [], "nvidia-smi not found and cuda-bindings not installed"
     from flame.runtime.engines import cudart
 
@@ -177,7 +168,7 @@ def jetson() -> list[Fact]:
 
 
 def _torch_facts() -> list[Fact]:
-    if not _importable("torch"):
+    if not installed("torch"):
         return [Fact("torch", install_hint("torch") or "not installed")]
     try:
         import torch
@@ -227,7 +218,7 @@ def environment() -> list[Fact]:
 
 
 def _tensorrt_fact() -> str:
-    if _importable("tensorrt"):
+    if installed("tensorrt"):
         return _version("tensorrt") or _version("tensorrt-cu12") or _version("tensorrt-cu13") or "installed (JetPack?)"
     if importlib.util.find_spec("tensorrt") is not None:
         return "not installed (only its type stubs are)"
@@ -267,7 +258,7 @@ class _Rows:
 
 def _torch_missing() -> str | None:
     for module in ("torch", "onnx"):
-        if not _importable(module):
+        if not installed(module):
             return install_hint(module)
     return None
 

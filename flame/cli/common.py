@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping, TypeVar
 import click
 
 from flame.core.errors import ConfigError, FlameError
-from flame.core.extras import install_hint
+from flame.core.deps import install_hint
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from flame.core.deps import needs
 from flame.core.errors import DependencyError, EngineError
 
 if TYPE_CHECKING:
@@ -36,10 +37,8 @@ def require_bindings() -> None:
         DependencyError: when cuda-bindings is not installed (``from cuda import
             cudart`` is not used: cuda-bindings 13 removed it).
     """
-    try:
+    with needs("the TensorRT backend", "cuda-bindings", INSTALL_HINT):
         from cuda.bindings import runtime  # noqa: F401
-    except ImportError as exc:
-        raise DependencyError(f"cuda-bindings is not installed: {INSTALL_HINT}") from exc
 
 
 def _error_text(err: cudaError_t) -> str:
