@@ -29,6 +29,8 @@ STATS = ["p50", "mean", "p90", "p99", "max"]
 @click.option("--latency", "latency_ms", type=float, default=None,
               help="Fixed latency in ms instead of measuring (predictions default to 0 = static).")
 @click.option("--latency-from", type=click.Path(), default=None, help="Take per-frame latencies from a flame-run report.")
+@click.option("--force", is_flag=True,
+              help="Use a --latency-from report even when it was measured on another model (card mismatch).")
 @click.option("--latency-stat", type=click.Choice(STATS), default="p50", show_default=True,
               help="Which statistic of the latency samples gives k.")
 @click.option("--extra-latency-ms", type=float, default=0.0, show_default=True, help="Camera and transport delay to add.")
@@ -43,7 +45,7 @@ STATS = ["p50", "mean", "p90", "p99", "max"]
 @click.option("--plot", "plot_out", type=click.Path(), default=None,
               help="Write a PNG: FLAME vs latency with the operating point, and per-class IoU.")
 @handle_errors(flags={"extra_ms": "--extra-latency-ms", "stat": "--latency-stat"})
-def main(engine_path, card_path, checkpoint, predictions, dataset, data_root, split, label_ids, latency_ms, latency_from,
+def main(engine_path, card_path, checkpoint, predictions, dataset, data_root, split, label_ids, latency_ms, latency_from, force,
          latency_stat, extra_latency_ms, fps, streaming, max_sequences, latency_samples, warmup, device, threads,
          json_out, plot_out):
     """Score segmentation with FLAME: accuracy against the frame that is current when the output is ready.
@@ -80,7 +82,7 @@ def main(engine_path, card_path, checkpoint, predictions, dataset, data_root, sp
                                     streaming, label_ids)
     else:
         report = _score_engine(data, engine_path, card_path, checkpoint, device, threads, latency_ms, latency_from, latency_stat,
-                               extra_latency_ms, latency_samples, warmup, streaming, bool(plot_out))
+                               extra_latency_ms, latency_samples, warmup, streaming, bool(plot_out), force)
     out.print(summary_table(report))
     out.print(per_class_table(report))
     if json_out:
@@ -111,7 +113,7 @@ def _score_predictions(data, predictions, latency_ms, latency_from, stat, extra_
 
 
 def _score_engine(data, engine_path, card_path, checkpoint, device, threads, latency_ms, latency_from, stat, extra_ms, samples,
-                  warmup, streaming, curve):
+                  warmup, streaming, curve, force=False):
     from flame.apps.assess import choose_latency, evaluate_engine
     from flame.runtime.engines import engine_kind, load_engine
 
@@ -127,7 +129,7 @@ def _score_engine(data, engine_path, card_path, checkpoint, device, threads, lat
     with engine:
         if latency_ms is None and latency_from is None:
             console.print(f"measuring latency: {warmup} warm-up calls, then {samples} frames of {data.name}")
-        latency = choose_latency(engine, data, latency_ms, latency_from, stat, extra_ms, samples, warmup)
+        latency = choose_latency(engine, data, latency_ms, latency_from, stat, extra_ms, samples, warmup, force)
         with progress_bar("scoring") as progress:
             return evaluate_engine(engine, data, latency, streaming, curve, progress)
 

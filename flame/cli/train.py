@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any, Callable
 
 import click
@@ -141,11 +140,11 @@ def main(model, mode, offset, latency_ms, window, dataset, data_root, size, crop
     try:
         with RichReporter() as reporter:
             result = train(options, reporter)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: handle_errors says which and exits 130 or 143
         if main_rank:
-            click.echo(f"interrupted: {os.path.join(out_dir, LAST)} holds the last finished epoch; continue with "
+            click.echo(f"{os.path.join(out_dir, LAST)} holds the last finished epoch; continue with "
                        f"flame-train --out {out_dir} --resume", err=True)
-        sys.exit(130)
+        raise
     if main_rank:
         best = f"best FLAME(k={result.config.eval_offset}) {fmt(result.best_flame)} at epoch {result.best_epoch}" \
             if result.best_flame is not None else "no validation score"
