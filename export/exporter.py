@@ -18,6 +18,7 @@ import numpy as np
 
 from flame.core.card import OUTPUTS, ModelCard
 from flame.core.errors import ConfigError
+from flame.core.deps import require_extra
 from flame.export.formats import EXPORT_FORMATS, FORMATS, ExportJob
 from flame.export.overwrite import check_overwrite
 
@@ -109,6 +110,7 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
         ConfigError: on bad options (format, size, output kind), or an existing ``out``
             made with other options (without ``force``).
         CheckpointError: when the checkpoint is missing, corrupt or has no card.
+        MissingExtraError: when torch or onnx (the [train] extra) is not installed.
         DependencyError: when the format's backend (TensorRT, a GPU, onnx...) is missing.
         EngineError: when export or the artifact's engine fails.
     """
@@ -117,6 +119,8 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
     exporter = EXPORT_FORMATS[format_of(out, fmt)]
     if output not in OUTPUTS:
         raise ConfigError(f"{{output}} must be {' or '.join(OUTPUTS)}, found {output!r}")
+    # Without the [train] extra (a robot's base install): one line naming it, before anything is read.
+    require_extra("torch", "onnx")
     if exporter.require is not None:
         exporter.require()
     out = Path(out) if out is not None else default_output(checkpoint, exporter.name, fp16)
