@@ -18,6 +18,7 @@ import numpy as np
 
 from flame.core.card import OUTPUTS, ModelCard
 from flame.core.errors import ConfigError
+from flame.core.deps import require_extra
 from flame.export.formats import EXPORT_FORMATS, FORMATS, ExportFormat, ExportJob, Int8Job
 from flame.export.overwrite import check_overwrite
 
@@ -142,6 +143,7 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
             ``out`` made with other options (without ``force``).
         DataError: when the calibration set has fewer windows than ``calibration_frames``.
         CheckpointError: when the checkpoint is missing, corrupt or has no card.
+        MissingExtraError: when torch or onnx (the [train] extra) is not installed.
         DependencyError: when the format's backend (TensorRT, a GPU, onnx...) is missing.
         EngineError: when export or the artifact's engine fails.
     """
@@ -153,6 +155,8 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
     if fp16 and int8:
         raise ConfigError("{fp16} and {int8} exclude each other: choose one precision")
     int8_target = int8_target_of(exporter, int8, int8_target)
+    # Without the [train] extra (a robot's base install): one line naming it, before anything is read.
+    require_extra("torch", "onnx")
     if exporter.require is not None:
         exporter.require()
     out = Path(out) if out is not None else default_output(checkpoint, exporter.name, fp16, int8)

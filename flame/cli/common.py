@@ -14,6 +14,7 @@ import click
 
 from flame.cli import ranks
 from flame.core import native_threads
+from flame.core.deps import install_hint
 from flame.core.errors import ConfigError, FlameError, Terminated
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -87,7 +88,9 @@ def handle_errors(func: F | None = None, *, flags: Mapping[str, str] | None = No
     status (:mod:`flame.cli.ranks`); Ctrl-C and SIGTERM are announced by rank 0.
     A process that still has a thread inside a driver call (a stream that
     stopped answering) ends without interpreter shutdown, which would abort
-    (see :mod:`flame.core.native_threads`).
+    (see :mod:`flame.core.native_threads`). A module of an optional extra that
+    is missing (``torch`` on a base install) is one line naming the extra, exit
+    status 2, whichever import found it missing.
     """
     if func is None:
         return functools.partial(handle_errors, flags=flags)
@@ -105,6 +108,14 @@ def handle_errors(func: F | None = None, *, flags: Mapping[str, str] | None = No
             names = {**option_flags(ctx.command if ctx else None), **(flags or {})}
             line = error_line(exc, names)
             status = EXIT_BAD_INPUT
+            if ranks.claim(status, line):
+                click.echo(line, err=True)
+        except ModuleNotFoundError as exc:
+            hint = install_hint(exc.name or "")
+            if hint is None:
+                raise
+            _leaving()
+            line, status = f"error: {hint}", EXIT_BAD_INPUT
             if ranks.claim(status, line):
                 click.echo(line, err=True)
         except KeyboardInterrupt as exc:

@@ -71,6 +71,10 @@ def main(engine_path, card_path, checkpoint, predictions, dataset, data_root, sp
         raise ConfigError("--label-ids applies to --predictions only")
     if card_path and not engine_path:
         raise ConfigError("--card applies to --engine only")
+    if checkpoint:
+        from flame.core.deps import require_extra
+
+        require_extra("torch")  # before the data set is read
     data = open_dataset(dataset, data_root, split, fps).head(max_sequences).require_nonempty()
 
     if predictions:
