@@ -1,0 +1,300 @@
+"""Forecasters: move a label map to the moment it is used (latency compensation).
+
+A segmenter's labels for frame I_t are used ``horizon`` seconds after I_t was
+captured (its own latency, plus transport). A forecaster takes
+
+    (labels from I_t, I_t, the source frame before it, the time between the two, horizon)
+
+and returns the labels expected at ``t + horizon``. Its cost is part of the
+deployed path: ``flame-run`` measures latency to the forecast labels.
+
+Methods (the registry :data:`FORECASTERS`, which every command reads):
+
+* ``none``: the labels as they are (the baseline).
+* ``flow``: dense optical flow from I_t back to the frame before it (OpenCV DIS
+  or Farneback, at a reduced working width), read as a constant velocity and
+  extrapolated to the horizon. *Thing* classes (cars, people, ...) are moved
+  segment by segment: each connected segment by the median displacement inside
+  it, so an object moves whole into pixels whose own flow is the background's
+  (a per-pixel backward warp cannot do that). The rest (the background) is
+  warped on its own with the flow of the nearest background pixel. Pixels a
+  moving object uncovers get the background label nearest to them, as if the
+  background continued behind the object; segments are painted far to near
+  (by their lowest row: in a street scene lower is nearer).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable, Protocol, Sequence
+
+import cv2
+import numpy as np
+
+from flame.core.errors import ConfigError
+
+#: Class names moved segment by segment (everything else is background).
+THING_NAMES = frozenset({
+    "car", "truck", "bus", "train", "motorcycle", "motorbike", "bicycle", "person", "rider", "pedestrian",
+    "ball", "caravan", "trailer", "vehicle", "animal", "dog", "cat", "horse", "cow", "sheep", "bird", "boat",
+})
+
+
+def thing_classes(class_names: Sequence[str]) -> tuple[int, ...]:
+    """Ids of the classes whose names are known objects (:data:`THING_NAMES`)."""
+    return tuple(i for i, name in enumerate(class_names) if name.strip().lower() in THING_NAMES)
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """What a forecaster returned.
+
+    Attributes:
+        labels: the label map expected at ``t + horizon`` (same shape and dtype as the input).
+        method: the method that made it (``none`` when ``flow`` had to fall back).
+        fallback: why the requested method was not used (None when it was).
+    """
+
+    labels: np.ndarray
+    method: str
+    fallback: str | None = None
+
+
+class Forecaster(Protocol):
+    """``(labels, image, previous, interval_s, horizon_s) -> Forecast``.
+
+    ``labels`` is the label map computed from ``image`` (I_t); ``previous`` is
+    the source frame captured ``interval_s`` seconds before it (None when there
+    is none); ``horizon_s`` is how long after I_t's capture the labels are used.
+    Images are uint8 BGR (or grey) of any size; the labels' size is kept.
+    """
+
+    name: str
+
+    def __call__(self, labels: np.ndarray, image: np.ndarray, previous: np.ndarray | None, interval_s: float,
+                 horizon_s: float) -> Forecast: ...  # noqa: E704
+
+
+class NoForecast:
+    """The labels as they are (today's behaviour, the baseline)."""
+
+    name = "none"
+
+    def __call__(self, labels: np.ndarray, image: np.ndarray, previous: np.ndarray | None, interval_s: float,
+                 horizon_s: float) -> Forecast:
+        return Forecast(labels, "none")
+
+
+def _farneback() -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    def flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+    return flow
+
+
+def _dis(preset: int) -> Callable[[], Callable[[np.ndarray, np.ndarray], np.ndarray]]:
+    def make() -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        dis = cv2.DISOpticalFlow_create(preset)
+        return lambda a, b: dis.calc(a, b, None)
+    return make
+
+
+#: Dense flow algorithms of the ``flow`` forecaster: name -> factory of ``flow(a, b)``
+#: (displacement at a's pixels to b, in pixels).
+FLOWS: dict[str, Callable[[], Callable[[np.ndarray, np.ndarray], np.ndarray]]] = {
+    "farneback": _farneback,
+    "dis-medium": _dis(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM),
+    "dis-fast": _dis(cv2.DISOPTICAL_FLOW_PRESET_FAST),
+    "dis-ultrafast": _dis(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST),
+}
+
+
+class FlowForecast:
+    """Constant-velocity forecast from dense optical flow (see the module docstring).
+
+    Args:
+        things: class ids moved segment by segment; None or empty: every class
+            is warped as background.
+        flow: the dense flow algorithm (a key of :data:`FLOWS`).
+        width: working width in pixels (frames and label segments are shrunk to
+            it for the flow and the matching, keeping the aspect ratio; never enlarged).
+        search: each segment's median flow is refined by matching the segment's
+            colour pixels in the earlier frame within this many working pixels of it
+            (0: the median flow alone). Dense flow works on grey images and blurs
+            small objects into the background; the colour match fixes that.
+        min_area: segments smaller than this many label pixels are moved with
+            the background (too small for a reliable motion).
+
+    Raises:
+        ConfigError: on an unknown flow algorithm, a working width below 16 or a negative search.
+    """
+
+    name = "flow"
+
+    def __init__(self, things: Iterable[int] | None = None, flow: str = "dis-ultrafast", width: int = 256,
+                 search: int = 4, min_area: int = 4) -> None:
+        if flow not in FLOWS:
+            raise ConfigError(f"unknown optical flow {flow!r}; choose one of {', '.join(FLOWS)}")
+        if width < 16:
+            raise ConfigError(f"expected a flow working width >= 16 pixels, found {width}")
+        if search < 0:
+            raise ConfigError(f"expected a segment search radius >= 0 pixels, found {search}")
+        self.flow_name = flow
+        self._flow = FLOWS[flow]()
+        self.width = int(width)
+        self.search = int(search)
+        self.min_area = int(min_area)
+        self._things = sorted(set(int(c) for c in (things or ())))
+        self._lut = np.zeros(256, np.uint8)  # label -> 1 for thing classes (uint8 labels)
+        for c in self._things:
+            if 0 <= c < 256:
+                self._lut[c] = 1
+
+    def __call__(self, labels: np.ndarray, image: np.ndarray, previous: np.ndarray | None, interval_s: float,
+                 horizon_s: float) -> Forecast:
+        if previous is None:
+            return Forecast(labels, "none", "no earlier source frame to compute the flow from")
+        if not interval_s > 0:
+            return Forecast(labels, "none", f"the earlier frame is not older than this one ({interval_s!r} s)")
+        if horizon_s <= 0:
+            return Forecast(labels, "flow")
+        height, width = labels.shape[:2]
+        small_w = min(self.width, width)
+        small_h = max(1, round(height * small_w / width))
+        cur = _shrink(image, (small_h, small_w))
+        prev = _shrink(previous, (small_h, small_w))
+        # Flow at I_t's pixels back to I_{t-1}: minus it is the motion over one interval.
+        motion = -self._flow(_gray(cur), _gray(prev))
+        gain = float(horizon_s) / float(interval_s)
+        to_labels = np.array([width / small_w, height / small_h], np.float32)
+        things = self._thing_mask(labels)
+        if not things.any():
+            return Forecast(_warp(labels, motion * (to_labels * gain)), "flow")
+        things_small = cv2.resize(things, (small_w, small_h), interpolation=cv2.INTER_NEAREST)
+        background, bg_motion = self._background(labels, things, things_small, motion)
+        out = _warp(background, bg_motion * (to_labels * gain))
+        self._paste(labels, things, motion, cur, prev, gain, out)
+        return Forecast(out, "flow")
+
+    def _thing_mask(self, labels: np.ndarray) -> np.ndarray:
+        if not self._things:
+            return np.zeros(labels.shape, np.uint8)
+        if labels.dtype == np.uint8:
+            return self._lut[labels]
+        return np.isin(labels, self._things).astype(np.uint8)
+
+    def _background(self, labels: np.ndarray, things: np.ndarray, things_small: np.ndarray,
+                    motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The scene without its things: their pixels take the nearest background pixel's label and motion."""
+        height, width = labels.shape[:2]
+        small_h, small_w = things_small.shape
+        if things_small.all() or not things_small.any():  # nothing to continue from, or nothing to fill
+            return labels, motion
+        _, nearest = cv2.distanceTransformWithLabels(1 - things_small, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
+        bg_y, bg_x = np.nonzero(things_small == 0)  # DIST_LABEL_PIXEL numbers the zero pixels in row-major order
+        index = nearest - 1
+        ny, nx = bg_y[index], bg_x[index]
+        fill_small = cv2.resize(labels, (small_w, small_h), interpolation=cv2.INTER_NEAREST)[ny, nx]
+        fill = cv2.resize(fill_small, (width, height), interpolation=cv2.INTER_NEAREST)
+        return np.where(things.astype(bool), fill, labels), motion[ny, nx]
+
+    def _segment_motion(self, box: np.ndarray, x: int, y: int, motion: np.ndarray, cur: np.ndarray,
+                        prev: np.ndarray, scale: tuple[float, float]) -> tuple[float, float]:
+        """A segment's motion over one interval, in working pixels: median flow, refined by a colour match."""
+        sx, sy = scale
+        small_h, small_w = motion.shape[:2]
+        x0, y0 = int(x * sx), int(y * sy)
+        w = max(1, min(small_w - x0, int(np.ceil((x + box.shape[1]) * sx)) - x0))
+        h = max(1, min(small_h - y0, int(np.ceil((y + box.shape[0]) * sy)) - y0))
+        mask = cv2.resize(box.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+        if not mask.any():
+            mask[:] = 1
+        d = np.median(motion[y0:y0 + h, x0:x0 + w][mask.astype(bool)], axis=0)
+        r = self.search
+        if r == 0 or w < 2 or h < 2:
+            return float(d[0]), float(d[1])
+        # Where the segment was in I_{t-1} by the flow, then the best colour match within r pixels of it.
+        gx, gy = x0 - int(round(float(d[0]))), y0 - int(round(float(d[1])))
+        ax, ay = max(0, gx - r), max(0, gy - r)
+        bx, by = min(small_w, gx + w + r), min(small_h, gy + h + r)
+        if bx - ax < w or by - ay < h:
+            return float(d[0]), float(d[1])
+        scores = cv2.matchTemplate(prev[ay:by, ax:bx], cur[y0:y0 + h, x0:x0 + w], cv2.TM_SQDIFF, mask=mask)
+        _, _, best, _ = cv2.minMaxLoc(scores)
+        return float(x0 - (ax + best[0])), float(y0 - (ay + best[1]))
+
+    def _paste(self, labels: np.ndarray, things: np.ndarray, motion: np.ndarray, cur: np.ndarray, prev: np.ndarray,
+               gain: float, out: np.ndarray) -> None:
+        """Paste each thing segment, moved by its own motion, onto ``out`` (far to near)."""
+        height, width = labels.shape[:2]
+        scale = (motion.shape[1] / width, motion.shape[0] / height)
+        # Segments per class: touching objects of different classes move on their own.
+        segments = []
+        for c in np.unique(labels[things.astype(bool)]):
+            count, seg_map, stats, _ = cv2.connectedComponentsWithStats((labels == c).astype(np.uint8), connectivity=8)
+            segments += [(seg_map, s, stats[s]) for s in range(1, count) if stats[s, cv2.CC_STAT_AREA] >= self.min_area]
+        segments.sort(key=lambda item: item[2][cv2.CC_STAT_TOP] + item[2][cv2.CC_STAT_HEIGHT])
+        for seg_map, seg, stat in segments:
+            x, y, w, h = (int(v) for v in stat[:4])
+            box = seg_map[y:y + h, x:x + w] == seg
+            mx, my = self._segment_motion(box, x, y, motion, cur, prev, scale)
+            dx = int(round(mx / scale[0] * gain))
+            dy = int(round(my / scale[1] * gain))
+            ys, xs = np.nonzero(box)
+            ty, tx = ys + (y + dy), xs + (x + dx)
+            keep = (ty >= 0) & (ty < height) & (tx >= 0) & (tx < width)
+            out[ty[keep], tx[keep]] = labels[ys[keep] + y, xs[keep] + x]
+
+
+def _shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    height, width = size
+    if image.shape[:2] == (height, width):
+        return image
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def _gray(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+
+
+def _warp(labels: np.ndarray, disp_small: np.ndarray) -> np.ndarray:
+    """Backward warp by a displacement in label pixels given at the working size.
+
+    The label at q comes from q - d(q) (d taken at the target pixel: right for a
+    smooth background, which is all this moves); a copy when nothing moves half a pixel.
+    """
+    height, width = labels.shape[:2]
+    if float(np.abs(disp_small).max(initial=0.0)) < 0.5:
+        return labels.copy()
+    disp = cv2.resize(disp_small, (width, height), interpolation=cv2.INTER_LINEAR)
+    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    return cv2.remap(labels, grid_x - disp[..., 0], grid_y - disp[..., 1], cv2.INTER_NEAREST,
+                     borderMode=cv2.BORDER_REPLICATE)
+
+
+#: The forecasting methods: name -> factory taking the method's options.
+FORECASTERS: dict[str, Callable[..., Forecaster]] = {
+    "none": lambda **_: NoForecast(),
+    "flow": FlowForecast,
+}
+
+
+def make_forecaster(name: str, class_names: Sequence[str] = (), **options) -> Forecaster:
+    """A forecaster by name, its thing classes taken from ``class_names`` when not given.
+
+    Raises:
+        ConfigError: on an unknown method or option value.
+    """
+    if name not in FORECASTERS:
+        raise ConfigError(f"unknown forecast method {name!r}; choose one of {', '.join(FORECASTERS)}")
+    if name == "flow" and "things" not in options:
+        options["things"] = thing_classes(class_names)
+    return FORECASTERS[name](**options)
+
+
+def timed(forecaster: Forecaster, labels: np.ndarray, image: np.ndarray, previous: np.ndarray | None,
+          interval_s: float, horizon_s: float) -> tuple[Forecast, int]:
+    """Run a forecaster and return its result with its duration in nanoseconds."""
+    start = time.perf_counter_ns()
+    result = forecaster(labels, image, previous, interval_s, horizon_s)
+    return result, time.perf_counter_ns() - start
