@@ -163,53 +163,37 @@ class FlowForecast:
         small_h = max(1, round(height * small_w / width))
         cur = _shrink(image, (small_h, small_w))
         prev = _shrink(previous, (small_h, small_w))
-        # Flow at I_t's pixels back to I_{t-1}: minus it is the motion over one interval.
+        # Flow at I_t's pixels back to I_{t-1}: minus it is the motion over one interval (working pixels).
         motion = -self._flow(_gray(cur), _gray(prev))
         gain = float(horizon_s) / float(interval_s)
-        to_labels = np.array([width / small_w, height / small_h], np.float32)
-        things = self._thing_mask(labels)
-        if not things.any():
-            return Forecast(_warp(labels, motion * (to_labels * gain)), "flow")
-        things_small = cv2.resize(things, (small_w, small_h), interpolation=cv2.INTER_NEAREST)
-        background, bg_motion = self._background(labels, things, things_small, motion)
-        out = _warp(background, bg_motion * (to_labels * gain))
-        self._paste(labels, things, motion, cur, prev, gain, out)
+        to_labels = np.array([width / small_w * gain, height / small_h * gain], np.float32)
+        labels_small = _shrink_labels(labels, (small_h, small_w))
+        things_small = self._thing_mask(labels_small)
+        if not things_small.any():
+            return Forecast(_warp(labels, motion * to_labels), "flow")
+        # Everything is done at the working size except the final warp and paste at the labels' size.
+        fill_small, bg_motion = _background(labels_small, things_small, motion)
+        out = _warp(labels, bg_motion * to_labels)
+        # Thing pixels the background warp carried along are replaced by the background nearest them.
+        fill = cv2.resize(fill_small, (width, height), interpolation=cv2.INTER_NEAREST)
+        cv2.copyTo(fill, self._thing_mask(out), out)
+        self._paste(labels, labels_small, motion, cur, prev, gain, out)
         return Forecast(out, "flow")
 
     def _thing_mask(self, labels: np.ndarray) -> np.ndarray:
-        if not self._things:
-            return np.zeros(labels.shape, np.uint8)
         if labels.dtype == np.uint8:
-            return self._lut[labels]
+            return cv2.LUT(labels, self._lut)
         return np.isin(labels, self._things).astype(np.uint8)
 
-    def _background(self, labels: np.ndarray, things: np.ndarray, things_small: np.ndarray,
-                    motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The scene without its things: their pixels take the nearest background pixel's label and motion."""
-        height, width = labels.shape[:2]
-        small_h, small_w = things_small.shape
-        if things_small.all() or not things_small.any():  # nothing to continue from, or nothing to fill
-            return labels, motion
-        _, nearest = cv2.distanceTransformWithLabels(1 - things_small, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
-        bg_y, bg_x = np.nonzero(things_small == 0)  # DIST_LABEL_PIXEL numbers the zero pixels in row-major order
-        index = nearest - 1
-        ny, nx = bg_y[index], bg_x[index]
-        fill_small = cv2.resize(labels, (small_w, small_h), interpolation=cv2.INTER_NEAREST)[ny, nx]
-        fill = cv2.resize(fill_small, (width, height), interpolation=cv2.INTER_NEAREST)
-        return np.where(things.astype(bool), fill, labels), motion[ny, nx]
+    def _segment_motion(self, seg: np.ndarray, x0: int, y0: int, motion: np.ndarray, cur: np.ndarray,
+                        prev: np.ndarray) -> tuple[float, float]:
+        """A segment's motion over one interval, in working pixels: median flow, refined by a colour match.
 
-    def _segment_motion(self, box: np.ndarray, x: int, y: int, motion: np.ndarray, cur: np.ndarray,
-                        prev: np.ndarray, scale: tuple[float, float]) -> tuple[float, float]:
-        """A segment's motion over one interval, in working pixels: median flow, refined by a colour match."""
-        sx, sy = scale
+        ``seg`` is the segment's mask (uint8) in its bounding box at ``(x0, y0)`` of the working size.
+        """
         small_h, small_w = motion.shape[:2]
-        x0, y0 = int(x * sx), int(y * sy)
-        w = max(1, min(small_w - x0, int(np.ceil((x + box.shape[1]) * sx)) - x0))
-        h = max(1, min(small_h - y0, int(np.ceil((y + box.shape[0]) * sy)) - y0))
-        mask = cv2.resize(box.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
-        if not mask.any():
-            mask[:] = 1
-        d = np.median(motion[y0:y0 + h, x0:x0 + w][mask.astype(bool)], axis=0)
+        h, w = seg.shape
+        d = np.median(motion[y0:y0 + h, x0:x0 + w][seg.astype(bool)], axis=0)
         r = self.search
         if r == 0 or w < 2 or h < 2:
             return float(d[0]), float(d[1])
@@ -219,31 +203,69 @@ class FlowForecast:
         bx, by = min(small_w, gx + w + r), min(small_h, gy + h + r)
         if bx - ax < w or by - ay < h:
             return float(d[0]), float(d[1])
-        scores = cv2.matchTemplate(prev[ay:by, ax:bx], cur[y0:y0 + h, x0:x0 + w], cv2.TM_SQDIFF, mask=mask)
+        scores = cv2.matchTemplate(prev[ay:by, ax:bx], cur[y0:y0 + h, x0:x0 + w], cv2.TM_SQDIFF, mask=seg)
         _, _, best, _ = cv2.minMaxLoc(scores)
         return float(x0 - (ax + best[0])), float(y0 - (ay + best[1]))
 
-    def _paste(self, labels: np.ndarray, things: np.ndarray, motion: np.ndarray, cur: np.ndarray, prev: np.ndarray,
-               gain: float, out: np.ndarray) -> None:
-        """Paste each thing segment, moved by its own motion, onto ``out`` (far to near)."""
+    def _paste(self, labels: np.ndarray, labels_small: np.ndarray, motion: np.ndarray, cur: np.ndarray,
+               prev: np.ndarray, gain: float, out: np.ndarray) -> None:
+        """Paste each thing segment, moved by its own motion, onto ``out`` (far to near).
+
+        Segments are found per class at the working size (touching objects of
+        different classes move on their own); each is pasted with the exact
+        shape it has in the full-size labels.
+        """
         height, width = labels.shape[:2]
-        scale = (motion.shape[1] / width, motion.shape[0] / height)
-        # Segments per class: touching objects of different classes move on their own.
+        small_h, small_w = labels_small.shape
+        sx, sy = width / small_w, height / small_h
         segments = []
-        for c in np.unique(labels[things.astype(bool)]):
-            count, seg_map, stats, _ = cv2.connectedComponentsWithStats((labels == c).astype(np.uint8), connectivity=8)
-            segments += [(seg_map, s, stats[s]) for s in range(1, count) if stats[s, cv2.CC_STAT_AREA] >= self.min_area]
-        segments.sort(key=lambda item: item[2][cv2.CC_STAT_TOP] + item[2][cv2.CC_STAT_HEIGHT])
-        for seg_map, seg, stat in segments:
+        for c in self._things:
+            count, seg_map, stats, _ = cv2.connectedComponentsWithStats((labels_small == c).astype(np.uint8),
+                                                                        connectivity=8)
+            segments += [(c, seg_map, s, stats[s]) for s in range(1, count)]
+        segments.sort(key=lambda item: item[3][cv2.CC_STAT_TOP] + item[3][cv2.CC_STAT_HEIGHT])
+        for c, seg_map, seg, stat in segments:
             x, y, w, h = (int(v) for v in stat[:4])
-            box = seg_map[y:y + h, x:x + w] == seg
-            mx, my = self._segment_motion(box, x, y, motion, cur, prev, scale)
-            dx = int(round(mx / scale[0] * gain))
-            dy = int(round(my / scale[1] * gain))
-            ys, xs = np.nonzero(box)
-            ty, tx = ys + (y + dy), xs + (x + dx)
-            keep = (ty >= 0) & (ty < height) & (tx >= 0) & (tx < width)
-            out[ty[keep], tx[keep]] = labels[ys[keep] + y, xs[keep] + x]
+            if stat[cv2.CC_STAT_AREA] * sx * sy < self.min_area:
+                continue  # too small for a motion of its own: it went with the background
+            mask = (seg_map[y:y + h, x:x + w] == seg).astype(np.uint8)
+            mx, my = self._segment_motion(mask, x, y, motion, cur, prev)
+            dx, dy = int(round(mx * sx * gain)), int(round(my * sy * gain))
+            # The segment's pixels at full size: its class, within its working-size mask grown by one pixel.
+            gx0, gy0 = max(0, x - 1), max(0, y - 1)
+            gx1, gy1 = min(small_w, x + w + 1), min(small_h, y + h + 1)
+            grown = cv2.dilate((seg_map[gy0:gy1, gx0:gx1] == seg).astype(np.uint8), np.ones((3, 3), np.uint8))
+            fx0, fy0 = int(gx0 * sx), int(gy0 * sy)
+            fx1, fy1 = min(width, int(np.ceil(gx1 * sx))), min(height, int(np.ceil(gy1 * sy)))
+            member = cv2.resize(grown, (fx1 - fx0, fy1 - fy0), interpolation=cv2.INTER_NEAREST).astype(bool)
+            member &= labels[fy0:fy1, fx0:fx1] == c
+            # Clip the moved box to the frame.
+            tx0, ty0 = max(0, fx0 + dx), max(0, fy0 + dy)
+            tx1, ty1 = min(width, fx1 + dx), min(height, fy1 + dy)
+            if tx1 <= tx0 or ty1 <= ty0:
+                continue  # moved out of view
+            part = member[ty0 - fy0 - dy:ty1 - fy0 - dy, tx0 - fx0 - dx:tx1 - fx0 - dx]
+            out[ty0:ty1, tx0:tx1][part] = c
+
+
+def _background(labels_small: np.ndarray, things_small: np.ndarray,
+                motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The scene without its things, at the working size: each thing pixel takes the label and the
+    motion of the nearest background pixel (as if the background went on behind the object)."""
+    if things_small.all():  # nothing but things: no background to continue
+        return labels_small, motion
+    _, nearest = cv2.distanceTransformWithLabels(1 - things_small, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
+    bg_y, bg_x = np.nonzero(things_small == 0)  # DIST_LABEL_PIXEL numbers the zero pixels in row-major order
+    index = nearest - 1
+    ny, nx = bg_y[index], bg_x[index]
+    return labels_small[ny, nx], motion[ny, nx]
+
+
+def _shrink_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    height, width = size
+    if labels.shape[:2] == (height, width):
+        return labels
+    return cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
 
 
 def _shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -1,0 +1,102 @@
+"""Forecast cost: the ``flow`` forecaster per frame at 512x1024 on one thread, against the engine.
+
+Frames and label maps are the synthetic video rendered at the size asked for
+(moving cars, pedestrians and balls: the segments the forecaster moves). Each
+call forecasts frame t's labels one frame ahead from frames t-1 and t; every
+call is timed with ``time.perf_counter_ns`` after a warm-up, OpenCV on one
+thread. The baseline, measured in the same run: SwiftNet-R18 (random weights)
+exported to ONNX FP32 at the same size and run by ONNX Runtime on one thread,
+the engine the forecast rides on. Prints p50/p99 of each and the p50 ratio.
+
+Usage: python benchmarks/forecast.py [--size 512x1024] [--iterations 30] [--warmup 3] [--no-engine]
+       [--flow dis-ultrafast] [--width 256] [--search 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+def timed_calls(call, count: int, warmup: int) -> list[float]:
+    """Milliseconds of ``call(n)`` for n = 0..count-1, after ``warmup`` untimed calls."""
+    for n in range(warmup):
+        call(n)
+    samples = []
+    for n in range(count):
+        start = time.perf_counter_ns()
+        call(n)
+        samples.append((time.perf_counter_ns() - start) / 1e6)
+    return samples
+
+
+def engine_p50(size: tuple[int, int], iterations: int, warmup: int) -> list[float]:
+    """Per-call ms of SwiftNet-R18 in ONNX Runtime FP32 on one CPU thread at ``size``."""
+    import torch
+
+    from flame.core.card import ModelCard
+    from flame.evaluation.datasets.synthetic import CLASS_NAMES, PALETTE
+    from flame.export.onnx_export import save_onnx, to_onnx
+    from flame.export.parity import parity_windows
+    from flame.export.program import deploy_wrapper, export_program
+    from flame.runtime.engines import load_engine
+    from flame.trainer.models import build_model
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    card = ModelCard(architecture="swiftnet-r18", num_classes=len(CLASS_NAMES), class_names=tuple(CLASS_NAMES),
+                     palette=tuple(tuple(int(v) for v in c) for c in PALETTE), window=1, input_size=size)
+    model = build_model(card.architecture, card.num_classes, card.window).eval()
+    graph = to_onnx(export_program(deploy_wrapper(model, card), card), card.replace(backend="onnx"))
+    path = save_onnx(graph, Path(tempfile.mkdtemp(prefix="flame-forecast-bench-")) / "swiftnet.onnx")
+    frames = parity_windows(card, 1)[0]
+    with load_engine(path, device="cpu", threads=1) as engine:
+        return timed_calls(lambda _: engine(frames), iterations, warmup)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="512x1024", help="frame and label HxW")
+    parser.add_argument("--iterations", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--flow", default="dis-ultrafast")
+    parser.add_argument("--width", type=int, default=256, help="the forecaster's working width")
+    parser.add_argument("--search", type=int, default=4, help="the segment colour-match radius")
+    parser.add_argument("--no-engine", action="store_true", help="skip the SwiftNet-R18 baseline (no torch needed)")
+    args = parser.parse_args()
+
+    from flame.cli.common import parse_size
+    from flame.evaluation.datasets.synthetic import CLASS_NAMES, SyntheticSpec, render_sequence
+    from flame.runtime.forecast import make_forecaster
+
+    cv2.setNumThreads(1)
+    size = parse_size(args.size)
+    spec = SyntheticSpec(size=size, frames=args.iterations + args.warmup + 1, sequences=1, val_sequences=1)
+    frames, labels = render_sequence(spec, 0, "val")
+    interval = 1.0 / spec.fps
+    print(f"forecast of {size[0]}x{size[1]} labels one frame ahead, OpenCV {cv2.__version__} on "
+          f"{cv2.getNumThreads()} thread, {args.iterations} timed calls after {args.warmup} warm-up calls")
+    rows = []
+    for name, options in (("none", {}), ("flow", {"flow": args.flow, "width": args.width, "search": args.search})):
+        forecaster = make_forecaster(name, CLASS_NAMES, **options)
+        samples = timed_calls(lambda n: forecaster(labels[n + 1], frames[n + 1], frames[n], interval, interval),
+                              args.iterations, args.warmup)
+        label = name if name == "none" else f"flow ({args.flow}, width {args.width}, search {args.search})"
+        rows.append((label, samples))
+    if not args.no_engine:
+        rows.append(("engine: SwiftNet-R18 ONNX Runtime FP32, 1 thread", engine_p50(size, 5, 1)))
+    baseline = float(np.percentile(rows[-1][1], 50)) if not args.no_engine else None
+    print(f"{'':<52} {'p50 ms':>8} {'p99 ms':>8} {'p50 / engine':>13}")
+    for label, samples in rows:
+        p50, p99 = np.percentile(samples, [50, 99])
+        ratio = f"{p50 / baseline:13.3f}" if baseline else f"{'-':>13}"
+        print(f"{label:<52} {p50:8.2f} {p99:8.2f} {ratio}")
+
+
+if __name__ == "__main__":
+    main()
