@@ -121,7 +121,10 @@ class FlowForecast:
         search: each segment's median flow is refined by matching the segment's
             colour pixels in the earlier frame within this many working pixels of it
             (0: the median flow alone). Dense flow works on grey images and blurs
-            small objects into the background; the colour match fixes that.
+            small objects into the background; the colour match fixes that. A
+            motion the flow underestimates by more than this is missed (DIS
+            ultrafast does for fast small objects), a wider search costs
+            (2r+1)^2 per segment.
         min_area: segments smaller than this many label pixels are moved with
             the background (too small for a reliable motion).
 
