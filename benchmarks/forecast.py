@@ -8,8 +8,14 @@ thread. The baseline, measured in the same run: SwiftNet-R18 (random weights)
 exported to ONNX FP32 at the same size and run by ONNX Runtime on one thread,
 the engine the forecast rides on. Prints p50/p99 of each and the p50 ratio.
 
+``--oracle`` also prints what the forecast buys on the synthetic video with the
+ground truth as the predictions (a perfect static segmenter): FLAME at k = 1, 2,
+3 without and with the forecast and the share of the FLAME drop recovered,
+(FLAME_flow - FLAME_none) / (mIoU - FLAME_none), for each flow setting given with
+``--oracle-settings`` (``flow:width:search``, comma separated).
+
 Usage: python benchmarks/forecast.py [--size 512x1024] [--iterations 30] [--warmup 3] [--no-engine]
-       [--flow dis-ultrafast] [--width 256] [--search 4]
+       [--flow dis-ultrafast] [--width 256] [--search 4] [--oracle [--oracle-settings ...]]
 """
 
 from __future__ import annotations
@@ -59,6 +65,32 @@ def engine_p50(size: tuple[int, int], iterations: int, warmup: int) -> list[floa
         return timed_calls(lambda _: engine(frames), iterations, warmup)
 
 
+def oracle(settings: list[str]) -> None:
+    """Recovered share of the FLAME drop with ground truth as the predictions, per flow setting."""
+    from flame.apps.forecast import ForecastSource
+    from flame.evaluation.datasets.synthetic import load_synthetic
+    from flame.evaluation.protocols import PredictionSource, evaluate
+    from flame.runtime.forecast import make_forecaster
+
+    class Truth(PredictionSource):
+        def predict(self, sequence, index):
+            return sequence.label(index)
+
+    dataset = load_synthetic("val")
+    offsets = [0, 1, 2, 3]
+    none = evaluate(dataset, Truth(), offsets).flame
+    miou = none[0].miou
+    print(f"\nground truth as predictions on {dataset.name} ({len(dataset.sequences)} sequences): mIoU {miou:.4f}, "
+          "FLAME without forecast " + ", ".join(f"k={k} {none[k].miou:.4f}" for k in offsets[1:]))
+    for setting in settings:
+        flow, width, search = setting.split(":")
+        forecaster = make_forecaster("flow", dataset.class_names, flow=flow, width=int(width), search=int(search))
+        scores = evaluate(dataset, ForecastSource(Truth(), forecaster), offsets).flame
+        shares = [(scores[k].miou - none[k].miou) / (miou - none[k].miou) for k in offsets[1:]]
+        print(f"  flow {setting:<22} FLAME " + ", ".join(f"{scores[k].miou:.4f}" for k in offsets[1:])
+              + "  recovered " + ", ".join(f"{share:.1%}" for share in shares))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="512x1024", help="frame and label HxW")
@@ -68,6 +100,8 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=256, help="the forecaster's working width")
     parser.add_argument("--search", type=int, default=4, help="the segment colour-match radius")
     parser.add_argument("--no-engine", action="store_true", help="skip the SwiftNet-R18 baseline (no torch needed)")
+    parser.add_argument("--oracle", action="store_true", help="also the recovered share on the synthetic video")
+    parser.add_argument("--oracle-settings", default="dis-ultrafast:256:4,dis-ultrafast:256:0,farneback:256:4")
     args = parser.parse_args()
 
     from flame.cli.common import parse_size
@@ -96,6 +130,8 @@ def main() -> None:
         p50, p99 = np.percentile(samples, [50, 99])
         ratio = f"{p50 / baseline:13.3f}" if baseline else f"{'-':>13}"
         print(f"{label:<52} {p50:8.2f} {p99:8.2f} {ratio}")
+    if args.oracle:
+        oracle(args.oracle_settings.split(","))
 
 
 if __name__ == "__main__":
