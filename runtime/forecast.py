@@ -169,16 +169,16 @@ class FlowForecast:
         # Flow at I_t's pixels back to I_{t-1}: minus it is the motion over one interval (working pixels).
         motion = -self._flow(_gray(cur), _gray(prev))
         gain = float(horizon_s) / float(interval_s)
-        to_labels = np.array([width / small_w * gain, height / small_h * gain], np.float32)
         labels_small = _shrink_labels(labels, (small_h, small_w))
         things_small = self._thing_mask(labels_small)
+        # The background (the camera's motion) moves as one affine motion fitted to its flow: dense flow
+        # is noise on textureless ground and drags moving objects' motion into the pixels around them.
+        camera = _camera_motion(motion, things_small)
+        out = _warp_affine(labels, camera, gain, (width / small_w, height / small_h))
         if not things_small.any():
-            return Forecast(_warp(labels, motion * to_labels), "flow")
-        # Everything is done at the working size except the final warp and paste at the labels' size.
-        fill_small, bg_motion = _background(labels_small, things_small, motion)
-        out = _warp(labels, bg_motion * to_labels)
-        # Thing pixels the background warp carried along are replaced by the background nearest them.
-        fill = cv2.resize(fill_small, (width, height), interpolation=cv2.INTER_NEAREST)
+            return Forecast(out, "flow")
+        # Thing pixels the background warp carried along get the background nearest them.
+        fill = cv2.resize(_background(labels_small, things_small), (width, height), interpolation=cv2.INTER_NEAREST)
         cv2.copyTo(fill, self._thing_mask(out), out)
         self._paste(labels, labels_small, motion, cur, prev, gain, out)
         return Forecast(out, "flow")
@@ -251,17 +251,38 @@ class FlowForecast:
             out[ty0:ty1, tx0:tx1][part] = c
 
 
-def _background(labels_small: np.ndarray, things_small: np.ndarray,
-                motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The scene without its things, at the working size: each thing pixel takes the label and the
-    motion of the nearest background pixel (as if the background went on behind the object)."""
+def _background(labels_small: np.ndarray, things_small: np.ndarray) -> np.ndarray:
+    """The scene without its things, at the working size: each thing pixel takes the label of the
+    nearest background pixel (as if the background went on behind the object)."""
     if things_small.all():  # nothing but things: no background to continue
-        return labels_small, motion
-    _, nearest = cv2.distanceTransformWithLabels(1 - things_small, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
+        return labels_small
+    # Distance to the nearest zero pixel: the background is zero in the thing mask.
+    _, nearest = cv2.distanceTransformWithLabels(things_small, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
     bg_y, bg_x = np.nonzero(things_small == 0)  # DIST_LABEL_PIXEL numbers the zero pixels in row-major order
     index = nearest - 1
-    ny, nx = bg_y[index], bg_x[index]
-    return labels_small[ny, nx], motion[ny, nx]
+    return labels_small[bg_y[index], bg_x[index]]
+
+
+def _camera_motion(motion: np.ndarray, things_small: np.ndarray, step: int = 4) -> np.ndarray | None:
+    """The background's motion over one interval as a 2x3 affine map (working pixels), or None when still.
+
+    Fitted with RANSAC (1-pixel threshold) to the flow on a grid of background
+    pixels at least two pixels from any thing. None (no warp) when the fit
+    fails or moves no corner of the frame by a quarter pixel.
+    """
+    height, width = things_small.shape
+    away = cv2.dilate(things_small, np.ones((5, 5), np.uint8)) == 0
+    ys, xs = np.mgrid[step // 2:height:step, step // 2:width:step]
+    ys, xs = ys[away[ys, xs]], xs[away[ys, xs]]
+    if ys.size < 8:
+        return None
+    points = np.stack([xs, ys], axis=1).astype(np.float32)
+    model, _ = cv2.estimateAffine2D(points, points + motion[ys, xs], method=cv2.RANSAC, ransacReprojThreshold=1.0)
+    if model is None:
+        return None
+    corners = np.array([[0, 0, 1], [width, 0, 1], [0, height, 1], [width, height, 1]], np.float64)
+    moved = corners @ model.T - corners[:, :2]
+    return model if float(np.abs(moved).max()) >= 0.25 else None
 
 
 def _shrink_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -282,19 +303,20 @@ def _gray(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
 
 
-def _warp(labels: np.ndarray, disp_small: np.ndarray) -> np.ndarray:
-    """Backward warp by a displacement in label pixels given at the working size.
-
-    The label at q comes from q - d(q) (d taken at the target pixel: right for a
-    smooth background, which is all this moves); a copy when nothing moves half a pixel.
-    """
-    height, width = labels.shape[:2]
-    if float(np.abs(disp_small).max(initial=0.0)) < 0.5:
+def _warp_affine(labels: np.ndarray, camera: np.ndarray | None, gain: float,
+                 scale: tuple[float, float]) -> np.ndarray:
+    """The labels moved by ``gain`` times the camera's per-interval affine motion (working pixels)."""
+    if camera is None:
         return labels.copy()
-    disp = cv2.resize(disp_small, (width, height), interpolation=cv2.INTER_LINEAR)
-    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-    return cv2.remap(labels, grid_x - disp[..., 0], grid_y - disp[..., 1], cv2.INTER_NEAREST,
-                     borderMode=cv2.BORDER_REPLICATE)
+    sx, sy = scale
+    # Constant velocity: p -> p + gain * (A p + b - p), taken to the labels' pixel grid.
+    step = np.vstack([camera, [0.0, 0.0, 1.0]]) - np.eye(3)
+    extrapolated = np.eye(3) + gain * step
+    to_labels = np.diag([sx, sy, 1.0])
+    full = to_labels @ extrapolated @ np.linalg.inv(to_labels)
+    height, width = labels.shape[:2]
+    return cv2.warpAffine(labels, full[:2], (width, height), flags=cv2.INTER_NEAREST,
+                          borderMode=cv2.BORDER_REPLICATE)
 
 
 #: The forecasting methods: name -> factory taking the method's options.
