@@ -161,6 +161,9 @@ class FlowForecast:
             return Forecast(labels, "none", f"the earlier frame is not older than this one ({interval_s!r} s)")
         if horizon_s <= 0:
             return Forecast(labels, "flow")
+        if labels.dtype not in (np.uint8, np.uint16, np.int32):  # OpenCV's label types
+            moved = self(labels.astype(np.int32), image, previous, interval_s, horizon_s)
+            return Forecast(moved.labels.astype(labels.dtype), moved.method, moved.fallback)
         height, width = labels.shape[:2]
         small_w = min(self.width, width)
         small_h = max(1, round(height * small_w / width))

@@ -92,3 +92,14 @@ def test_none_is_identity_and_registry_names_its_methods():
     with pytest.raises(ConfigError, match="unknown optical flow"):
         make_forecaster("flow", flow="nope")
     assert thing_classes(["road", "Car", "person", "sky", "ball"]) == (1, 2, 4)
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.int32, np.int64])
+def test_wider_label_types_give_the_same_forecast_in_their_own_type(dtype):
+    previous, _ = scene(60, 40)
+    image, labels = scene(65, 42)
+    forecaster = make_forecaster("flow", CLASSES)
+    expected = forecaster(labels, image, previous, 1 / 30, 2 / 30).labels
+    out = forecaster(labels.astype(dtype), image, previous, 1 / 30, 2 / 30).labels
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, expected)
