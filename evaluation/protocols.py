@@ -1,4 +1,4 @@
-"""Scoring protocols over a sequence data set (DESIGN.md section 2).
+"""Scoring protocols over a sequence data set (docs/metric.md).
 
 * static mIoU: F(I_{j-T+1}..I_j) against S_j (offset k = 0);
 * FLAME at offset k: F(I_{j-k-T+1}..I_{j-k}) against S_j, one confusion

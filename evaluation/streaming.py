@@ -1,4 +1,4 @@
-"""Streaming simulation: one engine on a real-time stream (DESIGN.md section 2).
+"""Streaming simulation: one engine on a real-time stream (docs/metric.md, "Streaming FLAME").
 
 Frames arrive at their timestamps. The engine, whenever it becomes free,
 takes the newest frame that has arrived (older unprocessed frames are

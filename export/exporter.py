@@ -197,4 +197,4 @@ def _verify(path: Path, card: ModelCard, wrapper, windows: int, step: Callable[[
 
     with load_engine(path) as engine:
         engine_text = f"{engine.backend} on {engine.device}"
-        return check_parity(reference, engine, inputs, card, engine.card.precision, engine_text)
+        return check_parity(reference, engine.raw, inputs, card, engine.card.precision, engine_text)

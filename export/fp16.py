@@ -5,7 +5,7 @@ Converter: onnxconverter-common's ``float16.convert_float_to_float16`` with
 ``node_block_list``. Why this converter: it is a small pip package that works
 offline on any machine (NVIDIA ModelOpt's AutoCast needs NVIDIA's index and
 calibration data), and with explicit node names it converts our graphs
-correctly. What was measured (DESIGN.md field notes):
+correctly. What was measured:
 
 * nothing blocked: the graph fails to load in ONNX Runtime, because the
   input ``Cast(uint8 -> float)`` keeps ``to=FLOAT`` while its output is

@@ -1,6 +1,6 @@
 """FLAME: latency-aware accuracy of real-time video segmentation.
 
-The subpackages are independent layers (see DESIGN.md section 3):
+The subpackages are independent layers (docs/architecture.md):
 ``flame.evaluation`` (metric, protocols, data sets; numpy/opencv only),
 ``flame.runtime`` (engines, sources, the real-time loop; no torch),
 ``flame.trainer`` (PyTorch models and training) and ``flame.export``

@@ -1,4 +1,4 @@
-"""Timestamped frames and the short ring of the newest ones (DESIGN.md section 4).
+"""Timestamped frames and the short ring of the newest ones (docs/architecture.md, "Source").
 
 A two-frame model needs I_{t-1} captured about one *training* frame interval
 before I_t. Frames get dropped at run time, so the previous frame is looked up

@@ -1,4 +1,4 @@
-"""Cameras and network streams as sources (DESIGN.md section 4).
+"""Cameras and network streams as sources (docs/architecture.md, "Source").
 
 A grabber thread reads continuously (driver buffer 1 where the backend
 allows) into a ring of the newest timestamped frames, so the loop never sees

@@ -60,7 +60,7 @@ def _cuda_gpu_names() -> list[str] | None:
     except Exception:  # not installed, or a broken install: either way no answer
         return None
     try:
-        # Ask for the count first: it fails cleanly without a GPU (DESIGN.md section 7).
+        # Ask for the count first: without a GPU it fails cleanly, where TensorRT objects crash the interpreter.
         err, count = cudart.cudaGetDeviceCount()
         if int(err) != 0 or count < 1:
             return None

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from flame.core.errors import ConfigError
-from flame.runtime.stream import FrameResult
+from flame.runtime.stream_result import FrameResult
 
 #: Container suffix -> FourCC that this OpenCV's FFmpeg writes without extra codecs.
 FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}

@@ -2,9 +2,10 @@
 
 Sources hand the loop the *newest* frame with its capture timestamp and the
 short ring of frames before it (:class:`~flame.runtime.frames.Taken`). The
-kinds live in :mod:`flame.runtime.file_sources` (video, folder) and
-:mod:`flame.runtime.live_sources` (camera, URL); :func:`flame.runtime.sources.open_source`
-picks one.
+kinds live in :mod:`flame.runtime.file_sources` (video, folder, frames from
+Python, over the reader of :mod:`flame.runtime.file_reader`) and
+:mod:`flame.runtime.live_sources` (camera, URL);
+:func:`flame.runtime.sources.open_source` picks one.
 """
 
 from __future__ import annotations

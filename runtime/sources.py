@@ -16,11 +16,11 @@ import os
 from typing import Any
 
 from flame.core.errors import ConfigError
-from flame.runtime.file_sources import IMAGE_SUFFIXES, FolderSource, VideoSource
+from flame.runtime.file_sources import IMAGE_SUFFIXES, ArraySource, FolderSource, VideoSource
 from flame.runtime.live_sources import CameraSource, LiveSource, UrlSource, redact_url
 from flame.runtime.source_base import ASSUMED_FPS, Capture, Clock, Sleep, Source
 
-__all__ = ["open_source", "Source", "VideoSource", "FolderSource", "LiveSource", "CameraSource", "UrlSource",
+__all__ = ["open_source", "Source", "VideoSource", "FolderSource", "ArraySource", "LiveSource", "CameraSource", "UrlSource",
            "Capture", "Clock", "Sleep", "redact_url", "IMAGE_SUFFIXES", "ASSUMED_FPS"]
 
 

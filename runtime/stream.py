@@ -11,169 +11,31 @@ frame captured about one *training* interval earlier, from the ring by
 timestamp), resizes into a reused input buffer, runs the engine, and records
 
 * latency: from the frame's capture (in host memory) to the label map in
-  host memory (DESIGN.md section 2), and
+  host memory (docs/metric.md, "Latency"), and
 * the engine call alone.
 
 Outputs (overlay window, video file, status line) run after the latency
 span closes; their cost is recorded per frame so a loop that falls behind
-because of them says so.
+because of them says so. What outputs receive and what a run measured
+(:class:`FrameResult`, :class:`RunResult`) are in :mod:`flame.runtime.stream_result`.
 """
 
 from __future__ import annotations
 
 import collections
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Protocol
+from typing import Callable, Iterable
 
 import cv2
 import numpy as np
 
 from flame.core.errors import ConfigError, FlameError
+from flame.core.offsets import frame_offset
 from flame.runtime.engines.base import Engine
 from flame.runtime.frames import Frame, Taken, history_needed, pick_window
-from flame.core.offsets import frame_offset
-from flame.core.latency import summarize
 from flame.runtime.source_base import Source
+from flame.runtime.stream_result import FrameResult, LiveStats, Output, RunResult
 
-
-@dataclass(frozen=True)
-class LiveStats:
-    """Running figures for a heads-up display (over the last few frames).
-
-    Attributes:
-        latency_ms: median latency of the recent frames.
-        engine_ms: median engine time of the recent frames.
-        fps_out: recent output rate.
-        k: frames late at ``fps`` (None when the fps is unknown).
-        fps: the source frame rate k refers to.
-        processed: frames processed so far.
-        dropped: frames dropped so far.
-    """
-
-    latency_ms: float
-    engine_ms: float
-    fps_out: float
-    k: int | None
-    fps: float | None
-    processed: int
-    dropped: int
-
-
-@dataclass(frozen=True)
-class FrameResult:
-    """One processed frame, as outputs see it.
-
-    Attributes:
-        frame: the newest frame the labels were computed from.
-        window: the frames fed to the engine, oldest first.
-        labels: the engine's integer label map at the engine's input size.
-        latency_ms: capture to labels in host memory.
-        engine_ms: the engine call alone.
-        stats: running figures.
-    """
-
-    frame: Frame
-    window: tuple[Frame, ...]
-    labels: np.ndarray
-    latency_ms: float
-    engine_ms: float
-    stats: LiveStats
-
-
-class Output(Protocol):
-    """Something that consumes results after the latency span (overlay, video, status).
-
-    Calling it may return False to ask the loop to stop (a window's ``q`` key).
-    """
-
-    def __call__(self, result: FrameResult) -> bool | None: ...  # noqa: E704
-
-    def close(self) -> None: ...  # noqa: E704
-
-
-@dataclass
-class RunResult:
-    """What a run measured; :meth:`summary` gives the report figures.
-
-    Times are nanoseconds on the source's clock. Per-frame arrays are aligned:
-    entry i is the i-th processed frame.
-    """
-
-    window: int
-    train_fps: float
-    source_fps: float | None
-    started_ns: int = 0
-    ended_ns: int = 0
-    frames_captured: int = 0
-    window_padded: int = 0
-    end_reason: str = "not started"
-    warmup: int = 0
-    records: list[tuple[int, int, int, int, int]] = field(default_factory=list)  # index, captured, finished, engine, prev
-    output_ns: list[int] = field(default_factory=list)
-    timing_sums: dict[str, float] = field(default_factory=dict)  # the engine's own breakdown, summed
-
-    @property
-    def frames_processed(self) -> int:
-        """Frames that went through the engine to a label map."""
-        return len(self.records)
-
-    @property
-    def frames_dropped(self) -> int:
-        """Captured but never processed (so processed + dropped = captured)."""
-        return max(0, self.frames_captured - self.frames_processed)
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        """Per-frame columns: index, capture/finish (ms since start), latency, engine, previous index."""
-        data = np.asarray(self.records, dtype=np.int64).reshape(-1, 5)
-        return {
-            "index": data[:, 0],
-            "capture_ms": (data[:, 1] - self.started_ns) / 1e6,
-            "finish_ms": (data[:, 2] - self.started_ns) / 1e6,
-            "latency_ms": (data[:, 2] - data[:, 1]) / 1e6,
-            "engine_ms": data[:, 3] / 1e6,
-            "previous": data[:, 4],
-        }
-
-    def summary(self) -> dict[str, Any]:
-        """Counts, rates, latency statistics and k at the source fps.
-
-        Returns:
-            ``frames_captured/processed/dropped``, ``duration_s``, ``fps_in``,
-            ``fps_out``, ``latency_ms``/``engine_ms``/``overhead_ms``/``output_ms``
-            (each mean/p50/p90/p99/max), ``output_share``, ``engine_breakdown_ms``
-            (mean of the engine's own timing spans), ``k``, ``k_fps``,
-            ``k_latency_ms``, ``window_padded``, ``end_reason``.
-        """
-        cols = self.arrays()
-        span_s = max(0.0, (self.ended_ns - self.started_ns) / 1e9)
-        fps_in = self.frames_captured / span_s if span_s > 0 else None
-        fps_out = self.frames_processed / span_s if span_s > 0 else None
-        latency = summarize(cols["latency_ms"])
-        output_ms = np.asarray(self.output_ns, dtype=np.float64) / 1e6
-        k_fps = self.source_fps or fps_in
-        k = frame_offset(latency["p50"] / 1000.0, k_fps) if latency["p50"] is not None and k_fps else None
-        return {
-            "end_reason": self.end_reason,
-            "frames_captured": self.frames_captured,
-            "frames_processed": self.frames_processed,
-            "frames_dropped": self.frames_dropped,
-            "duration_s": span_s,
-            "fps_in": fps_in,
-            "fps_out": fps_out,
-            "latency_ms": latency,
-            "engine_ms": summarize(cols["engine_ms"]),
-            "overhead_ms": summarize(np.maximum(0.0, cols["latency_ms"] - cols["engine_ms"])),
-            "output_ms": summarize(output_ms),
-            "output_share": float(output_ms.sum() / span_s) if span_s > 0 else None,
-            "engine_breakdown_ms": ({name: total / self.frames_processed for name, total in self.timing_sums.items()}
-                                    if self.frames_processed and self.timing_sums else None),
-            "k": k,
-            "k_fps": k_fps,
-            "k_latency_ms": latency["p50"],
-            "window": self.window,
-            "window_padded": self.window_padded,
-            "warmup": self.warmup,
-        }
+__all__ = ["FrameResult", "LiveStats", "Output", "RunResult", "Stream"]
 
 
 class Stream:
@@ -241,7 +103,7 @@ class Stream:
             result.end_reason = "warming up"
             blank = np.zeros(self._buffer.shape, dtype=np.uint8)
             for _ in range(self.warmup):
-                self._as_labels(self.engine(blank))
+                self.engine(blank)
             self.source.start(history_needed(self.window, 1.0 / self.interval_s, self.source.fps))
             result.started_ns = self._clock()
             result.end_reason = "running"
@@ -287,14 +149,6 @@ class Stream:
             if failure is not None:
                 raise failure
 
-    def _as_labels(self, output: np.ndarray) -> np.ndarray:
-        # A logits export gives [C, H, W] (or [1, C, H, W]); the robot needs class ids.
-        if output.ndim == 4 and output.shape[0] == 1:
-            output = output[0]
-        if output.ndim == 3:
-            return output.argmax(axis=0).astype(np.uint8 if output.shape[0] <= 256 else np.int32)
-        return output
-
     def _inputs(self, frames: list[Frame]) -> np.ndarray:
         height, width = self.input_hw
         if len(frames) == 1 and frames[0].image.shape[:2] == (height, width):
@@ -316,10 +170,9 @@ class Stream:
             frames = [frame]
         inputs = self._inputs(frames)
         start = self._clock()
-        output = self.engine(inputs)
-        engine_done = self._clock()
-        labels = self._as_labels(output)
-        finished = self._clock()
+        labels = self.engine(inputs)  # uint8 [H, W] for labels and logits exports alike
+        # The labels are in host memory when the engine returns: its end is the frame's end.
+        finished = engine_done = self._clock()
         previous = frames[-2].index if len(frames) > 1 else -1
         timing = self.engine.last_timing
         if timing is not None:

@@ -2,7 +2,7 @@
 
 This module composes the layers (``flame.runtime`` measures, ``flame.evaluation``
 scores), which is why it sits at the top of the package rather than in
-either: the two layers never import each other (DESIGN.md section 3).
+either: the two layers never import each other (docs/architecture.md).
 
 Latency comes from one of three places:
 

@@ -1,4 +1,4 @@
-"""The model card: what every artifact says about itself (DESIGN.md section 4).
+"""The model card: what every artifact says about itself (docs/architecture.md, "Model card").
 
 A frozen dataclass serialised as JSON. It travels inside checkpoints (as a
 plain dict), in ONNX ``metadata_props`` (key :data:`ONNX_KEY`), inside ``.pt2``

@@ -1,6 +1,6 @@
 """Latency statistics: one summary for every report (flame-run, flame-eval).
 
-DESIGN.md section 2: keep every sample, report mean, p50, p90, p99 and max.
+docs/metric.md, "Latency": keep every sample, report mean, p50, p90, p99 and max.
 """
 
 from __future__ import annotations

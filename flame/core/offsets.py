@@ -1,4 +1,4 @@
-"""Frame offset k from a latency and a frame rate (DESIGN.md section 2).
+"""Frame offset k from a latency and a frame rate (docs/metric.md, "Frame offset k").
 
 Lives in the top-level package because both ``flame.evaluation`` (FLAME
 pairing) and ``flame.runtime`` (k in run reports) need it, and neither may

@@ -1,9 +1,11 @@
-"""The engine contract every backend implements (DESIGN.md section 4).
+"""The engine contract every backend implements (docs/architecture.md, "Engine contract").
 
 ``labels = engine(frames)``: ``frames`` is uint8 ``[T, H, W, 3]`` BGR, oldest
-first, at the card's input size; ``labels`` is an integer ``[H, W]`` map (or
-float ``[C, H, W]`` logits for a logits export). Each call records a timing
-breakdown in :attr:`Engine.last_timing`.
+first, at the card's input size; ``labels`` is a uint8 ``[H, W]`` class-id map
+whatever the artifact returns: for a logits export (card ``output="logits"``)
+the engine takes the argmax over the class axis on the host. ``engine.raw(frames)``
+returns what the artifact itself computes (float ``[C, H, W]`` logits for a
+logits export). Each call records a timing breakdown in :attr:`Engine.last_timing`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ class Timing:
     """Where one engine call spent its time, in milliseconds.
 
     On CUDA backends each span ends after a device synchronisation.
-    ``total_ms`` is the whole call, validation included.
+    ``total_ms`` is the whole call, validation and (logits exports) the host
+    argmax included.
     """
 
     prepare_ms: float = 0.0
@@ -37,6 +40,21 @@ class Timing:
     def as_dict(self) -> dict[str, float]:
         """The spans as a plain dict."""
         return asdict(self)
+
+
+def logits_to_labels(logits: np.ndarray) -> np.ndarray:
+    """Class ids ``[H, W]`` (uint8) from logits ``[C, H, W]`` (or ``[1, C, H, W]``).
+
+    Raises:
+        EngineError: on another shape, or more classes than uint8 can hold.
+    """
+    if logits.ndim == 4 and logits.shape[0] == 1:
+        logits = logits[0]
+    if logits.ndim != 3:
+        raise EngineError(f"a logits export returns [C, H, W]; this one returned shape {logits.shape}")
+    if logits.shape[0] > 256:
+        raise EngineError(f"{logits.shape[0]} classes do not fit uint8 labels (at most 256)")
+    return logits.argmax(axis=0).astype(np.uint8)
 
 
 def now_ms() -> float:
@@ -96,20 +114,40 @@ class Engine(ABC):
         return np.ascontiguousarray(frames)
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
-        """Run the engine on one window of frames.
+        """Run the engine on one window of frames; returns uint8 labels ``[H, W]``.
 
         Raises:
             EngineError: on bad frames, a closed engine, or a backend failure.
         """
+        start = now_ms()
+        output, timing = self._run(frames)
+        if self.card.output == "logits":
+            output = logits_to_labels(output)
+        timing.total_ms = now_ms() - start
+        return output
+
+    def raw(self, frames: np.ndarray) -> np.ndarray:
+        """Run the engine and return the artifact's own output, untouched.
+
+        For a labels export this is the same as calling the engine; for a
+        logits export it is the float ``[C, H, W]`` logits.
+
+        Raises:
+            EngineError: on bad frames, a closed engine, or a backend failure.
+        """
+        start = now_ms()
+        output, timing = self._run(frames)
+        timing.total_ms = now_ms() - start
+        return output
+
+    def _run(self, frames: np.ndarray) -> tuple[np.ndarray, Timing]:
         if self._closed:
             raise EngineError(f"engine {self.path.name} is closed")
-        start = now_ms()
         frames = self.check_frames(frames)
         timing = Timing()
         output = self._infer(frames, timing)
-        timing.total_ms = now_ms() - start
         self.last_timing = timing
-        return output
+        return output, timing
 
     @abstractmethod
     def _infer(self, frames: np.ndarray, timing: Timing) -> np.ndarray:

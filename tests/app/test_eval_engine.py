@@ -129,3 +129,28 @@ def test_flame_eval_engine_as_a_subprocess(tiny_data, tiny_onnx):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "FLAME (k=" in proc.stdout and "static mIoU" in proc.stdout
+
+
+def test_a_logits_export_scores_and_streams_like_the_labels_export(tiny_data, tiny_checkpoint, tiny_onnx, tmp_path):
+    from flame.export.exporter import export_checkpoint
+
+    exported = export_checkpoint(tiny_checkpoint, tmp_path / "logits.onnx", "onnx", output="logits", windows=2)
+    assert exported.card.output == "logits"
+    assert exported.parity is not None and exported.parity.agreement >= 0.999
+    reports = []
+    for engine in (tiny_onnx, exported.path):
+        code, output = run(["--engine", engine, "--dataset", "folder", "--data-root", tiny_data, "--latency", 26,
+                            "--fps", 16.667, "--json", tmp_path / "r.json"])
+        assert code == 0, output
+        reports.append(json.loads((tmp_path / "r.json").read_text()))
+    assert reports[1]["card"]["output"] == "logits"
+    # The engine's host argmax gives exactly the labels the labels graph computes inside (FP32 both).
+    assert reports[1]["miou"] == pytest.approx(reports[0]["miou"], abs=1e-9)
+    assert reports[1]["flame"] == pytest.approx(reports[0]["flame"], abs=1e-9)
+    frames = tiny_data / "val" / "seq000" / "frames"
+    proc = subprocess.run(["flame-run", "--frames", str(frames), "--fps", "30", "--engine", str(exported.path),
+                           "--no-show", "--report", str(tmp_path / "run.json"), "--warmup", "1"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    run_report = json.loads((tmp_path / "run.json").read_text())
+    assert run_report["frames_processed"] == 10 and run_report["card"]["output"] == "logits"

@@ -44,8 +44,11 @@ def test_torch_logits_default_output_next_to_checkpoint(artifacts, tmp_path):
     assert "max |logit difference|" in result.output
     with load_engine(out, device="cpu") as engine:
         assert engine.card.output == "logits"
-        logits = engine(artifacts.windows[0])
+        logits = engine.raw(artifacts.windows[0])
+        labels = engine(artifacts.windows[0])
     assert logits.shape == (CLASSES, *SIZE) and logits.dtype == np.float32
+    # Called, the engine returns labels: the argmax of its logits.
+    assert labels.dtype == np.uint8 and np.array_equal(labels, logits.argmax(axis=0))
 
 
 def test_missing_checkpoint(tmp_path):

@@ -35,6 +35,40 @@ def test_runtime_imports_no_backend():
     assert done.stdout.strip() == "[]"
 
 
+def test_a_logits_export_returns_labels_and_keeps_its_logits(tmp_path):
+    from tiny_engines import write_tiny_onnx
+
+    # Four 16-pixel bands at grey 0, 64, 128, 200: bins 0, 1, 2, 3 (64 and 128 sit exactly on a bin edge).
+    frames = np.zeros((1, 8, 64, 3), np.uint8)
+    for band, value in enumerate((0, 64, 128, 200)):
+        frames[0, :, 16 * band:16 * (band + 1)] = value
+    with load_engine(write_tiny_onnx(tmp_path / "labels.onnx", 1, (8, 64), output="labels")) as labels_engine, \
+            load_engine(write_tiny_onnx(tmp_path / "logits.onnx", 1, (8, 64), output="logits")) as logits_engine:
+        assert logits_engine.card.output == "logits"
+        labels = logits_engine(frames)
+        logits = logits_engine.raw(frames)
+        expected = labels_engine(frames)
+        assert logits_engine.last_timing is not None and logits_engine.last_timing.total_ms > 0
+        assert np.array_equal(labels_engine.raw(frames), expected)
+    assert labels.dtype == np.uint8 and labels.shape == (8, 64)
+    assert logits.dtype == np.float32 and logits.shape == (4, 8, 64)
+    assert np.array_equal(labels, expected)
+    assert np.array_equal(labels[0, ::16], [0, 1, 2, 3])
+
+
+def test_logits_to_labels_shapes():
+    from flame.runtime.engines.base import logits_to_labels
+
+    logits = np.zeros((3, 1, 2), np.float32)
+    logits[2, 0, 0] = logits[1, 0, 1] = 1.0
+    assert logits_to_labels(logits).tolist() == [[2, 1]]
+    assert logits_to_labels(logits[None]).tolist() == [[2, 1]]
+    with pytest.raises(EngineError, match=r"\[C, H, W\]"):
+        logits_to_labels(logits[0])
+    with pytest.raises(EngineError, match="uint8"):
+        logits_to_labels(np.zeros((300, 1, 1), np.float32))
+
+
 def test_missing_file_and_unknown_suffix(tmp_path):
     with pytest.raises(EngineError, match="does not exist"):
         load_engine(tmp_path / "none.onnx")

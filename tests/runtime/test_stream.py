@@ -32,11 +32,13 @@ class Collect:
         self.closed = True
 
 
-def test_offline_onnx_run_processes_every_frame_with_correct_labels(tmp_path):
+@pytest.mark.parametrize("output", ["labels", "logits"])
+def test_offline_onnx_run_processes_every_frame_with_correct_labels(tmp_path, output):
     # A lossless folder at 40x56; the engine takes 24x32, so every frame is resized.
+    # A logits export gives the same uint8 labels: the engine takes the argmax.
     for i in range(20):
         cv2.imwrite(str(tmp_path / f"{i:03d}.png"), np.full((40, 56, 3), level(i), np.uint8))
-    engine = load_engine(write_tiny_onnx(tmp_path / "tiny.onnx", 1, (24, 32), classes=4))
+    engine = load_engine(write_tiny_onnx(tmp_path / "tiny.onnx", 1, (24, 32), classes=4, output=output))
     collect = Collect()
     with engine, FolderSource(tmp_path, fps=20) as source:
         result = Stream(engine, source, warmup=2, outputs=[collect]).run()

@@ -1,8 +1,9 @@
 """Small engines, a virtual clock and test videos for the runtime tests and benchmark.
 
 * :func:`write_tiny_onnx`: a real ONNX graph built by hand (uint8 [T,H,W,3] ->
-  mean over frames and channels -> class bins -> uint8 [H,W]) carrying a FLAME
-  card, loaded through ``load_engine`` like any export.
+  mean over frames and channels -> class bins -> uint8 [H,W], or float logits
+  [C,H,W] whose argmax is those bins) carrying a FLAME card, loaded through
+  ``load_engine`` like any export.
 * :class:`DelayEngine`: an Engine with a known delay that advances a
   :class:`VirtualClock` (or sleeps), and remembers what it was fed.
 * :func:`write_video`: a video whose frame i is filled with grey level ``level(i)``.
@@ -21,17 +22,21 @@ from flame.core.card import ONNX_KEY, ModelCard
 
 
 def make_card(window: int = 1, size: tuple[int, int] = (48, 64), fps: float = 30.0, classes: int = 4,
-              backend: str = "onnx") -> ModelCard:
+              backend: str = "onnx", output: str = "labels") -> ModelCard:
     """A valid card for a test engine."""
     palette = [(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255)][:classes]
     return ModelCard(architecture="tiny-mean", num_classes=classes, class_names=[f"c{i}" for i in range(classes)],
                      palette=palette, window=window, fps=fps, input_size=size, backend=backend,
-                     mode="two-frame" if window == 2 else "static")
+                     mode="two-frame" if window == 2 else "static", output=output)
 
 
 def write_tiny_onnx(path: str | Path, window: int = 1, size: tuple[int, int] = (48, 64), fps: float = 30.0,
-                    classes: int = 4) -> Path:
+                    classes: int = 4, output: str = "labels") -> Path:
     """Write an ONNX model: labels = floor(mean over frames and channels * classes / 256).
+
+    With ``output="logits"`` the graph returns float logits ``[C, H, W]``,
+    ``-(x - c - 0.5 + 1e-3)**2`` for ``x = mean * classes / 256``: their argmax
+    is the same floor (the small shift breaks the tie at whole x the way floor does).
 
     Returns:
         The path written.
@@ -40,21 +45,33 @@ def write_tiny_onnx(path: str | Path, window: int = 1, size: tuple[int, int] = (
     from onnx import TensorProto, helper
 
     height, width = size
-    card = make_card(window, size, fps, classes)
+    card = make_card(window, size, fps, classes, output=output)
     nodes = [
         helper.make_node("Cast", ["frames"], ["f"], to=TensorProto.FLOAT),
         helper.make_node("ReduceMean", ["f", "axes"], ["mean"], keepdims=0),
         helper.make_node("Mul", ["mean", "scale"], ["scaled"]),
-        helper.make_node("Floor", ["scaled"], ["bins"]),
-        helper.make_node("Cast", ["bins"], ["labels"], to=TensorProto.UINT8),
     ]
     inits = [helper.make_tensor("axes", TensorProto.INT64, [2], [0, 3]),
              helper.make_tensor("scale", TensorProto.FLOAT, [], [classes / 256.0])]
+    if output == "logits":
+        centres = [c + 0.5 - 1e-3 for c in range(classes)]
+        nodes += [
+            helper.make_node("Sub", ["scaled", "centres"], ["diff"]),  # [H, W] - [C, 1, 1] -> [C, H, W]
+            helper.make_node("Mul", ["diff", "diff"], ["square"]),
+            helper.make_node("Neg", ["square"], ["logits"]),
+        ]
+        inits.append(helper.make_tensor("centres", TensorProto.FLOAT, [classes, 1, 1], centres))
+        result = helper.make_tensor_value_info("logits", TensorProto.FLOAT, [classes, height, width])
+    else:
+        nodes += [
+            helper.make_node("Floor", ["scaled"], ["bins"]),
+            helper.make_node("Cast", ["bins"], ["labels"], to=TensorProto.UINT8),
+        ]
+        result = helper.make_tensor_value_info("labels", TensorProto.UINT8, [height, width])
     graph = helper.make_graph(
         nodes, "tiny_mean",
         [helper.make_tensor_value_info("frames", TensorProto.UINT8, [window, height, width, 3])],
-        [helper.make_tensor_value_info("labels", TensorProto.UINT8, [height, width])],
-        inits)
+        [result], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 9
     helper.set_model_props(model, {ONNX_KEY: card.to_json()})

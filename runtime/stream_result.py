@@ -1,0 +1,158 @@
+"""What the real-time loop hands its outputs per frame, and what a run measured.
+
+:class:`FrameResult` (with :class:`LiveStats`) goes to every :class:`Output`
+after a frame's latency span closes; :class:`RunResult` keeps one record per
+processed frame and turns them into the figures of a ``flame-run`` report
+(:meth:`RunResult.summary`). The loop itself is :mod:`flame.runtime.stream`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from flame.core.latency import summarize
+from flame.core.offsets import frame_offset
+from flame.runtime.frames import Frame
+
+
+@dataclass(frozen=True)
+class LiveStats:
+    """Running figures for a heads-up display (over the last few frames).
+
+    Attributes:
+        latency_ms: median latency of the recent frames.
+        engine_ms: median engine time of the recent frames.
+        fps_out: recent output rate.
+        k: frames late at ``fps`` (None when the fps is unknown).
+        fps: the source frame rate k refers to.
+        processed: frames processed so far.
+        dropped: frames dropped so far.
+    """
+
+    latency_ms: float
+    engine_ms: float
+    fps_out: float
+    k: int | None
+    fps: float | None
+    processed: int
+    dropped: int
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """One processed frame, as outputs see it.
+
+    Attributes:
+        frame: the newest frame the labels were computed from.
+        window: the frames fed to the engine, oldest first.
+        labels: the engine's integer label map at the engine's input size.
+        latency_ms: capture to labels in host memory.
+        engine_ms: the engine call alone.
+        stats: running figures.
+    """
+
+    frame: Frame
+    window: tuple[Frame, ...]
+    labels: np.ndarray
+    latency_ms: float
+    engine_ms: float
+    stats: LiveStats
+
+
+class Output(Protocol):
+    """Something that consumes results after the latency span (overlay, video, status).
+
+    Calling it may return False to ask the loop to stop (a window's ``q`` key).
+    """
+
+    def __call__(self, result: FrameResult) -> bool | None: ...  # noqa: E704
+
+    def close(self) -> None: ...  # noqa: E704
+
+
+@dataclass
+class RunResult:
+    """What a run measured; :meth:`summary` gives the report figures.
+
+    Times are nanoseconds on the source's clock. Per-frame arrays are aligned:
+    entry i is the i-th processed frame.
+    """
+
+    window: int
+    train_fps: float
+    source_fps: float | None
+    started_ns: int = 0
+    ended_ns: int = 0
+    frames_captured: int = 0
+    window_padded: int = 0
+    end_reason: str = "not started"
+    warmup: int = 0
+    records: list[tuple[int, int, int, int, int]] = field(default_factory=list)  # index, captured, finished, engine, prev
+    output_ns: list[int] = field(default_factory=list)
+    timing_sums: dict[str, float] = field(default_factory=dict)  # the engine's own breakdown, summed
+
+    @property
+    def frames_processed(self) -> int:
+        """Frames that went through the engine to a label map."""
+        return len(self.records)
+
+    @property
+    def frames_dropped(self) -> int:
+        """Captured but never processed (so processed + dropped = captured)."""
+        return max(0, self.frames_captured - self.frames_processed)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Per-frame columns: index, capture/finish (ms since start), latency, engine, previous index."""
+        data = np.asarray(self.records, dtype=np.int64).reshape(-1, 5)
+        return {
+            "index": data[:, 0],
+            "capture_ms": (data[:, 1] - self.started_ns) / 1e6,
+            "finish_ms": (data[:, 2] - self.started_ns) / 1e6,
+            "latency_ms": (data[:, 2] - data[:, 1]) / 1e6,
+            "engine_ms": data[:, 3] / 1e6,
+            "previous": data[:, 4],
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """Counts, rates, latency statistics and k at the source fps.
+
+        Returns:
+            ``frames_captured/processed/dropped``, ``duration_s``, ``fps_in``,
+            ``fps_out``, ``latency_ms``/``engine_ms``/``overhead_ms``/``output_ms``
+            (each mean/p50/p90/p99/max), ``output_share``, ``engine_breakdown_ms``
+            (mean of the engine's own timing spans), ``k``, ``k_fps``,
+            ``k_latency_ms``, ``window_padded``, ``end_reason``.
+        """
+        cols = self.arrays()
+        span_s = max(0.0, (self.ended_ns - self.started_ns) / 1e9)
+        fps_in = self.frames_captured / span_s if span_s > 0 else None
+        fps_out = self.frames_processed / span_s if span_s > 0 else None
+        latency = summarize(cols["latency_ms"])
+        output_ms = np.asarray(self.output_ns, dtype=np.float64) / 1e6
+        k_fps = self.source_fps or fps_in
+        k = frame_offset(latency["p50"] / 1000.0, k_fps) if latency["p50"] is not None and k_fps else None
+        return {
+            "end_reason": self.end_reason,
+            "frames_captured": self.frames_captured,
+            "frames_processed": self.frames_processed,
+            "frames_dropped": self.frames_dropped,
+            "duration_s": span_s,
+            "fps_in": fps_in,
+            "fps_out": fps_out,
+            "latency_ms": latency,
+            "engine_ms": summarize(cols["engine_ms"]),
+            "overhead_ms": summarize(np.maximum(0.0, cols["latency_ms"] - cols["engine_ms"])),
+            "output_ms": summarize(output_ms),
+            "output_share": float(output_ms.sum() / span_s) if span_s > 0 else None,
+            "engine_breakdown_ms": ({name: total / self.frames_processed for name, total in self.timing_sums.items()}
+                                    if self.frames_processed and self.timing_sums else None),
+            "k": k,
+            "k_fps": k_fps,
+            "k_latency_ms": latency["p50"],
+            "window": self.window,
+            "window_padded": self.window_padded,
+            "warmup": self.warmup,
+        }
