@@ -5,13 +5,14 @@ Schema (``"report": "flame-run"``, ``"version": 1``)::
     report, version, created, end_reason, complete
     frames_captured, frames_processed, frames_dropped   # processed + dropped = captured
     duration_s, fps_in, fps_out
-    latency_ms, engine_ms, overhead_ms, output_ms       # each count/mean/p50/p90/p99/max/min
+    latency_ms, engine_ms, forecast_ms, overhead_ms, output_ms   # each count/mean/p50/p90/p99/max/min
+    forecast {method, fallbacks, fallback_reason}       # latency runs to the forecast labels
     output_share                                        # time spent drawing/saving / run time
     k, k_fps, k_latency_ms                              # k = ceil(p50 latency * source fps)
     window, window_padded, warmup
     engine {backend, device, path, card summary...}, card, source {...}, machine {cpu, gpu, ...}
-    frame_fields ["index", "capture_ms", "finish_ms", "latency_ms", "engine_ms", "previous"]
-    frames [[index, capture_ms, finish_ms, latency_ms, engine_ms, previous], ...]
+    frame_fields ["index", "capture_ms", "finish_ms", "latency_ms", "engine_ms", "previous", "forecast_ms"]
+    frames [[index, capture_ms, finish_ms, latency_ms, engine_ms, previous, forecast_ms], ...]
 
 Per-frame rows are compact lists (one line each) so hour-long runs stay small;
 ``frame_fields`` names the columns. Times are milliseconds since the run
@@ -36,7 +37,8 @@ from flame.runtime.machine import machine_info
 
 REPORT_KIND = "flame-run"
 REPORT_VERSION = 1
-FRAME_FIELDS = ("index", "capture_ms", "finish_ms", "latency_ms", "engine_ms", "previous")
+FRAME_FIELDS = ("index", "capture_ms", "finish_ms", "latency_ms", "engine_ms", "previous", "forecast_ms")
+_INT_FIELDS = frozenset({"index", "previous"})
 
 
 def build_run_report(result: Any, engine: Any = None, source: Any = None) -> dict[str, Any]:
@@ -52,9 +54,9 @@ def build_run_report(result: Any, engine: Any = None, source: Any = None) -> dic
     """
     summary = result.summary()
     cols = result.arrays()
-    rows = np.column_stack([cols[name] for name in FRAME_FIELDS]) if result.frames_processed else np.zeros((0, 6))
-    frames = [[int(r[0]), round(float(r[1]), 4), round(float(r[2]), 4), round(float(r[3]), 4),
-               round(float(r[4]), 4), int(r[5])] for r in rows]
+    columns = [cols[name].tolist() for name in FRAME_FIELDS]
+    frames = [[int(v) if name in _INT_FIELDS else round(float(v), 4) for name, v in zip(FRAME_FIELDS, row)]
+              for row in zip(*columns)]
     describe = engine.describe() if engine is not None else None
     return {
         "report": REPORT_KIND,

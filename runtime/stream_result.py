@@ -90,9 +90,13 @@ class RunResult:
     window_padded: int = 0
     end_reason: str = "not started"
     warmup: int = 0
-    records: list[tuple[int, int, int, int, int]] = field(default_factory=list)  # index, captured, finished, engine, prev
+    # index, captured, finished, engine, previous index, forecast (ns)
+    records: list[tuple[int, int, int, int, int, int]] = field(default_factory=list)
     output_ns: list[int] = field(default_factory=list)
     timing_sums: dict[str, float] = field(default_factory=dict)  # the engine's own breakdown, summed
+    forecast: str = "none"  # the forecast method asked for
+    forecast_fallbacks: int = 0  # frames it could not be used on (forecast with ``none``)
+    forecast_fallback_reason: str | None = None  # why, the first time
 
     @property
     def frames_processed(self) -> int:
@@ -105,8 +109,8 @@ class RunResult:
         return max(0, self.frames_captured - self.frames_processed)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Per-frame columns: index, capture/finish (ms since start), latency, engine, previous index."""
-        data = np.asarray(self.records, dtype=np.int64).reshape(-1, 5)
+        """Per-frame columns: index, capture/finish (ms since start), latency, engine, previous index, forecast."""
+        data = np.asarray(self.records, dtype=np.int64).reshape(-1, 6)
         return {
             "index": data[:, 0],
             "capture_ms": (data[:, 1] - self.started_ns) / 1e6,
@@ -114,6 +118,7 @@ class RunResult:
             "latency_ms": (data[:, 2] - data[:, 1]) / 1e6,
             "engine_ms": data[:, 3] / 1e6,
             "previous": data[:, 4],
+            "forecast_ms": data[:, 5] / 1e6,
         }
 
     def summary(self) -> dict[str, Any]:
@@ -121,8 +126,9 @@ class RunResult:
 
         Returns:
             ``frames_captured/processed/dropped``, ``duration_s``, ``fps_in``,
-            ``fps_out``, ``latency_ms``/``engine_ms``/``overhead_ms``/``output_ms``
-            (each mean/p50/p90/p99/max), ``output_share``, ``engine_breakdown_ms``
+            ``fps_out``, ``latency_ms``/``engine_ms``/``forecast_ms``/``overhead_ms``/``output_ms``
+            (each mean/p50/p90/p99/max; latency runs to the forecast labels, so it includes
+            ``forecast_ms``), ``forecast`` (method, fallbacks, fallback reason), ``output_share``, ``engine_breakdown_ms``
             (mean of the engine's own timing spans), ``k``, ``k_fps``,
             ``k_latency_ms``, ``window_padded``, ``end_reason``.
         """
@@ -144,7 +150,10 @@ class RunResult:
             "fps_out": fps_out,
             "latency_ms": latency,
             "engine_ms": summarize(cols["engine_ms"]),
-            "overhead_ms": summarize(np.maximum(0.0, cols["latency_ms"] - cols["engine_ms"])),
+            "forecast_ms": summarize(cols["forecast_ms"]),
+            "forecast": {"method": self.forecast, "fallbacks": self.forecast_fallbacks,
+                         "fallback_reason": self.forecast_fallback_reason},
+            "overhead_ms": summarize(np.maximum(0.0, cols["latency_ms"] - cols["engine_ms"] - cols["forecast_ms"])),
             "output_ms": summarize(output_ms),
             "output_share": float(output_ms.sum() / span_s) if span_s > 0 else None,
             "engine_breakdown_ms": ({name: total / self.frames_processed for name, total in self.timing_sums.items()}
