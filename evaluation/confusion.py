@@ -88,7 +88,7 @@ class ConfusionMatrix:
         return (
             f"label value {value} is neither a class (0..{self.num_classes - 1}) "
             f"nor void ({self.ignore_index}); check the label encoding "
-            "(Cityscapes labelIds need --label-ids / the train-id mapping)"
+            "(Cityscapes labelIds need {label_ids} / the train-id mapping)"
         )
 
     @staticmethod

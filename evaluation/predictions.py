@@ -11,16 +11,15 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 
 from flame.core.errors import DataError
-from flame.evaluation.datasets.base import VOID, Sequence, read_label_png
+from flame.evaluation.datasets.base import VOID, Sequence, SequenceDataset, read_label_png
 from flame.evaluation.datasets.cityscapes import label_ids_to_train_ids
-from flame.evaluation.protocols import PredictionSource, evaluate, require_history
-from flame.evaluation.report import evaluation_report
-from flame.core.offsets import frame_offset
+from flame.evaluation.protocols import PredictionSource
+from flame.evaluation.scoring import Latency, Progress, fixed_latency, score
 
 _SHOW_MISSING = 5
 # <city>_<seq>_<frame> at the start of a Cityscapes-style file name.
@@ -44,7 +43,7 @@ class PredictionFiles(PredictionSource):
     def __init__(self, root: str | os.PathLike, label_ids: bool = False) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
-            raise DataError(f"predictions folder {self.root} does not exist; check --predictions")
+            raise DataError(f"predictions folder {self.root} does not exist; check {{predictions}}")
         self.label_ids = label_ids
         self._by_stem: dict[str, Path] | None = None
 
@@ -101,32 +100,29 @@ class PredictionFiles(PredictionSource):
         return pred
 
 
-def evaluate_predictions(dataset, root: str | os.PathLike, latency_ms: float = 0.0, streaming: bool = True,
-                         label_ids: bool = False, progress=None,
-                         streaming_latencies_ms: Sequence[float] | None = None) -> dict:
+def evaluate_predictions(dataset: SequenceDataset, root: str | os.PathLike, latency: Latency | float = 0.0,
+                         streaming: bool = True, label_ids: bool = False,
+                         progress: Progress | None = None) -> dict[str, Any]:
     """Score precomputed predictions: static mIoU, FLAME and streaming FLAME.
 
     Args:
-        dataset: the :class:`~flame.evaluation.datasets.SequenceDataset` scored.
+        dataset: the data set scored.
         root: predictions folder.
-        latency_ms: the latency k comes from (0 = static only; FLAME equals mIoU).
+        latency: the latency k and streaming FLAME come from: a :class:`~flame.evaluation.scoring.Latency`
+            (samples from a run report), or a fixed value in ms (default 0: static only; FLAME equals mIoU).
         streaming: also score streaming FLAME.
         label_ids: predictions are Cityscapes labelIds.
         progress: ``(done, total)`` callback.
-        streaming_latencies_ms: per-frame latencies for streaming FLAME
-            (default: ``latency_ms`` for every frame).
 
     Returns:
-        The report dictionary (see :func:`flame.evaluation.report.evaluation_report`).
+        The report of :func:`flame.evaluation.scoring.score` plus ``predictions`` (the folder).
 
     Raises:
-        DataError, ConfigError: on bad data, missing predictions or a negative latency.
+        DataError, ConfigError: on bad data or missing predictions.
     """
-    k = frame_offset(latency_ms / 1000.0, dataset.fps)
-    require_history(dataset, k)
     source = PredictionFiles(root, label_ids=label_ids)
-    samples = [latency_ms] if streaming_latencies_ms is None else list(streaming_latencies_ms)
-    result = evaluate(dataset, source, sorted({0, k}), [v / 1000.0 for v in samples] if streaming else None, progress)
-    report = evaluation_report(result, dataset, k, latency_ms, dataset.fps)
+    if not isinstance(latency, Latency):
+        latency = fixed_latency(latency)
+    report = score(dataset, source, latency, streaming, progress=progress)
     report["predictions"] = str(root)
     return report

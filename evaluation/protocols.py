@@ -266,7 +266,7 @@ def require_history(dataset: SequenceDataset, k: int, history: int = 0) -> None:
             f"data set {dataset.name} is too short for k = {k}"
             + (f" with a window reaching {history} frame(s) back" if history else "")
             + f": the latest annotated frame is frame {reach} of its sequence, so no prediction can be paired; "
-            "use a data set with longer sequences, a lower latency or a higher --fps"
+            "use a data set with longer sequences, a lower latency or a higher {fps}"
         )
 
 
@@ -275,7 +275,7 @@ def _update(confusion: ConfusionMatrix, gt: np.ndarray, pred: np.ndarray, seq: S
         confusion.update(gt, pred)
     except DataError as exc:
         raise DataError(f"sequence {seq.name}, prediction of frame {seq.frame_stem(i)} against "
-                        f"label {seq.frame_stem(j)}: {exc}") from None
+                        f"label {seq.frame_stem(j)}: {exc.template}") from exc
 
 
 def static_miou(dataset: SequenceDataset, source: PredictionSource, progress: Progress | None = None) -> Score:

@@ -17,7 +17,7 @@ def _score_dict(score: Score, class_names: list[str]) -> dict[str, Any]:
     }
 
 
-def evaluation_report(evaluation: Evaluation, dataset: SequenceDataset, k: int, latency_ms: float | None,
+def evaluation_report(evaluation: Evaluation, dataset: SequenceDataset, k: int, latency_ms: dict[str, Any],
                       fps: float) -> dict[str, Any]:
     """The keys every ``flame-eval`` JSON report carries.
 
@@ -25,7 +25,8 @@ def evaluation_report(evaluation: Evaluation, dataset: SequenceDataset, k: int, 
         evaluation: result holding k = 0 and k (and streaming when computed).
         dataset: the data set scored (for class names).
         k: the frame offset of the FLAME score.
-        latency_ms: the latency k came from.
+        latency_ms: the latency k came from, as
+            :meth:`flame.evaluation.scoring.Latency.report` gives it (a dict for every latency, fixed or zero too).
         fps: the frame rate k was computed at.
 
     Returns:

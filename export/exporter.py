@@ -63,10 +63,10 @@ def format_of(out: str | os.PathLike | None, fmt: str | None) -> str:
         if out is not None and by_suffix is None:
             known = ", ".join(s for sufs in SUFFIXES.values() for s in sufs)
             raise ConfigError(f"cannot tell the format of {out}: name it *{' or *'.join(known.split(', '))} "
-                              "or pass --format")
+                              "or pass {fmt}")
         return by_suffix or "onnx"
     if out is not None and by_suffix != fmt:
-        raise ConfigError(f"output {out} does not fit --format {fmt}: name it *{' or *'.join(SUFFIXES[fmt])}")
+        raise ConfigError(f"output {out} does not fit {{fmt}} {fmt}: name it *{' or *'.join(SUFFIXES[fmt])}")
     return fmt
 
 
@@ -109,7 +109,7 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
     step = on_step or (lambda message: None)
     fmt = format_of(out, fmt)
     if output not in ("labels", "logits"):
-        raise ConfigError(f"--output must be labels or logits, found {output!r}")
+        raise ConfigError(f"{{output}} must be labels or logits, found {output!r}")
     if fmt == "tensorrt":
         # Stop before loading anything (and before any TensorRT object) when TensorRT cannot run here.
         from flame.runtime.engines.tensorrt import require_tensorrt

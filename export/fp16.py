@@ -54,9 +54,9 @@ RISKY_OPS = REDUCTION_OPS | NORMALISATION_OPS | SENSITIVE_OPS
 def _import_float16() -> Any:
     try:
         from onnxconverter_common import float16
-    except ImportError:
+    except ImportError as exc:
         raise DependencyError("FP16 export needs onnxconverter-common: pip install onnxconverter-common "
-                              "(or pip install -e '.[train]')") from None
+                              "(or pip install -e '.[train]')") from exc
     return float16
 
 

@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
-from flame.core.errors import CardError, DependencyError, EngineError
+from flame.core.errors import CardError, DependencyError, EngineError, first_line
 from flame.core.files import atomic_path
 from flame.core.card import ONNX_KEY, ModelCard
 
@@ -21,9 +21,9 @@ INPUT_NAME = "frames"
 def _import_onnx() -> Any:
     try:
         import onnx
-    except ImportError:
+    except ImportError as exc:
         raise DependencyError("ONNX export needs onnx and onnxscript: pip install onnx onnxscript "
-                              "(or pip install -e '.[train]')") from None
+                              "(or pip install -e '.[train]')") from exc
     return onnx
 
 
@@ -69,10 +69,9 @@ def to_onnx(source: Any, card: ModelCard, opset: int = OPSET) -> Any:
             program = torch.onnx.export(source, (example,), None, opset_version=opset, dynamo=True,
                                         input_names=[INPUT_NAME], output_names=[card.output], verbose=False)
     except ImportError as exc:
-        raise DependencyError(f"ONNX export needs onnxscript: pip install onnxscript ({exc})") from None
+        raise DependencyError(f"ONNX export needs onnxscript: pip install onnxscript ({exc})") from exc
     except Exception as exc:  # the exporter raises many types; they all mean "could not export"
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise EngineError(f"ONNX export of {card.architecture} failed: {first}") from None
+        raise EngineError(f"ONNX export of {card.architecture} failed: {first_line(exc)}") from exc
     model = program.model_proto
     set_card(model, card)
     return model
@@ -109,7 +108,7 @@ def save_onnx(model: Any, path: str | os.PathLike) -> Path:
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as exc:
-        raise EngineError(f"the exported ONNX model is invalid: {str(exc).splitlines()[0][:200]}") from None
+        raise EngineError(f"the exported ONNX model is invalid: {first_line(exc)}") from exc
     with atomic_path(path) as tmp:
         onnx.save(model, str(tmp))
     return Path(path)
@@ -128,4 +127,4 @@ def load_onnx(path: str | os.PathLike) -> Any:
     try:
         return onnx.load(str(path))
     except Exception as exc:  # DecodeError and friends
-        raise EngineError(f"{path} is not an ONNX model ({type(exc).__name__})") from None
+        raise EngineError(f"{path} is not an ONNX model ({type(exc).__name__})") from exc

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from flame.core.errors import EngineError
+from flame.core.errors import EngineError, first_line
 from flame.core.files import atomic_path
 from flame.runtime.engines.torch_export import CARD_FILE
 from flame.core.card import ModelCard
@@ -40,8 +40,7 @@ def export_program(wrapper: DeployWrapper, card: ModelCard) -> Any:
             warnings.simplefilter("ignore")
             return torch.export.export(wrapper, (example_frames(card),))
     except Exception as exc:  # torch.export raises many types; all mean "could not export"
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise EngineError(f"torch.export of {card.architecture} failed: {first}") from None
+        raise EngineError(f"torch.export of {card.architecture} failed: {first_line(exc)}") from exc
 
 
 def save_program(program: Any, card: ModelCard, path: str | os.PathLike) -> Path:

@@ -144,7 +144,7 @@ def build_plan(model: Any, plan_path: str | os.PathLike, card: ModelCard, *, fp1
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         said = last_error(logger) or "no error message"
-        raise EngineError(f"TensorRT could not build the plan ({said}); if it mentions memory, raise --workspace-mb")
+        raise EngineError(f"TensorRT could not build the plan ({said}); if it mentions memory, raise {{workspace_mb}}")
     seconds = time.perf_counter() - started
 
     plan_path = Path(plan_path)

@@ -50,7 +50,7 @@ class VideoSource(FileSource):
                  open_timeout_s: float = OPEN_TIMEOUT_S) -> None:
         self.path = Path(path)
         if fps is not None and valid_fps(fps) is None:
-            raise ConfigError(f"expected a frame rate in (0, 1000], found --fps {fps!r}")
+            raise ConfigError(f"expected a frame rate in (0, 1000], found {{fps}} {fps!r}")
         if not self.path.exists():
             raise SourceError(f"video {self.path} does not exist")
         if not self.path.is_file():
@@ -124,7 +124,7 @@ class FolderSource(FileSource):
                  clock: Clock | None = None, sleep: Sleep | None = None) -> None:
         self.path = Path(path)
         if fps is not None and valid_fps(fps) is None:
-            raise ConfigError(f"expected a frame rate in (0, 1000], found --fps {fps!r}")
+            raise ConfigError(f"expected a frame rate in (0, 1000], found {{fps}} {fps!r}")
         if not self.path.is_dir():
             raise SourceError(f"frame folder {self.path} does not exist" if not self.path.exists()
                               else f"{self.path} is not a folder")

@@ -52,7 +52,7 @@ class LiveSource(Source):
                  first_frame_timeout_s: float = FIRST_FRAME_TIMEOUT_S, stall_timeout_s: float = 10.0,
                  clock: Clock | None = None, hint: str = "") -> None:
         if fps is not None and valid_fps(fps) is None:
-            raise ConfigError(f"expected a frame rate in (0, 1000], found --fps {fps!r}")
+            raise ConfigError(f"expected a frame rate in (0, 1000], found {{fps}} {fps!r}")
         self.what = what
         self._opener = opener
         self._hint = hint
@@ -64,8 +64,8 @@ class LiveSource(Source):
         cap = self._open_capture()
         try:
             first = call_with_deadline(lambda: cap.read(), first_frame_timeout_s, f"{what}: waiting for the first frame")
-        except SourceError:
-            raise SourceError(f"{what} opened but delivered no frame within {first_frame_timeout_s:g} s") from None
+        except SourceError as exc:
+            raise SourceError(f"{what} opened but delivered no frame within {first_frame_timeout_s:g} s") from exc
         image = as_bgr_image(first[1]) if first and first[0] else None
         if image is None:
             cap.release()

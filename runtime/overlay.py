@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from flame.core.errors import ConfigError
+from flame.core.errors import ConfigError, first_line
 from flame.runtime.stream_result import FrameResult
 
 #: Container suffix -> FourCC that this OpenCV's FFmpeg writes without extra codecs.
@@ -121,7 +121,7 @@ class VideoOutput:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ConfigError(f"cannot write {self.path}: {exc.strerror}") from None
+            raise ConfigError(f"cannot write {self.path}: {exc.strerror}") from exc
         if not os.access(self.path.parent, os.W_OK):
             raise ConfigError(f"cannot write {self.path}: folder {self.path.parent} is not writable")
         self.fourcc = fourcc
@@ -185,7 +185,7 @@ def display_problem() -> str | None:
     except (IndexError, cv2.error):
         gui = ""
     if gui.upper().startswith("NONE"):
-        return "this OpenCV has no window support (opencv-python-headless); install opencv-python for --show"
+        return "this OpenCV has no window support (opencv-python-headless); install opencv-python to show a window"
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return "no display (DISPLAY is not set)"
     return None
@@ -208,7 +208,7 @@ class WindowOutput:
         try:
             cv2.namedWindow(title, cv2.WINDOW_NORMAL)
         except cv2.error as exc:
-            raise ConfigError(f"cannot open a window: {str(exc).strip().splitlines()[-1][:160]}") from None
+            raise ConfigError(f"cannot open a window: {first_line(exc, 160)}") from exc
 
     def __call__(self, result: FrameResult) -> bool:
         """Show one result; False when the user pressed q or Esc."""

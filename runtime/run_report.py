@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from flame.core.errors import DataError
-from flame.core.files import write_text
+from flame.core.files import json_safe, write_text
 from flame.runtime.machine import machine_info
 
 REPORT_KIND = "flame-run"
@@ -73,18 +72,6 @@ def build_run_report(result: Any, engine: Any = None, source: Any = None) -> dic
     }
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def write_run_report(path: str | os.PathLike, report: dict[str, Any]) -> Path:
     """Write a report atomically: indented, with one line per frame.
 
@@ -95,7 +82,7 @@ def write_run_report(path: str | os.PathLike, report: dict[str, Any]) -> Path:
     Returns:
         The path written.
     """
-    report = _clean(report)
+    report = json_safe(report)
     frames = report.pop("frames", [])
     head = json.dumps(report, indent=2, allow_nan=False)
     rows = ",\n".join("    " + json.dumps(row, separators=(",", ":")) for row in frames)
@@ -123,7 +110,7 @@ def read_run_report(path: str | os.PathLike) -> dict[str, Any]:
     try:
         report = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path} is not a JSON run report ({exc})") from None
+        raise DataError(f"{path} is not a JSON run report ({exc})") from exc
     if not isinstance(report, dict) or report.get("report") != REPORT_KIND:
         raise DataError(f"{path} is not a flame-run report (no \"report\": \"{REPORT_KIND}\")")
     if report.get("version") != REPORT_VERSION:

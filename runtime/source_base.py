@@ -19,7 +19,7 @@ from typing import Any, Callable, Protocol
 import cv2
 import numpy as np
 
-from flame.core.errors import SourceError
+from flame.core.errors import SourceError, first_line
 from flame.runtime.frames import FrameRing, Taken
 
 Clock = Callable[[], int]
@@ -73,8 +73,7 @@ def call_with_deadline(func: Callable[[], Any], timeout_s: float, what: str) -> 
         error = box["error"]
         if isinstance(error, SourceError):
             raise error
-        text = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
-        raise SourceError(f"{what} failed: {text[:200]}")
+        raise SourceError(f"{what} failed: {first_line(error)}") from error
     return box.get("value")
 
 

@@ -47,10 +47,11 @@ def open_source(camera: int | None = None, video: str | os.PathLike | None = Non
     given = {k: v for k, v in (("camera", camera), ("video", video), ("frames", frames), ("url", url))
              if v is not None}
     if len(given) != 1:
-        raise ConfigError("give exactly one source: --camera N, --video FILE, --frames DIR or --url URL"
-                          + (f" (found {', '.join('--' + k for k in given)})" if given else ""))
+        raise ConfigError("give exactly one source: {camera} N, {video} FILE, {frames} DIR or {url} URL"
+                          + (f" (found {', '.join('{' + k + '}' for k in given)})" if given else ""))
     if (camera is not None or url is not None) and realtime is False:
-        raise ConfigError("--no-realtime needs a video or a frame folder: a camera or stream is always real time")
+        raise ConfigError("{no_realtime} needs a video or a frame folder: a camera or stream is always real time",
+                          parameter="realtime")
     if camera is not None:
         return CameraSource(int(camera), fps=fps, clock=clock, **options)
     if url is not None:

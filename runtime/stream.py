@@ -70,13 +70,13 @@ class Stream:
                  interpolation: int = cv2.INTER_LINEAR, forecaster: Forecaster | None = None,
                  extra_latency_ms: float = 0.0) -> None:
         if max_frames is not None and max_frames < 1:
-            raise ConfigError(f"expected --max-frames >= 1, found {max_frames}")
+            raise ConfigError(f"expected {{max_frames}} >= 1, found {max_frames}")
         if duration_s is not None and not duration_s > 0:
-            raise ConfigError(f"expected --duration > 0 seconds, found {duration_s}")
+            raise ConfigError(f"expected {{duration_s}} > 0 seconds, found {duration_s}")
         if warmup < 0:
-            raise ConfigError(f"expected --warmup >= 0, found {warmup}")
+            raise ConfigError(f"expected {{warmup}} >= 0, found {warmup}")
         if not np.isfinite(extra_latency_ms) or extra_latency_ms < 0:
-            raise ConfigError(f"expected an extra latency >= 0 ms, found {extra_latency_ms!r}")
+            raise ConfigError(f"expected {{extra_latency_ms}} >= 0 ms, found {extra_latency_ms!r}")
         self.engine = engine
         self.source = source
         self.max_frames = max_frames

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from flame.core.errors import CardError, CheckpointError
+from flame.core.errors import CardError, CheckpointError, first_line
 from flame.core.files import atomic_path
 from flame.core.card import ModelCard
 
@@ -50,9 +50,9 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise CheckpointError(
-            f"cannot read checkpoint {path} ({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}); "
+            f"cannot read checkpoint {path} ({first_line(exc, 160, typed=True)}); "
             "the file is corrupt or not a torch checkpoint"
-        ) from None
+        ) from exc
     if not isinstance(data, dict) or any(k not in data for k in REQUIRED_KEYS):
         found = sorted(data) if isinstance(data, dict) else type(data).__name__
         raise CheckpointError(
@@ -71,7 +71,7 @@ def card_of(data: dict[str, Any], source: str = "checkpoint") -> ModelCard:
     try:
         return ModelCard.from_dict(data.get("card"), f"{source} card")
     except CardError as exc:
-        raise CheckpointError(f"{source} has no usable model card: {exc}") from None
+        raise CheckpointError(f"{source} has no usable model card: {exc.template}") from exc
 
 
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[nn.Module, ModelCard]:
@@ -94,6 +94,6 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
     except (RuntimeError, KeyError, TypeError) as exc:
         raise CheckpointError(
             f"weights in {path} do not fit {card.architecture} (window {card.window}, "
-            f"{card.num_classes} classes): {str(exc).splitlines()[0][:200]}"
-        ) from None
+            f"{card.num_classes} classes): {first_line(exc)}"
+        ) from exc
     return model.to(device).eval(), card

@@ -135,7 +135,7 @@ RUNTIME_FIELDS = ("workers", "device", "amp", "max_val_sequences")
 
 def _positive(name: str, value: int | float | None) -> None:
     if value is not None and not value > 0:
-        raise ConfigError(f"--{name.replace('_', '-')} must be > 0, found {value}")
+        raise ConfigError(f"{{{name}}} must be > 0, found {value}")
 
 
 def check_options(options: TrainOptions) -> None:
@@ -154,14 +154,14 @@ def check_options(options: TrainOptions) -> None:
     for name in ("offset", "latency_ms", "weight_decay", "workers"):
         value = getattr(options, name)
         if value is not None and (value < 0 or not math.isfinite(value)):
-            raise ConfigError(f"--{name.replace('_', '-')} must be >= 0, found {value}")
+            raise ConfigError(f"{{{name}}} must be >= 0, found {value}")
     for name in ("size", "crop", "input_size"):
         size = getattr(options, name)
         if size is not None:
             try:
                 check_input_size(*size)
             except ConfigError as exc:
-                raise ConfigError(f"--{name.replace('_', '-')}: {exc}") from None
+                raise ConfigError(f"{{{name}}}: {exc.template}") from exc
 
 
 def resolve_offsets(mode: str, window: int | None, offset: int | None, latency_ms: float | None,
@@ -177,13 +177,13 @@ def resolve_offsets(mode: str, window: int | None, offset: int | None, latency_m
         from_latency = frame_offset(latency_ms / 1000.0, fps)
         if offset is not None and offset != from_latency:
             raise ConfigError(
-                f"--offset {offset} disagrees with --latency-ms {latency_ms:g} at {fps:g} fps "
+                f"{{offset}} {offset} disagrees with {{latency_ms}} {latency_ms:g} at {fps:g} fps "
                 f"(k = ceil(latency*fps) = {from_latency}); give one of them"
             )
         k = from_latency
     if mode != "static" and k is None:
         raise ConfigError(
-            f"--mode {mode} needs --offset K or --latency-ms L (the network's latency; k = ceil(L*fps/1000))"
+            f"{{mode}} {mode} needs {{offset}} K or {{latency_ms}} L (the network's latency; k = ceil(L*fps/1000))"
         )
     window = window if window is not None else MODES[mode]
     trained = 0 if mode == "static" else int(k)
@@ -209,7 +209,7 @@ def resolve_config(options: TrainOptions, train_set: SequenceDataset, frame_size
     """
     check_options(options)
     if options.model is None:
-        raise ConfigError("--model is required (or --resume to continue a run)")
+        raise ConfigError("{model} is required (or {resume} to continue a run)")
     preset = preset_for(options.model)
     mode = options.mode or "static"
     window, offset, eval_offset, card_mode = resolve_offsets(
@@ -218,7 +218,7 @@ def resolve_config(options: TrainOptions, train_set: SequenceDataset, frame_size
     crop = options.crop or (min(preset.crop, input_size[0]), min(preset.crop, input_size[1]))
     batch_size = options.batch_size or preset.batch_size
     if batch_size < 2 and preset.optimizer == "sgd":
-        raise ConfigError("DeepLabV3+ needs --batch-size >= 2: its image-pooling BatchNorm sees one value "
+        raise ConfigError("DeepLabV3+ needs {batch_size} >= 2: its image-pooling BatchNorm sees one value "
                           "per channel and sample")
     lr = options.lr if options.lr is not None else preset.lr
     if options.encoder_lr is not None:
@@ -254,23 +254,23 @@ def merge_resume(stored: TrainConfig, options: TrainOptions, source: str) -> Tra
     check_options(options)
     compare = [
         ("model", options.model, stored.model), ("window", options.window, stored.window),
-        ("offset", options.offset, stored.eval_offset), ("latency-ms", options.latency_ms, stored.latency_ms),
+        ("offset", options.offset, stored.eval_offset), ("latency_ms", options.latency_ms, stored.latency_ms),
         ("dataset", options.dataset, stored.dataset), ("size", options.size, stored.size),
-        ("crop", options.crop, stored.crop), ("input-size", options.input_size, stored.input_size),
-        ("epochs", options.epochs, stored.epochs), ("iters-per-epoch", options.iters_per_epoch, stored.iters_per_epoch),
-        ("batch-size", options.batch_size, stored.batch_size), ("lr", options.lr, stored.lr),
-        ("encoder-lr", options.encoder_lr, stored.encoder_lr), ("weight-decay", options.weight_decay, stored.weight_decay),
+        ("crop", options.crop, stored.crop), ("input_size", options.input_size, stored.input_size),
+        ("epochs", options.epochs, stored.epochs), ("iters_per_epoch", options.iters_per_epoch, stored.iters_per_epoch),
+        ("batch_size", options.batch_size, stored.batch_size), ("lr", options.lr, stored.lr),
+        ("encoder_lr", options.encoder_lr, stored.encoder_lr), ("weight_decay", options.weight_decay, stored.weight_decay),
         ("seed", options.seed, stored.seed),
     ]
     if options.mode is not None and stored.mode != "custom":
         compare.append(("mode", options.mode, stored.mode))
     if options.data_root is not None:
-        compare.append(("data-root", absolute(options.data_root), stored.data_root))
-    for flag, asked, have in compare:
+        compare.append(("data_root", absolute(options.data_root), stored.data_root))
+    for name, asked, have in compare:
         if asked is not None and asked != have:
             raise CheckpointError(
-                f"{source} was trained with --{flag} {_show(have)}, this run asks for --{flag} {_show(asked)}; "
-                "resume with the same options (or none) or choose another --out")
+                f"{source} was trained with {{{name}}} {_show(have)}, this run asks for {{{name}}} {_show(asked)}; "
+                "resume with the same options (or none) or choose another {out}")
     changes = {name: getattr(options, name) for name in RUNTIME_FIELDS if getattr(options, name) is not None}
     return dataclasses.replace(stored, **changes)
 

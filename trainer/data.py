@@ -188,7 +188,7 @@ def offset_error(dataset: SequenceDataset, offset: int, window: int) -> str:
     need = offset + window - 1
     return (f"offset k={offset} with a window of {window} frame(s) needs {need} frames before an annotated frame, "
             f"but {dataset.name} has at most {max(have, 0)} (its latest annotated frame is index {have}); "
-            "use a smaller --offset/--latency-ms or --window")
+            "use a smaller {offset}/{latency_ms} or {window}")
 
 
 def normalise(frames: Tensor, mean: tuple[float, float, float], std: tuple[float, float, float]) -> Tensor:

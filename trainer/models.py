@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from flame.core.errors import CheckpointError, ConfigError
+from flame.core.errors import CheckpointError, ConfigError, first_line
 from flame.trainer.backbones import MobileNetV2, ResNet, resnet18, resnet101
 
 MODEL_NAMES = ("swiftnet-r18", "swiftnet-r18-x", "deeplabv3plus-mobilenetv2", "deeplabv3plus-r101")
@@ -263,15 +263,14 @@ def load_pretrained(model: nn.Module, path: str | os.PathLike) -> dict[str, int]
     """
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise CheckpointError(f"pretrained weights {path} not found") from None
+    except FileNotFoundError as exc:
+        raise CheckpointError(f"pretrained weights {path} not found") from exc
     except Exception as exc:
         # torch's messages span many lines; the first says what went wrong.
-        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
         raise CheckpointError(
-            f"cannot read pretrained weights {path} ({type(exc).__name__}: {first}); expected a torchvision "
+            f"cannot read pretrained weights {path} ({first_line(exc, 160, typed=True)}); expected a torchvision "
             "state dict saved with torch.save"
-        ) from None
+        ) from exc
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict):

@@ -23,7 +23,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from flame.core.errors import CheckpointError, ConfigError, DataError
+from flame.core.errors import CheckpointError, ConfigError, DataError, first_line
 from flame.evaluation.datasets import SequenceDataset, SyntheticSpec, load_synthetic, open_dataset
 from flame.evaluation.protocols import PredictorSource, evaluate
 from flame.core.files import write_text
@@ -82,8 +82,8 @@ def open_data(kind: str, root: str | None, size: tuple[int, int] | None) -> tupl
         DataError: on a malformed data set.
     """
     if size is not None and (kind != "synthetic" or root):
-        raise ConfigError("--size sets the frame size of the generated synthetic video; a data set on disk "
-                          "keeps its own (use --input-size to train and deploy at another size)")
+        raise ConfigError("{size} sets the frame size of the generated synthetic video; a data set on disk "
+                          "keeps its own (use {input_size} to train and deploy at another size)")
     if kind == "synthetic" and not root:
         spec = SyntheticSpec(size=tuple(size)) if size else SyntheticSpec()
         return load_synthetic("train", spec), load_synthetic("val", spec), None
@@ -118,7 +118,7 @@ def attach_pretrained(model: nn.Module, config: TrainConfig) -> str:
         CheckpointError: when the file is unreadable or fills too few of the encoder's tensors.
     """
     if not config.pretrained:
-        return "no --pretrained weights given: training from scratch"
+        return "no pretrained weights given: training from scratch"
     own = model.encoder.state_dict()
     # The R18-X stem is new by design (paper 4.2): it cannot come from an ImageNet file.
     expected = [k for k in own if not (config.model.endswith("-x") and k.startswith("conv1."))]
@@ -173,11 +173,11 @@ class _Run:
             device = config.device
         else:
             if self.last.exists():
-                raise ConfigError(f"{self.out} already holds a training run ({LAST}); pass --resume to continue "
-                                  "it or choose another --out")
+                raise ConfigError(f"{self.out} already holds a training run ({LAST}); pass {{resume}} to continue "
+                                  "it or choose another {out}")
             check_options(options)
             if options.model is None:
-                raise ConfigError("--model is required (or --resume to continue a run in --out)")
+                raise ConfigError("{model} is required (or {resume} to continue a run in {out})")
             preset_for(options.model)
             config = None
             device = options.device or "auto"
@@ -230,7 +230,7 @@ class _Run:
         if self.steps == 0:
             raise ConfigError(
                 f"{len(self.train_data)} training samples make no full batch of {config.batch_size} in each of "
-                f"{ctx.world_size} process(es); lower --batch-size")
+                f"{ctx.world_size} process(es); lower {{batch_size}}")
 
         torch.manual_seed(config.seed)  # same initial weights on every rank
         model = build_model(config.model, self.card.num_classes, config.window)
@@ -239,7 +239,7 @@ class _Run:
         self.model = model.to(ctx.device)
         self.amp = bool(config.amp if config.amp is not None else ctx.device.type == "cuda")
         if self.amp and ctx.device.type != "cuda":
-            self.reporter.info("--amp needs a CUDA device: training in float32 on the CPU")
+            self.reporter.info("AMP needs a CUDA device: training in float32 on the CPU")
             self.amp = False
         self.optimizer = make_optimizer(self.model, config)
         self.scheduler = make_scheduler(self.optimizer, config, config.epochs * self.steps)
@@ -265,7 +265,7 @@ class _Run:
             self.model.load_state_dict(data["model"])
         except (RuntimeError, TypeError, AttributeError) as exc:
             raise CheckpointError(f"weights in {where} do not fit {self.config.model} (window {self.config.window}): "
-                                  f"{str(exc).splitlines()[0][:200]}") from None
+                                  f"{first_line(exc)}") from exc
         try:
             self.optimizer.load_state_dict(data["optimizer"])
             self.scheduler.load_state_dict(data["scheduler"])
@@ -273,7 +273,7 @@ class _Run:
                 self.scaler.load_state_dict(data["scaler"])
         except (KeyError, ValueError, TypeError, RuntimeError) as exc:
             raise CheckpointError(f"{where}: optimiser or schedule state does not fit this run "
-                                  f"({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
+                                  f"({first_line(exc, 160, typed=True)})") from exc
         self.start_epoch = int(data["epoch"])
         self.best = data.get("best")
         self.best_epoch = data.get("best_epoch")

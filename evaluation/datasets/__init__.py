@@ -46,7 +46,7 @@ def open_dataset(kind: str, root: str | os.PathLike | None = None, split: str = 
     if kind == "synthetic":
         dataset = load_folder(root, split) if root else load_synthetic(split, synthetic)
     elif root is None:
-        raise ConfigError(f"--dataset {kind} needs --data-root pointing at the data set folder")
+        raise ConfigError(f"{{dataset}} {kind} needs {{data_root}} pointing at the data set folder")
     elif kind == "cityscapes":
         dataset = load_cityscapes(root, split)
     else:

@@ -143,7 +143,7 @@ class SequenceDataset:
         if not self.sequences or not any(seq.annotated for seq in self.sequences):
             raise DataError(
                 f"data set {self.name} has no annotated frames: expected at least one sequence with a "
-                "label map; check --data-root and --split"
+                "label map; check {data_root} and {split}"
             )
         return self
 

@@ -140,7 +140,7 @@ def load_cityscapes(root: str | os.PathLike, split: str = "val", fps: float = DE
         if not path.is_dir():
             raise DataError(
                 f"Cityscapes {what} not found: expected the folder {path} "
-                "(layout leftImg8bit_sequence/<split>/<city>/ and gtFine/<split>/<city>/); check --data-root and --split"
+                "(layout leftImg8bit_sequence/<split>/<city>/ and gtFine/<split>/<city>/); check {data_root} and {split}"
             )
     sequences: list[Sequence] = []
     for city_dir in sorted(p for p in gt_root.iterdir() if p.is_dir()):

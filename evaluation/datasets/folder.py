@@ -106,7 +106,7 @@ def read_meta(root: Path) -> dict:
     try:
         meta = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path} is not valid JSON ({exc})") from None
+        raise DataError(f"{path} is not valid JSON ({exc})") from exc
     if not isinstance(meta, dict) or "fps" not in meta or "classes" not in meta:
         raise DataError(f"{path}: expected an object with 'fps' and 'classes', found keys {sorted(meta) if isinstance(meta, dict) else type(meta).__name__}")
     classes = meta["classes"]
@@ -114,8 +114,8 @@ def read_meta(root: Path) -> dict:
         raise DataError(f"{path}: 'classes' must be a non-empty list of class names")
     try:
         check_fps(meta["fps"])
-    except Exception:
-        raise DataError(f"{path}: 'fps' must be a positive number, found {meta['fps']!r}") from None
+    except Exception as exc:
+        raise DataError(f"{path}: 'fps' must be a positive number, found {meta['fps']!r}") from exc
     return meta
 
 
@@ -127,7 +127,7 @@ def resolve_split(root: str | os.PathLike, split: str | None) -> Path:
     """
     root = Path(root)
     if not root.is_dir():
-        raise DataError(f"data root {root} does not exist or is not a folder; check --data-root")
+        raise DataError(f"data root {root} does not exist or is not a folder; check {{data_root}}")
     if split and (root / split).is_dir():
         return root / split
     return root

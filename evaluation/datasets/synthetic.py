@@ -50,7 +50,7 @@ def write_synthetic(spec: SyntheticSpec, out: str | os.PathLike, progress=None) 
     spec.validate()
     out = Path(out)
     if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"output folder {out} exists and is not empty; choose a new --out")
+        raise ConfigError(f"output folder {out} exists and is not empty; choose a new {{out}}")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = staging_dir(out.parent, out.name)
     try:

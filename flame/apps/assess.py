@@ -14,93 +14,28 @@ Latency comes from one of three places:
 
 k = ceil(latency * fps) from the chosen statistic (p50 by default) plus an
 optional fixed camera/transport delay; streaming FLAME replays every sample.
+Scoring itself is :func:`flame.evaluation.scoring.score`, the path
+``flame-eval --predictions`` takes too; this module adds the engine.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from flame.core.errors import ConfigError, DataError
-from flame.evaluation.datasets import SequenceDataset
-from flame.evaluation.protocols import Evaluation, PredictorSource, evaluate, require_history
-from flame.evaluation.report import evaluation_report
 from flame.core.offsets import frame_offset
+from flame.evaluation.datasets import SequenceDataset
+from flame.evaluation.protocols import PredictorSource
+from flame.evaluation.scoring import Latency, Progress, check_extra, check_stat, fixed_latency, score
 from flame.runtime.engines import Engine
 from flame.runtime.file_sources import ArraySource
-from flame.core.latency import STATS, summarize
 from flame.runtime.machine import machine_info
 from flame.runtime.run_report import latency_samples_ms, read_run_report
 from flame.runtime.stream import Stream
-
-Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class Latency:
-    """The latency a FLAME score is computed with.
-
-    Attributes:
-        samples_ms: per-frame samples (one value for a fixed latency).
-        stat: the statistic k comes from (``p50``, ``mean``, ``p90``, ``p99``, ``max`` or ``fixed``).
-        extra_ms: fixed camera/transport delay added to every sample.
-        source: ``measured``, ``fixed`` or ``run report <path>``.
-    """
-
-    samples_ms: np.ndarray
-    stat: str
-    extra_ms: float = 0.0
-    source: str = "measured"
-
-    @property
-    def summary(self) -> dict[str, Any]:
-        """mean/p50/p90/p99/max of the samples (without the extra delay)."""
-        return summarize(self.samples_ms)
-
-    @property
-    def value_ms(self) -> float:
-        """The latency k is computed from: the chosen statistic plus the extra delay."""
-        base = float(self.samples_ms[0]) if self.stat == "fixed" else float(self.summary[self.stat])
-        return base + self.extra_ms
-
-    @property
-    def streaming_samples_s(self) -> np.ndarray:
-        """Every sample plus the extra delay, in seconds, for streaming FLAME."""
-        return (self.samples_ms + self.extra_ms) / 1000.0
-
-    def report(self) -> dict[str, Any]:
-        """The ``latency_ms`` block of a report."""
-        summary = self.summary
-        return {**{k: summary[k] for k in STATS}, "count": summary["count"], "used": self.stat,
-                "value": self.value_ms, "extra_ms": self.extra_ms, "source": self.source}
-
-
-def _check_stat(stat: str) -> str:
-    if stat not in STATS:
-        raise ConfigError(f"unknown latency statistic {stat!r}; choose one of {', '.join(STATS)}")
-    return stat
-
-
-def _check_extra(extra_ms: float) -> float:
-    if not np.isfinite(extra_ms) or extra_ms < 0:
-        raise ConfigError(f"expected --extra-latency-ms >= 0, found {extra_ms!r}")
-    return float(extra_ms)
-
-
-def fixed_latency(latency_ms: float, extra_ms: float = 0.0) -> Latency:
-    """A constant latency (``--latency MS``).
-
-    Raises:
-        ConfigError: on a negative or non-finite value.
-    """
-    if not np.isfinite(latency_ms) or latency_ms < 0:
-        raise ConfigError(f"expected a latency >= 0 ms, found {latency_ms!r}")
-    return Latency(np.array([float(latency_ms)]), "fixed", _check_extra(extra_ms), "fixed")
-
 
 def latency_from_report(path: str | os.PathLike, stat: str = "p50", extra_ms: float = 0.0) -> Latency:
     """The per-frame latencies of a ``flame-run`` report.
@@ -110,7 +45,7 @@ def latency_from_report(path: str | os.PathLike, stat: str = "p50", extra_ms: fl
         ConfigError: on an unknown statistic or a negative extra delay.
     """
     samples = latency_samples_ms(read_run_report(path))
-    return Latency(np.asarray(samples, np.float64), _check_stat(stat), _check_extra(extra_ms), f"run report {path}")
+    return Latency(np.asarray(samples, np.float64), check_stat(stat), check_extra(extra_ms), f"run report {path}")
 
 
 def dataset_frames(dataset: SequenceDataset) -> Iterator[np.ndarray]:
@@ -139,7 +74,7 @@ def measure_latency(engine: Engine, dataset: SequenceDataset, samples: int = 50,
         ConfigError: on fewer than one sample, a bad statistic or extra delay.
         DataError: when the data set has no frames.
     """
-    _check_stat(stat)
+    check_stat(stat)
     if samples < 1:
         raise ConfigError(f"expected at least one latency sample, found {samples}")
     if not any(seq.num_frames for seq in dataset.sequences):
@@ -148,7 +83,7 @@ def measure_latency(engine: Engine, dataset: SequenceDataset, samples: int = 50,
     source = ArraySource(frames, dataset.fps, name=f"frames of {dataset.name}")
     result = Stream(engine, source, warmup=warmup).run()
     measured = result.arrays()["latency_ms"]
-    return Latency(np.asarray(measured, np.float64), stat, _check_extra(extra_ms), "measured")
+    return Latency(np.asarray(measured, np.float64), stat, check_extra(extra_ms), "measured")
 
 
 def check_compatible(card: Any, dataset: SequenceDataset) -> None:
@@ -176,37 +111,25 @@ def plot_offsets(k: int) -> list[int]:
 def assess(predictor: Callable[[np.ndarray], np.ndarray], card: Any, dataset: SequenceDataset, latency: Latency,
            streaming: bool = True, offsets: list[int] | None = None, progress: Progress | None = None,
            k: int | None = None) -> dict[str, Any]:
-    """Score static mIoU, FLAME at the latency's k and streaming FLAME.
+    """Score static mIoU, FLAME at the latency's k and streaming FLAME of a predictor.
 
     Args:
         predictor: ``frames [T, H, W, 3] -> labels`` at the card's input size
             (an engine, or the PyTorch reference).
         card: the model card (window, input size, classes).
-        dataset: the data set, with annotated frames.
-        latency: what k and the streaming simulation use.
-        streaming: also score streaming FLAME.
-        offsets: extra offsets to score (for the FLAME-vs-latency plot).
-        progress: ``(done, total)`` callback.
-        k: score FLAME at this offset instead of the latency's own (to compare
-            several models of one network at that network's k, as the paper's Table 1).
+        dataset, latency, streaming, offsets, progress, k: as for
+            :func:`flame.evaluation.scoring.score`, which does the scoring.
 
     Returns:
-        The report dictionary: ``flame-eval --predictions`` keys plus
-        ``latency_ms`` (statistics, the one used, value), ``flame_by_k``.
+        The report of :func:`flame.evaluation.scoring.score` (the keys of
+        ``flame-eval --predictions``) plus ``machine`` and ``card``.
 
     Raises:
         DataError, ConfigError: on an incompatible engine or bad data.
     """
     check_compatible(card, dataset)
-    if k is None:
-        k = frame_offset(latency.value_ms / 1000.0, dataset.fps)
-    wanted = sorted({0, k, *(offsets or [])})
     source = PredictorSource(predictor, window=card.window, input_size=tuple(card.input_size))
-    require_history(dataset, k, source.history)
-    result: Evaluation = evaluate(dataset, source, wanted, latency.streaming_samples_s if streaming else None,
-                                  progress)
-    report = evaluation_report(result, dataset, k, latency.value_ms, dataset.fps)
-    report["latency_ms"] = latency.report()
+    report = score(dataset, source, latency, streaming, offsets, progress, k)
     report["machine"] = machine_info()
     report["card"] = card.to_dict()
     return report
@@ -222,13 +145,13 @@ def choose_latency(engine: Engine | None, dataset: SequenceDataset, latency_ms: 
             neither is and there is no engine to measure.
     """
     if latency_ms is not None and latency_from is not None:
-        raise ConfigError("give either --latency or --latency-from, not both")
+        raise ConfigError("give either {latency_ms} or {latency_from}, not both")
     if latency_ms is not None:
         return fixed_latency(latency_ms, extra_ms)
     if latency_from is not None:
         return latency_from_report(latency_from, stat, extra_ms)
     if engine is None:
-        raise ConfigError("no latency to score with: pass --latency MS or --latency-from RUN.json")
+        raise ConfigError("no latency to score with: pass {latency_ms} MS or {latency_from} RUN.json")
     return measure_latency(engine, dataset, samples, warmup, stat, extra_ms)
 
 

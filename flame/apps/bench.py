@@ -8,14 +8,14 @@ FLAME and pixel agreement with the PyTorch reference.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ContextManager
+from typing import Any
 
 import numpy as np
 
+from flame.apps.events import Events
 from flame.core.errors import ConfigError, DependencyError, EngineError
 from flame.evaluation.datasets import SequenceDataset
 
@@ -48,17 +48,6 @@ class BenchRow:
     streaming_flame: float | None = None
     agreement: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-class BenchEvents:
-    """What the benchmark tells its caller; no-ops here."""
-
-    def stage(self, text: str) -> None:
-        """A new format or step starts."""
-
-    def progress(self) -> ContextManager[Callable[[int, int], None] | None]:
-        """Context giving a ``(done, total)`` callback for one scoring run."""
-        return contextlib.nullcontext(None)
 
 
 def parse_formats(text: str | None) -> list[str]:
@@ -94,7 +83,7 @@ def agreement_windows(dataset: SequenceDataset, window: int, size: tuple[int, in
 
 def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list[str] | None = None,
           out_dir: str | os.PathLike | None = None, samples: int = 50, warmup: int = 5, device: str | None = None,
-          streaming: bool = True, events: BenchEvents | None = None) -> list[BenchRow]:
+          streaming: bool = True, events: Events | None = None) -> list[BenchRow]:
     """Export, time and score one checkpoint in every format asked for.
 
     Args:
@@ -120,7 +109,7 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
     from flame.export.reference import ReferenceEngine
     from flame.runtime.engines import load_engine
 
-    events = events or BenchEvents()
+    events = events or Events()
     formats = formats or list(DEFAULT_FORMATS)
     checkpoint = Path(checkpoint)
     out_dir = Path(out_dir) if out_dir else checkpoint.with_name(checkpoint.stem + ".bench")

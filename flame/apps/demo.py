@@ -15,14 +15,14 @@ Everything lands in ``OUT``: ``data/``, ``static/``, ``future/``,
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, ContextManager
+from typing import Any
 
+from flame.apps.events import Events
 from flame.core.errors import DependencyError, FlameError
 from flame.evaluation.datasets import SyntheticSpec, load_folder, write_synthetic
 from flame.evaluation.datasets.synthetic import GENERATOR_VERSION
@@ -63,24 +63,6 @@ FULL = DemoPlan(SyntheticSpec(size=(128, 256), fps=30.0, frames=40, sequences=12
                 epochs=3, iters=100, batch_size=8, lr=1e-3, latency_samples=50, verify=True)
 
 
-class DemoEvents:
-    """What the demo tells its caller; every method is a no-op here (the CLI draws them)."""
-
-    def stage(self, text: str) -> None:
-        """A new stage starts."""
-
-    def info(self, text: str) -> None:
-        """A one-line note."""
-
-    def trainer(self) -> ContextManager[Any]:
-        """Context giving a :class:`flame.trainer.reporting.Reporter` for one training run (None: silent)."""
-        return contextlib.nullcontext(None)
-
-    def progress(self) -> ContextManager[Callable[[int, int], None] | None]:
-        """Context giving a ``(done, total)`` callback for one scoring run (None: silent)."""
-        return contextlib.nullcontext(None)
-
-
 def prepare_data(plan: DemoPlan, out: Path) -> Path:
     """The synthetic video in ``out/data``: reused when it was written with the same spec.
 
@@ -95,11 +77,11 @@ def prepare_data(plan: DemoPlan, out: Path) -> Path:
         if stored == wanted and (root / "val").is_dir():
             return root
         raise FlameError(f"{root} holds another synthetic data set (or one from an older generator); "
-                         "remove it or choose another --out")
+                         "remove it or choose another {out}")
     return write_synthetic(plan.spec, root)
 
 
-def _train(mode: str, offset: int, data_root: Path, out: Path, plan: DemoPlan, events: DemoEvents) -> Path:
+def _train(mode: str, offset: int, data_root: Path, out: Path, plan: DemoPlan, events: Events) -> Path:
     from flame.trainer.config import TrainOptions
     from flame.trainer.train import train
 
@@ -121,7 +103,7 @@ def _train(mode: str, offset: int, data_root: Path, out: Path, plan: DemoPlan, e
     return last
 
 
-def _export(checkpoint: Path, plan: DemoPlan, events: DemoEvents) -> tuple[Path, list[str]]:
+def _export(checkpoint: Path, plan: DemoPlan, events: Events) -> tuple[Path, list[str]]:
     """ONNX FP32 (always) and TensorRT FP16 (where TensorRT and a GPU are present)."""
     from flame.export.exporter import export_checkpoint
 
@@ -141,7 +123,7 @@ def _export(checkpoint: Path, plan: DemoPlan, events: DemoEvents) -> tuple[Path,
         return onnx_path, notes
 
 
-def run_demo(out: str | os.PathLike, quick: bool = False, events: DemoEvents | None = None) -> dict[str, Any]:
+def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None = None) -> dict[str, Any]:
     """Run the demo end to end; returns the report also written to ``out/report.json``.
 
     Args:
@@ -157,7 +139,7 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: DemoEvents | N
     from flame.runtime.engines import load_engine
     from flame.runtime.machine import machine_info
 
-    events = events or DemoEvents()
+    events = events or Events()
     plan = QUICK if quick else FULL
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -197,7 +179,7 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: DemoEvents | N
         rows.append({
             "mode": mode, "window": engine.card.window, "trained_offset": engine.card.offset,
             "miou": report["miou"], "flame": report["flame"], "streaming_flame": report["streaming_flame"],
-            "k": k, "latency_ms": latency.value_ms, "latency_p99_ms": latency.summary["p99"],
+            "k": k, "latency_ms": latency.report(),
             "own_k": frame_offset(latency.value_ms / 1000.0, val.fps), "fps": val.fps,
             "engine": str(engines[mode]), "checkpoint": str(checkpoints[mode]),
             "flame_by_k": report["flame_by_k"], "per_class_flame": report["per_class_flame"],

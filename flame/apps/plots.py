@@ -20,8 +20,8 @@ def _pyplot() -> Any:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-    except ImportError:
-        raise DependencyError("plots need matplotlib: pip install matplotlib (or the [train] extra)") from None
+    except ImportError as exc:
+        raise DependencyError("plots need matplotlib: pip install matplotlib (or the [train] extra)") from exc
     return plt
 
 
@@ -58,9 +58,8 @@ def plot_report(report: dict[str, Any], path: str | os.PathLike, title: str | No
     plt = _pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
     flame_by_k = {int(k): v for k, v in report["flame_by_k"].items()}
-    latency = report["latency_ms"]
-    value = latency["value"] if isinstance(latency, dict) else latency
-    _flame_vs_latency(left, flame_by_k, report["fps"], (float(value), report["flame"]) if value is not None else None)
+    value = report["latency_ms"]["value"]
+    _flame_vs_latency(left, flame_by_k, report["fps"], (float(value), report["flame"]))
     left.set_xlabel("latency (ms)")
     left.set_ylabel("FLAME (mIoU against S_{t+k})")
     left.set_title(f"FLAME vs latency at {report['fps']:g} fps (k = ceil(latency x fps))")
@@ -94,7 +93,7 @@ def plot_modes(rows: Sequence[dict[str, Any]], fps: float, path: str | os.PathLi
     """FLAME-vs-latency curves of several models (the demo's three training modes).
 
     Args:
-        rows: each with ``mode``, ``flame_by_k``, ``latency_ms`` and ``flame``.
+        rows: each with ``mode``, ``flame_by_k``, ``latency_ms`` (a report's latency block) and ``flame``.
         fps: frame rate of the data set.
         path: PNG to write (atomically).
         title: figure title.
@@ -105,7 +104,8 @@ def plot_modes(rows: Sequence[dict[str, Any]], fps: float, path: str | os.PathLi
         flame_by_k = {int(k): v for k, v in row["flame_by_k"].items()}
         _flame_vs_latency(ax, flame_by_k, fps, None, label=row["mode"])
     if rows:
-        ax.axvline(rows[0]["latency_ms"], color="crimson", ls="--", lw=1, label=f"measured {rows[0]['latency_ms']:.1f} ms")
+        measured = rows[0]["latency_ms"]["value"]
+        ax.axvline(measured, color="crimson", ls="--", lw=1, label=f"measured {measured:.1f} ms")
     ax.set_xlabel("latency (ms)")
     ax.set_ylabel("FLAME")
     ax.set_ylim(0, 1.02)

@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import click
-from rich.text import Text
 
 from flame.cli.common import handle_errors
-from flame.cli.ui import console, fmt, out, progress_bar, table
+from flame.cli.ui import TerminalEvents, fmt, out, table
 from flame.core.files import write_json
-
-
-class _Events:
-    def stage(self, text: str) -> None:
-        console.rule(Text(text, style="bold"))
-
-    def progress(self):
-        return progress_bar("scoring")
 
 
 def bench_table(rows: list, dataset: str) -> object:
@@ -55,7 +46,7 @@ def main(checkpoint, formats, dataset, data_root, split, fps, max_sequences, lat
     names = parse_formats(formats)
     read_checkpoint(checkpoint)  # a bad checkpoint fails before any data is read
     data = open_dataset(dataset, data_root, split, fps).head(max_sequences).require_nonempty()
-    rows = bench(checkpoint, data, names, out_dir, latency_samples, warmup, device, streaming, _Events())
+    rows = bench(checkpoint, data, names, out_dir, latency_samples, warmup, device, streaming, TerminalEvents())
     out.print(bench_table(rows, data.name))
     for row in rows:
         if row.why:

@@ -3,32 +3,9 @@
 from __future__ import annotations
 
 import click
-from rich.text import Text
 
 from flame.cli.common import handle_errors
-from flame.cli.ui import console, fmt, out, progress_bar, table
-
-
-class _Events:
-    """Draws the demo's stages on the terminal."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def stage(self, text: str) -> None:
-        self.count += 1
-        console.rule(Text(f"{self.count}. {text}", style="bold"))
-
-    def info(self, text: str) -> None:
-        console.print(f"  {text}")
-
-    def trainer(self):
-        from flame.cli.train import RichReporter
-
-        return RichReporter()
-
-    def progress(self):
-        return progress_bar("scoring")
+from flame.cli.ui import TerminalEvents, fmt, out, table
 
 
 def results_table(result: dict) -> object:
@@ -43,8 +20,8 @@ def results_table(result: dict) -> object:
         ["streaming FLAME (static / future / two-frame)",
          " / ".join(fmt(rows[m]["streaming_flame"], 3) for m in ("static", "future", "two-frame"))],
         ["frame offset k", result["k"]],
-        ["latency p50 (ms)", f"{static['latency_ms']:.1f}"],
-        ["FPS (1 / latency)", f"{1000.0 / static['latency_ms']:.1f}" if static["latency_ms"] else "-"],
+        ["latency p50 (ms)", f"{static['latency_ms']['value']:.1f}"],
+        ["FPS (1 / latency)", f"{1000.0 / static['latency_ms']['value']:.1f}" if static["latency_ms"]["value"] else "-"],
         ["camera fps", f"{result['fps']:g}"],
     ]
     return table("SwiftNet-R18 on the synthetic video (the paper's Table 1, measured here)", ["", "value"], body)
@@ -60,7 +37,7 @@ def main(quick: bool, out_dir: str) -> None:
     """Generate the synthetic video, train SwiftNet-R18 static/future/two-frame, export, time and score them."""
     from flame.apps.demo import run_demo
 
-    result = run_demo(out_dir, quick, _Events())
+    result = run_demo(out_dir, quick, TerminalEvents(numbered=True))
     out.print(results_table(result))
     findings = result["findings"]
     out.print(f"future-trained above static: {'yes' if findings['future_above_static'] else 'no'}; "

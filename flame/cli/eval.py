@@ -38,7 +38,7 @@ STATS = ["p50", "mean", "p90", "p99", "max"]
 @click.option("--json", "json_out", type=click.Path(), default=None, help="Write the report as JSON.")
 @click.option("--plot", "plot_out", type=click.Path(), default=None,
               help="Write a PNG: FLAME vs latency with the operating point, and per-class IoU.")
-@handle_errors
+@handle_errors(flags={"extra_ms": "--extra-latency-ms", "stat": "--latency-stat"})
 def main(engine_path, checkpoint, predictions, dataset, data_root, split, label_ids, latency_ms, latency_from,
          latency_stat, extra_latency_ms, fps, streaming, max_sequences, latency_samples, warmup, device, threads,
          json_out, plot_out):
@@ -48,8 +48,9 @@ def main(engine_path, checkpoint, predictions, dataset, data_root, split, label_
     checkpoints the latency is measured here on the data set's frames unless
     --latency or --latency-from says otherwise.
     """
-    from flame.evaluation.datasets import open_dataset
     from flame.core.offsets import check_fps
+    from flame.evaluation.datasets import open_dataset
+    from flame.evaluation.scoring import fixed_latency
 
     chosen = [name for name, value in (("--engine", engine_path), ("--checkpoint", checkpoint),
                                        ("--predictions", predictions)) if value]
@@ -58,8 +59,8 @@ def main(engine_path, checkpoint, predictions, dataset, data_root, split, label_
                           + (f" (found {', '.join(chosen)})" if chosen else ""))
     if fps is not None:
         check_fps(fps)
-    if latency_ms is not None and latency_ms < 0:
-        raise ConfigError(f"expected a latency >= 0 ms, found {latency_ms}")
+    if latency_ms is not None:
+        fixed_latency(latency_ms, extra_latency_ms)  # refuse a bad value before loading anything
     if label_ids and not predictions:
         raise ConfigError("--label-ids applies to --predictions only")
     data = open_dataset(dataset, data_root, split, fps).head(max_sequences).require_nonempty()
@@ -89,20 +90,14 @@ def _title(report: dict) -> str:
 
 
 def _score_predictions(data, predictions, latency_ms, latency_from, stat, extra_ms, streaming, label_ids):
+    from flame.apps.assess import choose_latency
     from flame.evaluation.predictions import evaluate_predictions
 
-    if latency_from is None:
-        value = (latency_ms or 0.0) + extra_ms
-        with progress_bar("scoring") as progress:
-            return evaluate_predictions(data, predictions, value, streaming, label_ids, progress)
-    from flame.apps.assess import choose_latency
-
+    if latency_ms is None and latency_from is None:
+        latency_ms = 0.0  # no engine to measure: predictions are scored static unless told a latency
     latency = choose_latency(None, data, latency_ms, latency_from, stat, extra_ms)
     with progress_bar("scoring") as progress:
-        report = evaluate_predictions(data, predictions, latency.value_ms, streaming, label_ids, progress,
-                                      list(latency.samples_ms + latency.extra_ms))
-    report["latency_ms"] = latency.report()
-    return report
+        return evaluate_predictions(data, predictions, latency, streaming, label_ids, progress)
 
 
 def _score_engine(data, engine_path, checkpoint, device, threads, latency_ms, latency_from, stat, extra_ms, samples,

@@ -103,7 +103,7 @@ def _summary_table(report: dict):
                    "latency then runs to the forecast labels.")
 @click.option("--extra-latency-ms", type=float, default=0.0, show_default=True,
               help="Delay after the labels are ready (actuation, transport) that the forecast also covers.")
-@handle_errors
+@handle_errors(flags={"duration_s": "--duration"})
 def main(camera, video, frames_dir, url, fps, engine_path, device, realtime, show, save, report_path, max_frames,
          duration, warmup, reconnect, forecast, extra_latency_ms):
     """Run an engine on a camera, video, image folder or stream in real time, measuring per-frame latency."""

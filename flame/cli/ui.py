@@ -1,4 +1,4 @@
-"""Terminal output shared by the commands: progress bars and result tables."""
+"""Terminal output shared by the commands: progress bars, result tables and the applications' events."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from typing import Any, Callable, Iterator
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
+from flame.apps.events import Events
 
 
 def _width(stream) -> int | None:
@@ -76,11 +78,8 @@ def summary_table(report: dict) -> Table:
     """mIoU, FLAME, streaming FLAME, drop, latency and k from a report dictionary."""
     miou, flame_ = report.get("miou"), report.get("flame")
     drop = 100.0 * (miou - flame_) / miou if miou and flame_ is not None else None
-    latency = report.get("latency_ms")
-    if isinstance(latency, dict):
-        lat_text = f"p50 {latency['p50']:.1f} / p99 {latency['p99']:.1f} (used {latency['used']} = {latency['value']:.1f})"
-    else:
-        lat_text = fmt(latency, 1)
+    latency = report["latency_ms"]
+    lat_text = f"p50 {fmt(latency['p50'], 1)} / p99 {fmt(latency['p99'], 1)} (used {latency['used']} = {fmt(latency['value'], 1)})"
     rows = [
         ["static mIoU", miou],
         [f"FLAME (k={report['k']})", flame_],
@@ -92,3 +91,30 @@ def summary_table(report: dict) -> Table:
         ["pairs / missed", f"{report['pairs']} / {report['missed']}"],
     ]
     return table(f"FLAME on {report.get('dataset', '')}", ["metric", "value"], rows)
+
+
+class TerminalEvents(Events):
+    """Draws an application's stages, notes, training and scoring progress on stderr.
+
+    Args:
+        numbered: number the stages (the demo's steps), or not (the benchmark's formats).
+    """
+
+    def __init__(self, numbered: bool = False) -> None:
+        self.numbered = numbered
+        self.count = 0
+
+    def stage(self, text: str) -> None:
+        self.count += 1
+        console.rule(Text(f"{self.count}. {text}" if self.numbered else text, style="bold"))
+
+    def info(self, text: str) -> None:
+        console.print(f"  {text}")
+
+    def trainer(self):
+        from flame.cli.train import RichReporter
+
+        return RichReporter()
+
+    def progress(self):
+        return progress_bar("scoring")

@@ -144,7 +144,7 @@ class ModelCard:
         try:
             return cls(**known)
         except (TypeError, ValueError) as exc:
-            raise CardError(f"{source}: malformed model card ({exc})") from None
+            raise CardError(f"{source}: malformed model card ({exc})") from exc
 
     @classmethod
     def from_json(cls, text: str | bytes, source: str = "model card") -> "ModelCard":
@@ -156,7 +156,7 @@ class ModelCard:
         try:
             data = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise CardError(f"{source}: model card is not valid JSON ({exc})") from None
+            raise CardError(f"{source}: model card is not valid JSON ({exc})") from exc
         return cls.from_dict(data, source)
 
     def replace(self, **changes: Any) -> "ModelCard":

@@ -3,13 +3,49 @@
 Every error the library raises for bad input derives from :class:`FlameError`,
 so a command can turn any of them into one line and exit status 2. Messages
 say what was expected, what was found, and how to fix it.
+
+An error caused by an argument names it in its message as a ``{field}``
+(the library's parameter name, for example ``{max_frames}``): ``str(error)``
+shows the plain name (``max_frames``), and :meth:`FlameError.render` lets a
+command show the option the user typed instead (``--max-frames``). The first
+such name is the error's ``parameter``. Text put into a message as a value
+(a path, another library's message) should not hold ``{word}`` of its own.
 """
 
 from __future__ import annotations
 
+import re
+from typing import Callable
+
+#: A parameter named in a message template: ``{max_frames}``.
+_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
 
 class FlameError(Exception):
-    """Base class of every error FLAME raises for bad input or environment."""
+    """Base class of every error FLAME raises for bad input or environment.
+
+    Args:
+        message: what was expected, what was found, and how to fix it; the
+            parameters it speaks of written as ``{name}``.
+        parameter: the parameter whose value caused the error; by default the
+            first one the message names.
+    """
+
+    def __init__(self, message: str = "", *, parameter: str | None = None) -> None:
+        self.template = message
+        #: Every parameter the message names, in order.
+        self.parameters: tuple[str, ...] = tuple(dict.fromkeys(_FIELD.findall(message)))
+        self.parameter = parameter or (self.parameters[0] if self.parameters else None)
+        super().__init__(self.render())
+
+    def __reduce__(self) -> tuple:
+        # Rebuilt from the template (not the rendered text), so an error that
+        # crosses a process boundary (DataLoader workers) keeps its parameters.
+        return type(self), (self.template,), self.__dict__
+
+    def render(self, name: Callable[[str], str] = str) -> str:
+        """The message with each ``{parameter}`` written as ``name(parameter)``."""
+        return _FIELD.sub(lambda m: name(m.group(1)), self.template)
 
 
 class DataError(FlameError):
@@ -38,3 +74,18 @@ class SourceError(FlameError):
 
 class CardError(FlameError):
     """A model card is missing, malformed or of an unknown format version."""
+
+
+def first_line(exc: BaseException | str, limit: int = 200, typed: bool = False) -> str:
+    """The first non-empty line of an exception's message (or of a text), cut to ``limit`` characters.
+
+    Third-party errors (ONNX, TensorRT, torch) often carry pages of trace; a
+    one-line message keeps the cause readable. An empty message gives the
+    exception's type name, so the caller always has something to show;
+    ``typed`` puts the type name in front (``"KeyError: 'model'"``).
+    """
+    kind = type(exc).__name__ if isinstance(exc, BaseException) else ""
+    line = next((text.strip() for text in str(exc).splitlines() if text.strip()), "")[:limit]
+    if not line:
+        return kind
+    return f"{kind}: {line}" if typed and kind else line

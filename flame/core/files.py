@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import uuid
 from pathlib import Path
@@ -53,17 +54,23 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
 
 
 def write_json(path: str | os.PathLike, data: Any) -> Path:
-    """Write JSON (indented, NaN as null) atomically; returns the path."""
-    return write_text(path, json.dumps(_nan_to_none(data), indent=2, allow_nan=False) + "\n")
+    """Write JSON (indented, NaN and infinities as null) atomically; returns the path."""
+    return write_text(path, json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n")
 
 
-def _nan_to_none(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays as Python numbers and lists, NaN and ±inf as None.
+
+    JSON has no NaN or infinity; a report's undefined figure (an IoU of a class
+    never seen, a statistic of no samples) is written as null. Dicts, lists and
+    tuples are cleaned recursively (tuples become lists, as JSON would).
+    """
     if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
         value = value.tolist()
-    if isinstance(value, float) and value != value:
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _nan_to_none(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_nan_to_none(v) for v in value]
+        return [json_safe(v) for v in value]
     return value

@@ -23,7 +23,7 @@ def check_fps(fps: float) -> float:
         ConfigError: when fps is not a positive finite number.
     """
     if not isinstance(fps, (int, float)) or not math.isfinite(fps) or fps <= 0:
-        raise ConfigError(f"expected a positive frame rate, found fps={fps!r}; pass --fps with a value > 0")
+        raise ConfigError(f"expected a positive frame rate, found {{fps}} {fps!r}; pass a value > 0")
     return float(fps)
 
 

@@ -31,8 +31,8 @@ def import_runtime() -> Any:
     """
     try:
         from cuda.bindings import runtime
-    except ImportError:
-        raise DependencyError(f"cuda-bindings is not installed: {INSTALL_HINT}") from None
+    except ImportError as exc:
+        raise DependencyError(f"cuda-bindings is not installed: {INSTALL_HINT}") from exc
     return runtime
 
 

@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from flame.core.errors import CardError, DependencyError, EngineError
+from flame.core.errors import CardError, DependencyError, EngineError, first_line
 from flame.runtime.engines.base import Engine, Timing, now_ms
 from flame.core.card import ONNX_KEY, ModelCard
 
@@ -19,8 +19,8 @@ PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExec
 def _import_ort():
     try:
         import onnxruntime
-    except ImportError:
-        raise DependencyError("ONNX Runtime is not installed: pip install onnxruntime (or onnxruntime-gpu)") from None
+    except ImportError as exc:
+        raise DependencyError("ONNX Runtime is not installed: pip install onnxruntime (or onnxruntime-gpu)") from exc
     return onnxruntime
 
 
@@ -72,8 +72,7 @@ class OnnxRuntimeEngine(Engine):
         try:
             session = ort.InferenceSession(str(path), sess_options=options, providers=chosen)
         except Exception as exc:  # ORT raises its own pybind exception types
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise EngineError(f"{path} is not a loadable ONNX model ({first[:200]})") from None
+            raise EngineError(f"{path} is not a loadable ONNX model ({first_line(exc)})") from exc
         meta = session.get_modelmeta().custom_metadata_map
         if ONNX_KEY not in meta:
             raise CardError(f"{path} carries no FLAME model card (metadata '{ONNX_KEY}'); export it with flame-export")
@@ -90,7 +89,7 @@ class OnnxRuntimeEngine(Engine):
         try:
             (output,) = self.session.run([self._output], {self._input: frames})
         except Exception as exc:
-            raise EngineError(f"ONNX Runtime failed on {self.path.name}: {str(exc).splitlines()[0][:200]}") from None
+            raise EngineError(f"ONNX Runtime failed on {self.path.name}: {first_line(exc)}") from exc
         timing.compute_ms = now_ms() - start
         return output
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from flame.core.errors import DependencyError, EngineError
+from flame.core.errors import DependencyError, EngineError, first_line
 from flame.runtime.engines import cudart
 from flame.runtime.engines.base import Engine, Timing, now_ms
 from flame.core.card import ModelCard, read_sidecar
@@ -74,14 +74,16 @@ def tensorrt_logger(trt: Any) -> Any:
 def last_error(logger: Any) -> str:
     """The last TensorRT error since the last call, shortened for a one-line message ('' if none)."""
     errors = logger.take()
-    return errors[-1].splitlines()[0][:200] if errors else ""
+    return first_line(errors[-1]) if errors else ""
 
 
 def _installed(module: str) -> bool:
     try:
-        return importlib.util.find_spec(module) is not None
+        spec = importlib.util.find_spec(module)
     except ImportError:  # a parent package is missing
         return False
+    # A folder without __init__ (tensorrt-stubs installs tensorrt/*.pyi) is a namespace package, not TensorRT.
+    return spec is not None and spec.origin is not None
 
 
 def missing_for_tensorrt() -> list[str]:
@@ -125,7 +127,7 @@ def require_tensorrt(device: str | None = None) -> tuple[Any, cudart.DeviceInfo]
     try:
         import tensorrt
     except ImportError as exc:  # installed but its shared libraries are missing or broken
-        raise DependencyError(f"TensorRT is installed but does not import ({exc}); reinstall it: {INSTALL_HINT}") from None
+        raise DependencyError(f"TensorRT is installed but does not import ({exc}); reinstall it: {INSTALL_HINT}") from exc
     return tensorrt, info
 
 
@@ -149,10 +151,10 @@ def numpy_dtype(trt: Any, dtype: Any) -> np.dtype:
     """
     try:
         return np.dtype(trt.nptype(dtype))
-    except (TypeError, AttributeError):
+    except (TypeError, AttributeError) as exc:
         name = getattr(dtype, "name", str(dtype)).split(".")[-1]
         if name not in _NUMPY_TYPES:
-            raise EngineError(f"TensorRT tensor type {name} has no numpy equivalent") from None
+            raise EngineError(f"TensorRT tensor type {name} has no numpy equivalent") from exc
         return np.dtype(_NUMPY_TYPES[name])
 
 

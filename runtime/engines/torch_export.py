@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from flame.core.errors import CardError, ConfigError, DependencyError, EngineError
+from flame.core.errors import CardError, ConfigError, DependencyError, EngineError, first_line
 from flame.runtime.engines.base import Engine, Timing, now_ms
 from flame.core.card import ModelCard
 
@@ -27,8 +27,8 @@ CARD_FILE = "flame.card"
 def _import_torch() -> Any:
     try:
         import torch
-    except ImportError:
-        raise DependencyError("the .pt2 engine needs PyTorch: pip install torch") from None
+    except ImportError as exc:
+        raise DependencyError("the .pt2 engine needs PyTorch: pip install torch") from exc
     return torch
 
 
@@ -47,8 +47,7 @@ def read_program_card(path: str | os.PathLike) -> tuple[Any, ModelCard]:
     try:
         program = torch.export.load(str(path), extra_files=extra)
     except Exception as exc:  # BadZipFile, RuntimeError, pickle errors... all mean "not a program"
-        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
-        raise EngineError(f"{path} is not a loadable torch.export program ({type(exc).__name__}: {first})") from None
+        raise EngineError(f"{path} is not a loadable torch.export program ({first_line(exc, 160, typed=True)})") from exc
     text = extra[CARD_FILE]
     if not text:
         raise CardError(f"{path} carries no FLAME model card ('{CARD_FILE}'); export it with flame-export --format torch")
@@ -67,8 +66,8 @@ def torch_device(torch: Any, device: str | None) -> Any:
         raise EngineError(f"device {device!r} asked for, but PyTorch sees no CUDA device here; use device='cpu'")
     try:
         return torch.device(device)
-    except RuntimeError:
-        raise EngineError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N'") from None
+    except RuntimeError as exc:
+        raise EngineError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N'") from exc
 
 
 class TorchModuleEngine(Engine):
@@ -127,7 +126,7 @@ class TorchModuleEngine(Engine):
                 y = y.float()  # logits exports: FP32 out, whatever autocast computed in
             self._sync()
         except RuntimeError as exc:
-            raise EngineError(f"the torch program {self.path.name} failed: {str(exc).splitlines()[0][:200]}") from None
+            raise EngineError(f"the torch program {self.path.name} failed: {first_line(exc)}") from exc
         timing.compute_ms = now_ms() - mark
         mark = now_ms()
         labels = y.cpu().numpy()

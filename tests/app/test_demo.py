@@ -19,7 +19,7 @@ def test_flame_demo_quick(tmp_path):
             assert key in row, (mode, key)
         assert 0.0 <= row["flame"] <= 1.0 and row["k"] == report["k"] >= 1
     static = rows["static"]
-    assert report["k"] == max(1, frame_offset(static["latency_ms"] / 1000, report["fps"]))
+    assert report["k"] == max(1, frame_offset(static["latency_ms"]["value"] / 1000, report["fps"]))
     assert rows["two-frame"]["window"] == 2 and rows["future"]["trained_offset"] == report["k"]
     assert (out / "flame_vs_latency.png").stat().st_size > 10_000
     assert (out / "two-frame" / "last.onnx").is_file() and (out / "static" / "last.pt").is_file()

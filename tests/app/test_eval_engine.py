@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from flame.apps.assess import Latency, fixed_latency, latency_from_report, measure_latency
+from flame.apps.assess import latency_from_report, measure_latency
+from flame.evaluation.scoring import Latency, fixed_latency
 from flame.cli.eval import main as eval_main
 from flame.core.errors import ConfigError
 from flame.evaluation.datasets import load_folder

@@ -175,7 +175,8 @@ def test_write_synthetic_round_trip_and_cache(tmp_path, monkeypatch):
 def test_open_dataset_errors(tmp_path):
     with pytest.raises(ConfigError, match="unknown data set kind"):
         open_dataset("kitti", tmp_path)
-    with pytest.raises(ConfigError, match="--data-root"):
+    with pytest.raises(ConfigError, match="dataset cityscapes needs data_root") as caught:
         open_dataset("cityscapes", None)
+    assert caught.value.parameter == "dataset" and caught.value.parameters == ("dataset", "data_root")
     data = open_dataset("folder", write_folder(tmp_path / "d"), "val", fps=20)
     assert data.fps == 20 and data.sequences[0].fps == 20

@@ -30,7 +30,7 @@ def test_modes_give_the_papers_windows_and_offsets():
 
 
 def test_offset_problems_are_config_errors():
-    with pytest.raises(ConfigError, match="--mode future needs --offset K or --latency-ms L"):
+    with pytest.raises(ConfigError, match="mode future needs offset K or latency_ms L"):
         resolve_offsets("future", None, None, None, 17.0)
     with pytest.raises(ConfigError, match="disagrees"):
         resolve_offsets("future", None, 3, 26.0, 17.0)
@@ -54,12 +54,12 @@ def test_presets_and_overrides():
 
 @pytest.mark.parametrize("options, message", [
     (dict(model="resnet"), "unknown model 'resnet'; choose one of swiftnet-r18"),
-    (dict(model="swiftnet-r18", crop=(100, 100)), "--crop: input size 100x100 is not a multiple of 32"),
-    (dict(model="swiftnet-r18", input_size=(64, 70)), "--input-size: .* width 64 or 96"),
+    (dict(model="swiftnet-r18", crop=(100, 100)), "crop: input size 100x100 is not a multiple of 32"),
+    (dict(model="swiftnet-r18", input_size=(64, 70)), "input_size: .* width 64 or 96"),
     (dict(model="swiftnet-r18", mode="sideways"), "unknown mode"),
-    (dict(model="deeplabv3plus-mobilenetv2", batch_size=1), "batch-size >= 2"),
-    (dict(model="swiftnet-r18", epochs=0), "--epochs must be > 0"),
-    (dict(), "--model is required"),
+    (dict(model="deeplabv3plus-mobilenetv2", batch_size=1), "batch_size >= 2"),
+    (dict(model="swiftnet-r18", epochs=0), "epochs must be > 0"),
+    (dict(), "model is required"),
 ])
 def test_bad_options(options, message):
     with pytest.raises(ConfigError, match=message):
@@ -71,7 +71,8 @@ def test_resume_keeps_the_stored_run_and_refuses_a_different_model():
                             (64, 64))
     same = merge_resume(stored, TrainOptions(out="o", model="swiftnet-r18", workers=0, device="cpu"), "last.pt")
     assert same == dataclasses.replace(stored, workers=0, device="cpu")
-    for options, flag in [(dict(model="deeplabv3plus-r101"), "--model"), (dict(offset=2), "--offset"),
-                          (dict(mode="two-frame"), "--mode"), (dict(epochs=4), "--epochs")]:
-        with pytest.raises(CheckpointError, match=f"last.pt was trained with {flag} .* this run asks for {flag}"):
+    for options, name in [(dict(model="deeplabv3plus-r101"), "model"), (dict(offset=2), "offset"),
+                          (dict(mode="two-frame"), "mode"), (dict(epochs=4), "epochs")]:
+        with pytest.raises(CheckpointError, match=f"last.pt was trained with {name} .* this run asks for {name}") as caught:
             merge_resume(stored, TrainOptions(out="o", **options), "last.pt")
+        assert caught.value.parameter == name
