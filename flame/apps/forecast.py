@@ -12,16 +12,21 @@ before it. Its cost, measured here, is added to the latency k comes from
 
 from __future__ import annotations
 
+import os
 import time
 from collections import OrderedDict
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Sequence as TypingSequence
 
+import cv2
 import numpy as np
 
 from flame.core.errors import DataError
 from flame.core.latency import summarize
 from flame.evaluation.datasets.base import Sequence, SequenceDataset
+from flame.evaluation.predictions import PredictionFiles
 from flame.evaluation.protocols import PredictionSource
+from flame.evaluation.scoring import Latency, Progress, score
 from flame.runtime.forecast import Forecaster, make_forecaster
 
 
@@ -80,8 +85,6 @@ class ForecastSource(PredictionSource):
 
 def _at(image: np.ndarray | None, labels: np.ndarray) -> np.ndarray | None:
     """The frame at the labels' size (predictions are scored at the label size)."""
-    import cv2
-
     if image is None or image.shape[:2] == labels.shape[:2]:
         return image
     return cv2.resize(image, (labels.shape[1], labels.shape[0]), interpolation=cv2.INTER_AREA)
@@ -115,15 +118,75 @@ def forecast_cost_ms(forecaster: Forecaster, dataset: SequenceDataset, samples: 
     return np.asarray(times_ms, np.float64)
 
 
-def forecast_report(name: str, cost_ms: np.ndarray | None, source: ForecastSource | None = None) -> dict[str, Any]:
-    """The ``forecast`` block of a report: method, measured cost, fallbacks."""
-    return {"method": name, "cost_ms": summarize(cost_ms if cost_ms is not None else []),
-            "fallbacks": source.fallbacks if source is not None else 0}
+@dataclass
+class Forecasting:
+    """A forecast method ready for scoring: the forecaster and what it costs here.
+
+    Attributes:
+        method: the registry name (``none``, ``flow``).
+        forecaster: the forecaster (None for ``none``).
+        cost_ms: its per-call times on this machine (empty for ``none``).
+    """
+
+    method: str
+    forecaster: Forecaster | None = None
+    cost_ms: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    source: ForecastSource | None = None
+
+    @property
+    def p50_ms(self) -> float:
+        """The cost charged to the latency (0 for ``none``)."""
+        return float(np.median(self.cost_ms)) if self.cost_ms.size else 0.0
+
+    def charge(self, latency: Latency) -> Latency:
+        """``latency`` with the forecast's p50 cost added (FLAME charges for it)."""
+        return replace(latency, forecast_ms=self.p50_ms)
+
+    def wrap(self, source: PredictionSource) -> PredictionSource:
+        """``source`` with its predictions forecast to the frame they are scored at."""
+        if self.forecaster is None:
+            return source
+        self.source = ForecastSource(source, self.forecaster)
+        return self.source
+
+    def report(self) -> dict[str, Any]:
+        """The ``forecast`` block of a report: method, measured cost, frames without an earlier frame."""
+        return {"method": self.method, "cost_ms": summarize(self.cost_ms),
+                "fallbacks": self.source.fallbacks if self.source is not None else 0}
 
 
-def with_forecast(base: PredictionSource, name: str, class_names) -> PredictionSource:
-    """``base`` itself for ``none``, else ``base`` wrapped in a :class:`ForecastSource`."""
-    if name == "none":
-        make_forecaster(name)  # the registry still checks the name
-        return base
-    return ForecastSource(base, make_forecaster(name, class_names))
+def forecasting(method: str, class_names: TypingSequence[str], dataset: SequenceDataset) -> Forecasting:
+    """Make the forecaster ``method`` names and time it on ``dataset`` (nothing to time for ``none``).
+
+    Raises:
+        ConfigError: on an unknown method.
+        DataError: when the data set has no frame pair to time it on.
+    """
+    forecaster = make_forecaster(method, class_names)
+    if method == "none":
+        return Forecasting(method)
+    return Forecasting(method, forecaster, forecast_cost_ms(forecaster, dataset))
+
+
+def score_forecast(dataset: SequenceDataset, source: PredictionSource, latency: Latency, plan: Forecasting,
+                   streaming: bool = True, offsets: list[int] | None = None, progress: Progress | None = None,
+                   k: int | None = None) -> dict[str, Any]:
+    """:func:`flame.evaluation.scoring.score` with the forecast: its cost charged, its labels scored.
+
+    The report gets ``forecast`` (:meth:`Forecasting.report`); its
+    ``latency_ms`` shows the forecast's part (``forecast_ms``) beside the rest.
+    """
+    report = score(dataset, plan.wrap(source), plan.charge(latency), streaming, offsets, progress, k)
+    report["forecast"] = plan.report()
+    return report
+
+
+def forecast_predictions(dataset: SequenceDataset, root: str | os.PathLike, latency: Latency, method: str,
+                         streaming: bool = True, label_ids: bool = False,
+                         progress: Progress | None = None) -> dict[str, Any]:
+    """``flame-eval --predictions --forecast``: prediction files forecast to when they are used."""
+    plan = forecasting(method, dataset.class_names, dataset)
+    report = score_forecast(dataset, PredictionFiles(root, label_ids=label_ids), latency, plan, streaming,
+                            progress=progress)
+    report["predictions"] = str(root)
+    return report
