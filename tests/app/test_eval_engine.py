@@ -155,3 +155,17 @@ def test_a_logits_export_scores_and_streams_like_the_labels_export(tiny_data, ti
     assert proc.returncode == 0, proc.stderr
     run_report = json.loads((tmp_path / "run.json").read_text())
     assert run_report["frames_processed"] == 10 and run_report["card"]["output"] == "logits"
+
+
+def test_forecast_cost_is_added_to_a_given_latency_and_shown_apart(tiny_data, tiny_onnx, tmp_path):
+    code, output = run(["--engine", tiny_onnx, "--dataset", "folder", "--data-root", tiny_data, "--latency", 30,
+                        "--extra-latency-ms", 2, "--forecast", "flow", "--no-streaming", "--json", tmp_path / "r.json"])
+    assert code == 0, output
+    report = json.loads((tmp_path / "r.json").read_text())
+    latency, forecast = report["latency_ms"], report["forecast"]
+    assert forecast["method"] == "flow" and forecast["cost_ms"]["count"] > 0
+    assert latency["forecast_ms"] == pytest.approx(forecast["cost_ms"]["p50"]) and latency["forecast_ms"] > 0
+    assert latency["value"] == pytest.approx(30 + 2 + latency["forecast_ms"])
+    # 32 ms alone is k = 1 at 30 fps; the forecast's cost makes it k = 2: FLAME charges for it.
+    assert report["k"] == frame_offset(latency["value"] / 1000, 30) == 2
+    assert "incl. forecast" in output and "forecast flow ms" in output
