@@ -3,7 +3,9 @@
 For one checkpoint, every format available here is exported, loaded, timed
 through flame-run's loop on the data set's frames, and scored at its own k:
 one row per format with status, file size, latency p50/p99, static mIoU,
-FLAME and pixel agreement with the PyTorch reference.
+FLAME and pixel agreement with the PyTorch reference. With several forecast
+methods (``none,flow``) each format gets one row per method: the same engine
+and latency samples, the forecast's cost (timed once) charged on top.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class BenchRow:
     flame: float | None = None
     streaming_flame: float | None = None
     agreement: float | None = None
+    forecast: str = "none"
+    forecast_ms: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -60,6 +64,21 @@ def parse_formats(text: str | None) -> list[str]:
     unknown = [n for n in names if n not in FORMATS]
     if unknown or not names:
         raise ConfigError(f"unknown format(s) {unknown or text!r}; choose from {', '.join(FORMATS)}")
+    return list(dict.fromkeys(names))
+
+
+def parse_forecasts(text: str | None) -> list[str]:
+    """Comma-separated forecast method names, checked (default ``none``).
+
+    Raises:
+        ConfigError: on an unknown name.
+    """
+    from flame.runtime.forecast import FORECASTERS
+
+    names = [n.strip() for n in (text or "none").split(",") if n.strip()] or ["none"]
+    unknown = [n for n in names if n not in FORECASTERS]
+    if unknown:
+        raise ConfigError(f"unknown forecast method(s) {unknown}; choose from {', '.join(FORECASTERS)}")
     return list(dict.fromkeys(names))
 
 
@@ -83,7 +102,8 @@ def agreement_windows(dataset: SequenceDataset, window: int, size: tuple[int, in
 
 def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list[str] | None = None,
           out_dir: str | os.PathLike | None = None, samples: int = 50, warmup: int = 5, device: str | None = None,
-          streaming: bool = True, events: Events | None = None) -> list[BenchRow]:
+          streaming: bool = True, events: Events | None = None,
+          forecasts: list[str] | None = None) -> list[BenchRow]:
     """Export, time and score one checkpoint in every format asked for.
 
     Args:
@@ -95,15 +115,18 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
         device: ``cpu``/``cuda`` for the engines (backend default when None).
         streaming: also score streaming FLAME.
         events: progress receiver.
+        forecasts: forecast methods (:data:`flame.runtime.forecast.FORECASTERS`), one row
+            per format and method (default ``none`` only).
 
     Returns:
-        One :class:`BenchRow` per format, in the order asked.
+        One :class:`BenchRow` per format (and forecast), in the order asked.
 
     Raises:
         CheckpointError: when the checkpoint cannot be read.
         ConfigError, DataError: on bad options or a data set that does not fit the model.
     """
     from flame.apps.assess import assess, check_compatible, measure_latency
+    from flame.apps.forecast import forecasting
     from flame.export.exporter import export_checkpoint
     from flame.export.parity import compare
     from flame.export.reference import ReferenceEngine
@@ -121,12 +144,13 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
     windows = agreement_windows(dataset, card.window, card.input_size)
     with reference:
         expected = [np.asarray(reference(w)) for w in windows]
+    plans = [forecasting(method, card.class_names, dataset) for method in dict.fromkeys(forecasts or ["none"])]
 
     rows = []
     for name in formats:
         fmt, fp16 = FORMATS[name]
         events.stage(name)
-        row = BenchRow(name, "ok")
+        row = BenchRow(name, "ok", forecast=plans[0].method)
         rows.append(row)
         try:
             if fmt is None:
@@ -149,12 +173,18 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
                 latency = measure_latency(engine, dataset, samples, warmup)
                 summary = latency.summary
                 row.latency_p50_ms, row.latency_p99_ms = summary["p50"], summary["p99"]
-                with events.progress() as progress:
-                    report = assess(engine, engine.card, dataset, latency, streaming, None, progress)
-                row.k, row.miou, row.flame = report["k"], report["miou"], report["flame"]
-                row.streaming_flame = report["streaming_flame"]
                 row.agreement = compare(expected, [engine(w) for w in windows], "labels")[0]
-                row.extra = {"engine": engine.describe(), "latency_ms": report["latency_ms"]}
+                for n, plan in enumerate(plans):
+                    if n:  # the same engine and samples, another forecast: a row of its own
+                        row = BenchRow(**{**asdict(row), "forecast": plan.method})
+                        rows.append(row)
+                    with events.progress() as progress:
+                        report = assess(engine, engine.card, dataset, latency, streaming, None, progress,
+                                        forecast=plan)
+                    row.k, row.miou, row.flame = report["k"], report["miou"], report["flame"]
+                    row.streaming_flame = report["streaming_flame"]
+                    row.forecast_ms = report["latency_ms"]["forecast_ms"]
+                    row.extra = {"engine": engine.describe(), "latency_ms": report["latency_ms"]}
         except (DependencyError, EngineError) as exc:
             row.status, row.why = "export only", str(exc)
     return rows

@@ -7,13 +7,15 @@ import click
 from flame.cli.common import handle_errors
 from flame.cli.ui import TerminalEvents, fmt, out, table
 from flame.core.files import write_json
+from flame.runtime.forecast import FORECASTERS
 
 
 def bench_table(rows: list, dataset: str) -> object:
     """One row per format, as deployment tools print them."""
     body = []
     for row in rows:
-        body.append([row.format, row.status, fmt(row.size_mb, 1), fmt(row.latency_p50_ms, 1), fmt(row.latency_p99_ms, 1),
+        name = row.format if row.forecast == "none" else f"{row.format} + {row.forecast} ({fmt(row.forecast_ms, 1)} ms)"
+        body.append([name, row.status, fmt(row.size_mb, 1), fmt(row.latency_p50_ms, 1), fmt(row.latency_p99_ms, 1),
                      row.k, fmt(row.miou), fmt(row.flame), fmt(row.streaming_flame),
                      "-" if row.agreement is None else f"{100 * row.agreement:.2f}%"])
     columns = ["format", "status", "MB", "p50 ms", "p99 ms", "k", "mIoU", "FLAME", "streaming", "agree"]
@@ -35,18 +37,23 @@ def bench_table(rows: list, dataset: str) -> object:
 @click.option("--streaming/--no-streaming", default=True, show_default=True)
 @click.option("--out-dir", type=click.Path(), default=None, help="Where the artifacts go (default <checkpoint>.bench/).")
 @click.option("--json", "json_out", type=click.Path(), default=None, help="Write the rows as JSON.")
+@click.option("--forecast", "forecasts", default="none", show_default=True,
+              help=f"Comma-separated forecast methods ({', '.join(FORECASTERS)}): one row per format and method, "
+                   "the forecast's cost charged to the latency.")
 @handle_errors
 def main(checkpoint, formats, dataset, data_root, split, fps, max_sequences, latency_samples, warmup, device,
-         streaming, out_dir, json_out):
+         streaming, out_dir, json_out, forecasts):
     """Export CHECKPOINT to each format available here; one row per format with latency, mIoU, FLAME, agreement."""
-    from flame.apps.bench import bench, parse_formats, rows_as_dicts
+    from flame.apps.bench import bench, parse_forecasts, parse_formats, rows_as_dicts
     from flame.evaluation.datasets import open_dataset
     from flame.trainer.checkpoint import read_checkpoint
 
     names = parse_formats(formats)
+    methods = parse_forecasts(forecasts)
     read_checkpoint(checkpoint)  # a bad checkpoint fails before any data is read
     data = open_dataset(dataset, data_root, split, fps).head(max_sequences).require_nonempty()
-    rows = bench(checkpoint, data, names, out_dir, latency_samples, warmup, device, streaming, TerminalEvents())
+    rows = bench(checkpoint, data, names, out_dir, latency_samples, warmup, device, streaming, TerminalEvents(),
+                 methods)
     out.print(bench_table(rows, data.name))
     for row in rows:
         if row.why:
