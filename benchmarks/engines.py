@@ -81,11 +81,12 @@ def main() -> None:
 
     from flame.cli.common import parse_size
     from flame.evaluation.datasets.synthetic import CLASS_NAMES, PALETTE
-    from flame.export.exporter import BACKENDS
+    from flame.export.formats import EXPORT_FORMATS
     from flame.export.fp16 import convert_to_fp16
     from flame.export.onnx_export import save_onnx, set_card, to_onnx
     from flame.export.parity import parity_windows
-    from flame.export.program import deploy_wrapper, export_program, save_program
+    from flame.export.program import export_program, save_program
+    from flame.trainer.deploy import deploy_wrapper
     from flame.runtime.engines import load_engine
     from flame.runtime.engines.tensorrt import missing_for_tensorrt
     from flame.core.card import ModelCard
@@ -106,7 +107,7 @@ def main() -> None:
 
     started = time.perf_counter()
     program = export_program(deploy_wrapper(model, card), card)
-    pt2 = save_program(program, card.replace(backend=BACKENDS["torch"]), folder / "swiftnet.pt2")
+    pt2 = save_program(program, card.replace(backend=EXPORT_FORMATS["torch"].backend), folder / "swiftnet.pt2")
     graph = to_onnx(program, card.replace(backend="onnx"))
     onnx_fp32 = save_onnx(graph, folder / "swiftnet.onnx")
     fp16_graph, _ = convert_to_fp16(graph)

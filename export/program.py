@@ -1,4 +1,4 @@
-"""The deploy wrapper of a checkpoint, and its ``torch.export`` program (``.pt2``)."""
+"""The ``torch.export`` program (``.pt2``) of a deploy wrapper."""
 
 from __future__ import annotations
 
@@ -9,18 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
-
 from flame.core.errors import EngineError, first_line
 from flame.core.files import atomic_path
 from flame.runtime.engines.torch_export import CARD_FILE
 from flame.core.card import ModelCard
 from flame.trainer.deploy import DeployWrapper
-
-
-def deploy_wrapper(model: nn.Module, card: ModelCard) -> DeployWrapper:
-    """The wrapper every artifact is exported from, in eval mode, for ``card.output``."""
-    return DeployWrapper(model.eval(), card, card.output).eval()
 
 
 def example_frames(card: ModelCard) -> torch.Tensor:

@@ -16,14 +16,14 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from flame.core.errors import CheckpointError, ConfigError
+from flame.evaluation.datasets import DATASET_KINDS
 from flame.evaluation.datasets.base import SequenceDataset
 from flame.core.offsets import frame_offset
-from flame.trainer.models import STRIDE, check_input_size
-from flame.trainer.presets import preset_for
+from flame.trainer.architectures import preset_for
+from flame.trainer.blocks import STRIDE, check_input_size
 
 #: Default window of each mode.
 MODES = {"static": 1, "future": 1, "two-frame": 2}
-DATASETS = ("synthetic", "cityscapes", "folder")
 
 
 @dataclass
@@ -147,8 +147,8 @@ def check_options(options: TrainOptions) -> None:
     """
     if options.mode is not None and options.mode not in MODES:
         raise ConfigError(f"unknown mode {options.mode!r}; choose one of {', '.join(MODES)}")
-    if options.dataset is not None and options.dataset not in DATASETS:
-        raise ConfigError(f"unknown data set {options.dataset!r}; choose one of {', '.join(DATASETS)}")
+    if options.dataset is not None and options.dataset not in DATASET_KINDS:
+        raise ConfigError(f"unknown data set {options.dataset!r}; choose one of {', '.join(DATASET_KINDS)}")
     for name in ("window", "epochs", "iters_per_epoch", "batch_size", "lr", "encoder_lr", "max_val_sequences"):
         _positive(name, getattr(options, name))
     for name in ("offset", "latency_ms", "weight_decay", "workers"):

@@ -4,8 +4,9 @@ It takes uint8 ``[T, H, W, 3]`` BGR frames (oldest first) and does channel
 order, scaling, normalisation, window stacking, the network and the argmax
 inside the graph, so the host sends bytes and receives class ids (uint8
 ``[H, W]``), or float logits ``[C, H, W]`` for ``output="logits"``.
-``flame.trainer.predict`` and every export use this same module, so the
-PyTorch reference and the engines compute the same thing.
+:func:`deploy_wrapper` is the one place it is built: the PyTorch reference
+(:mod:`flame.trainer.reference`) and every export use it, so the reference
+and the engines compute the same thing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from flame.core.errors import ConfigError
-from flame.core.card import ModelCard
+from flame.core.card import OUTPUTS, ModelCard
 
 
 def normalisation(mean, std, device=None) -> tuple[Tensor, Tensor]:
@@ -48,8 +49,8 @@ class DeployWrapper(nn.Module):
 
     def __init__(self, model: nn.Module, card: ModelCard, output: str = "labels") -> None:
         super().__init__()
-        if output not in ("labels", "logits"):
-            raise ConfigError(f"output must be 'labels' or 'logits', found {output!r}")
+        if output not in OUTPUTS:
+            raise ConfigError(f"output must be {' or '.join(map(repr, OUTPUTS))}, found {output!r}")
         if card.num_classes > 255:
             raise ConfigError(f"uint8 label maps hold at most 255 classes, the card has {card.num_classes}")
         self.model = model
@@ -68,3 +69,15 @@ class DeployWrapper(nn.Module):
         if self.output == "logits":
             return logits
         return torch.argmax(logits, dim=0).to(torch.uint8)
+
+
+def deploy_wrapper(model: nn.Module, card: ModelCard) -> DeployWrapper:
+    """The wrapper for ``card.output``, in eval mode, on the device of the model's parameters.
+
+    Raises:
+        ConfigError: on an unknown output kind or more classes than uint8 labels hold.
+    """
+    wrapper = DeployWrapper(model.eval(), card, card.output).eval()
+    parameter = next(model.parameters(), None)
+    # The normalisation buffers start on the CPU; they must sit with the weights.
+    return wrapper if parameter is None else wrapper.to(parameter.device)

@@ -1,29 +1,28 @@
-"""The PyTorch reference predictor: what every engine must reproduce."""
+"""``predict``: one window through the PyTorch reference, for code that holds a model and its card."""
 
 from __future__ import annotations
 
 import numpy as np
-import torch
 from torch import nn
 
-from flame.core.errors import EngineError
 from flame.core.card import ModelCard
-from flame.trainer.deploy import DeployWrapper
+from flame.trainer.reference import ReferenceEngine
 
 
-def _wrapper(model: nn.Module, card: ModelCard) -> DeployWrapper:
-    # Cached on the model (outside its submodules, so state_dict is unchanged)
-    # so repeated calls do not rebuild it.
-    cached = model.__dict__.get("_flame_deploy")
-    if cached is None or cached[0] != card:
-        cached = (card, DeployWrapper(model, card).eval())
-        model.__dict__["_flame_deploy"] = cached
+def _reference(model: nn.Module, card: ModelCard) -> ReferenceEngine:
+    # Cached on the model (outside its submodules, so state_dict is unchanged) so that repeated
+    # calls do not rebuild it; rebuilt when the card or the model's device changes.
+    parameter = next(model.parameters(), None)
+    key = (card, None if parameter is None else parameter.device)
+    cached = model.__dict__.get("_flame_reference")
+    if cached is None or cached[0] != key:
+        cached = (key, ReferenceEngine(model, card))
+        model.__dict__["_flame_reference"] = cached
     return cached[1]
 
 
-@torch.no_grad()
 def predict(model: nn.Module, card: ModelCard, frames: np.ndarray) -> np.ndarray:
-    """Label map of one window, through the same wrapper the engines export.
+    """Label map of one window, through :class:`~flame.trainer.reference.ReferenceEngine`.
 
     Args:
         model: the trained network (eval mode is set here).
@@ -36,12 +35,6 @@ def predict(model: nn.Module, card: ModelCard, frames: np.ndarray) -> np.ndarray
     Raises:
         EngineError: when the frames do not match the card's window and size.
     """
-    expected = (card.window, *card.input_size, 3)
-    if not isinstance(frames, np.ndarray) or frames.dtype != np.uint8 or frames.shape != expected:
-        found = f"{frames.dtype} {frames.shape}" if isinstance(frames, np.ndarray) else type(frames).__name__
-        raise EngineError(f"expected uint8 frames of shape {expected} [T, H, W, 3] BGR, found {found}")
-    wrapper = _wrapper(model, card)
+    engine = _reference(model, card.replace(output="labels"))
     model.eval()
-    device = next(model.parameters()).device
-    labels = wrapper(torch.from_numpy(np.ascontiguousarray(frames)).to(device))
-    return labels.cpu().numpy()
+    return engine(frames)

@@ -1,11 +1,12 @@
-"""The paper's training recipes (section 4.3), used where no option overrides them."""
+"""The paper's training recipes (section 4.3), used where no option overrides them.
+
+Each architecture of :mod:`flame.trainer.architectures` names its family's recipe.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flame.core.errors import ConfigError
-from flame.trainer.models import MODEL_NAMES
 
 
 @dataclass(frozen=True)
@@ -44,13 +45,3 @@ SWIFTNET = Preset(optimizer="adam", lr=5e-4, encoder_lr=1e-4, weight_decay=1e-4,
 DEEPLAB = Preset(optimizer="sgd", lr=5e-2, encoder_lr=5e-3, weight_decay=5e-4, momentum=0.9,
                  schedule="poly", min_lr=0.0, power=3.0, batch_size=10, crop=768, epochs=220)
 
-
-def preset_for(model: str) -> Preset:
-    """The paper's recipe for a model name.
-
-    Raises:
-        ConfigError: on an unknown model name.
-    """
-    if model not in MODEL_NAMES:
-        raise ConfigError(f"unknown model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
-    return SWIFTNET if model.startswith("swiftnet") else DEEPLAB

@@ -164,7 +164,7 @@ def evaluate_engine(engine: Engine, dataset: SequenceDataset, latency: Latency, 
     """Deployed accuracy of a loaded engine: the report ``flame-eval --engine`` prints.
 
     Args:
-        engine: the engine (or :class:`flame.export.reference.ReferenceEngine`).
+        engine: the engine (or :class:`flame.trainer.reference.ReferenceEngine`).
         dataset: the data set to score on.
         latency: from :func:`choose_latency`.
         streaming: also score streaming FLAME.

@@ -127,9 +127,9 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
     """
     from flame.apps.assess import assess, check_compatible, measure_latency
     from flame.apps.forecast import forecasting
-    from flame.export.exporter import export_checkpoint
+    from flame.export.exporter import default_output, export_checkpoint
     from flame.export.parity import compare
-    from flame.export.reference import ReferenceEngine
+    from flame.trainer.reference import load_reference
     from flame.runtime.engines import load_engine
 
     events = events or Events()
@@ -138,7 +138,7 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
     out_dir = Path(out_dir) if out_dir else checkpoint.with_name(checkpoint.stem + ".bench")
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    reference = ReferenceEngine(checkpoint, "cpu")
+    reference = load_reference(checkpoint, "cpu")
     card = reference.card
     check_compatible(card, dataset)
     windows = agreement_windows(dataset, card.window, card.input_size)
@@ -154,11 +154,10 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
         rows.append(row)
         try:
             if fmt is None:
-                engine = ReferenceEngine(checkpoint, device)
+                engine = load_reference(checkpoint, device)
                 row.path = str(checkpoint)
             else:
-                suffix = {"torch": ".pt2", "onnx": ".onnx", "tensorrt": ".plan"}[fmt]
-                path = out_dir / f"{checkpoint.stem}{'.fp16' if fp16 else ''}{suffix}"
+                path = out_dir / default_output(checkpoint, fmt, fp16).name
                 result = export_checkpoint(checkpoint, path, fmt, fp16=fp16, verify=False)
                 row.path = str(result.path)
                 row.size_mb = result.size_bytes / 2**20

@@ -105,16 +105,16 @@ def _train(mode: str, offset: int, data_root: Path, out: Path, plan: DemoPlan, e
 
 def _export(checkpoint: Path, plan: DemoPlan, events: Events) -> tuple[Path, list[str]]:
     """ONNX FP32 (always) and TensorRT FP16 (where TensorRT and a GPU are present)."""
-    from flame.export.exporter import export_checkpoint
+    from flame.export.exporter import default_output, export_checkpoint
 
-    onnx_path = checkpoint.with_suffix(".onnx")
+    onnx_path = default_output(checkpoint, "onnx", False)
     notes = []
     if not onnx_path.is_file():
         result = export_checkpoint(checkpoint, onnx_path, "onnx", verify=plan.verify)
         if result.parity is not None:
             notes.append(f"{onnx_path.name}: {result.parity.summary()}")
     try:
-        plan_path = checkpoint.with_name(checkpoint.stem + ".fp16.plan")
+        plan_path = default_output(checkpoint, "tensorrt", True)
         if not plan_path.is_file():
             export_checkpoint(checkpoint, plan_path, "tensorrt", fp16=True, verify=plan.verify)
         return plan_path, notes + ["TensorRT FP16 plan"]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 
+from flame.apps.bench import FORMATS as BENCH_FORMATS
 from flame.cli.common import handle_errors
 from flame.cli.ui import TerminalEvents, fmt, out, table
 from flame.core.files import write_json
 from flame.runtime.forecast import FORECASTERS
+from flame.evaluation.datasets import DATASET_KINDS
 
 
 def bench_table(rows: list, dataset: str) -> object:
@@ -25,8 +27,8 @@ def bench_table(rows: list, dataset: str) -> object:
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("checkpoint", type=click.Path())
 @click.option("--formats", default=None,
-              help="Comma-separated: torch, pt2, onnx, onnx-fp16, tensorrt-fp16 (default all).")
-@click.option("--dataset", type=click.Choice(["synthetic", "cityscapes", "folder"]), default="synthetic", show_default=True)
+              help=f"Comma-separated: {', '.join(BENCH_FORMATS)} (default all).")
+@click.option("--dataset", type=click.Choice(DATASET_KINDS), default="synthetic", show_default=True)
 @click.option("--data-root", type=click.Path(), default=None)
 @click.option("--split", default="val", show_default=True)
 @click.option("--fps", type=float, default=None, help="Override the data set's frame rate.")

@@ -9,17 +9,19 @@ from flame.cli.ui import console, out, per_class_table, progress_bar, summary_ta
 from flame.core.errors import ConfigError
 from flame.core.files import write_json
 from flame.runtime.forecast import FORECASTERS
+from flame.evaluation.datasets import DATASET_KINDS
+from flame.runtime.engines import describe_kinds
 
 STATS = ["p50", "mean", "p90", "p99", "max"]
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--engine", "engine_path", type=click.Path(), default=None,
-              help="Engine to score: .plan/.engine (TensorRT), .onnx (ONNX Runtime) or .pt2 (torch.export).")
+              help=f"Engine to score: {describe_kinds()}.")
 @click.option("--checkpoint", type=click.Path(), default=None, help="flame-train checkpoint (the PyTorch reference).")
 @click.option("--predictions", type=click.Path(), default=None,
               help="Folder of prediction PNGs: DIR/<sequence>/<frame stem>.png (Cityscapes: <city>_<seq>_<frame>*.png anywhere).")
-@click.option("--dataset", type=click.Choice(["synthetic", "cityscapes", "folder"]), default="synthetic", show_default=True)
+@click.option("--dataset", type=click.Choice(DATASET_KINDS), default="synthetic", show_default=True)
 @click.option("--data-root", type=click.Path(), default=None, help="Data set folder (cityscapes, folder; optional for synthetic).")
 @click.option("--split", default="val", show_default=True)
 @click.option("--label-ids", is_flag=True, help="Predictions are Cityscapes labelIds, not train ids.")
@@ -107,14 +109,16 @@ def _score_predictions(data, predictions, latency_ms, latency_from, stat, extra_
 def _score_engine(data, engine_path, checkpoint, device, threads, latency_ms, latency_from, stat, extra_ms, samples,
                   warmup, streaming, curve, forecast):
     from flame.apps.assess import choose_latency, evaluate_engine
-    from flame.runtime.engines import load_engine
+    from flame.runtime.engines import engine_kind, load_engine
 
     if checkpoint:
-        from flame.export.reference import ReferenceEngine
+        from flame.trainer.reference import load_reference
 
-        engine = ReferenceEngine(checkpoint, device)
+        engine = load_reference(checkpoint, device)
     else:
-        options = {"threads": threads} if threads and str(engine_path).endswith(".onnx") else {}
+        kind = engine_kind(engine_path)
+        # Only ONNX Runtime takes a thread count.
+        options = {"threads": threads} if threads and kind is not None and kind.name == "onnx" else {}
         engine = load_engine(engine_path, device=device, **options)
     with engine:
         if latency_ms is None and latency_from is None:

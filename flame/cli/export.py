@@ -11,6 +11,10 @@ from rich.markup import escape
 from flame.cli.common import handle_errors, parse_size
 from flame.cli.ui import console
 from flame.cli.ui import out as stdout
+from flame.core.card import OUTPUTS
+from flame.export.formats import EXPORT_FORMATS, FORMATS
+
+_SUFFIXES = ", ".join("/".join(f.suffixes) for f in EXPORT_FORMATS.values())
 
 
 def say(text: str) -> None:
@@ -31,11 +35,11 @@ def human_size(size: int) -> str:
 @click.argument("checkpoint", type=click.Path())
 @click.option("-o", "--out", type=click.Path(), default=None,
               help="Artifact path. Default: next to the checkpoint (best.pt -> best.onnx, best.fp16.plan, best.pt2).")
-@click.option("--format", "fmt", type=click.Choice(["onnx", "tensorrt", "torch"]), default=None,
-              help="Artifact kind. Default: from the -o suffix (.onnx, .plan/.engine, .pt2), else onnx.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help=f"Artifact kind. Default: from the -o suffix ({_SUFFIXES}), else onnx.")
 @click.option("--fp16", is_flag=True, help="FP16 artifact (inputs, outputs and risky ops stay FP32).")
 @click.option("--size", default=None, help="Input size HxW, multiples of 32. Default: the checkpoint card's.")
-@click.option("--output", type=click.Choice(["labels", "logits"]), default="labels", show_default=True,
+@click.option("--output", type=click.Choice(OUTPUTS), default="labels", show_default=True,
               help="What the artifact returns: uint8 class ids [H, W] or float logits [C, H, W].")
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="Run the artifact against the PyTorch wrapper on rendered frames and print the pixel agreement.")

@@ -17,6 +17,7 @@ import click  # noqa: E402
 from flame.cli.common import handle_errors  # noqa: E402
 from flame.cli.ui import console, fmt, out, table  # noqa: E402
 from flame.runtime.forecast import FORECASTERS  # noqa: E402
+from flame.runtime.engines import describe_kinds  # noqa: E402
 
 
 class StatusLine:
@@ -87,7 +88,7 @@ def _summary_table(report: dict):
 @click.option("--frames", "frames_dir", type=click.Path(file_okay=False), default=None, help="Folder of images (name order).")
 @click.option("--url", default=None, help="Stream URL (rtsp://, http://) read through FFmpeg.")
 @click.option("--fps", type=float, default=None, help="Source frame rate (folders: default 30; overrides a file's or camera's).")
-@click.option("--engine", "engine_path", type=click.Path(dir_okay=False), required=True, help="Engine file (.onnx, .plan, .pt2).")
+@click.option("--engine", "engine_path", type=click.Path(dir_okay=False), required=True, help=f"Engine file: {describe_kinds()}.")
 @click.option("--device", default=None, help="cpu or cuda (default: the backend's best).")
 @click.option("--realtime/--no-realtime", default=None,
               help="Pace a file at its fps and drop frames the engine cannot keep up with (default: no for files; cameras and URLs are always real time).")

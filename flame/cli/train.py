@@ -11,8 +11,8 @@ import click
 from flame.cli.common import handle_errors, parse_size
 from flame.cli.ui import console, fmt, out
 from flame.core.errors import ConfigError
-
-MODEL_CHOICES = ("swiftnet-r18", "swiftnet-r18-x", "deeplabv3plus-mobilenetv2", "deeplabv3plus-r101")
+from flame.evaluation.datasets import DATASET_KINDS
+from flame.trainer.architectures import MODEL_NAMES
 
 
 def parse_crop(text: str | None) -> tuple[int, int] | None:
@@ -83,14 +83,15 @@ class RichReporter:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--model", default=None, help=f"Network (required unless --resume): {', '.join(MODEL_CHOICES)}.")
+# --model stays free text so that the trainer's message lists the registry (and --resume needs none).
+@click.option("--model", default=None, help=f"Network (required unless --resume): {', '.join(MODEL_NAMES)}.")
 @click.option("--mode", default=None,
               help="static: I_t -> S_t; future: I_t -> S_t+k; two-frame: (I_t-1, I_t) -> S_t+k. [default: static]")
 @click.option("--offset", type=int, default=None, help="Frame offset k (or give --latency-ms).")
 @click.option("--latency-ms", type=float, default=None,
               help="Network latency in ms; k = ceil(latency * fps / 1000) at the data set's fps.")
 @click.option("--window", type=int, default=None, help="Input frames T (overrides the mode's 1 or 2).")
-@click.option("--dataset", default=None, help="Training data: synthetic, cityscapes or folder. [default: synthetic]")
+@click.option("--dataset", type=click.Choice(DATASET_KINDS), default=None, help="Training data. [default: synthetic]")
 @click.option("--data-root", type=click.Path(), default=None,
               help="Data set folder (cityscapes, folder; for synthetic a folder from flame-data synth).")
 @click.option("--size", default=None, help="Frame size HxW of the generated synthetic video. [default: 128x256]")

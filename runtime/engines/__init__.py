@@ -1,28 +1,90 @@
 """Engines: one contract, a backend per artifact kind, chosen by file suffix.
 
-``.plan``/``.engine`` -> TensorRT, ``.onnx`` -> ONNX Runtime, ``.pt2`` ->
-torch.export program. Each backend imports its library only when used.
+:data:`ENGINE_KINDS` is the registry of artifact kinds: ``.plan``/``.engine``
+-> TensorRT, ``.onnx`` -> ONNX Runtime, ``.pt2`` -> torch.export program. The
+export side (``flame.export.formats``) names these kinds instead of repeating
+their suffixes. Each backend imports its library only when used.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from flame.core.errors import EngineError
 from flame.runtime.engines.base import Engine, Timing
 
-__all__ = ["Engine", "Timing", "load_engine", "SUFFIXES"]
+__all__ = ["ENGINE_KINDS", "Engine", "EngineKind", "SUFFIXES", "Timing", "describe_kinds", "engine_kind",
+           "load_engine"]
 
-SUFFIXES = {".onnx": "onnx", ".plan": "tensorrt", ".engine": "tensorrt", ".pt2": "torch"}
+
+def _onnxruntime(path: Path, device: str | None, **options: Any) -> Engine:
+    from flame.runtime.engines.onnxrt import OnnxRuntimeEngine
+
+    return OnnxRuntimeEngine(path, device=device, **options)
+
+
+def _tensorrt(path: Path, device: str | None, **options: Any) -> Engine:
+    from flame.runtime.engines.tensorrt import TensorRTEngine
+
+    return TensorRTEngine(path, device=device, **options)
+
+
+def _torch_export(path: Path, device: str | None, **options: Any) -> Engine:
+    from flame.runtime.engines.torch_export import TorchExportEngine
+
+    return TorchExportEngine(path, device=device, **options)
+
+
+@dataclass(frozen=True)
+class EngineKind:
+    """One kind of engine file.
+
+    Attributes:
+        name: the registry key (also ``flame-export --format``).
+        suffixes: file suffixes of the kind, the first the one written by default.
+        runner: what runs it, for help texts.
+        load: ``(path, device, **options) -> Engine``; imports the backend's library when called.
+    """
+
+    name: str
+    suffixes: tuple[str, ...]
+    runner: str
+    load: Callable[..., Engine]
+
+    @property
+    def suffix(self) -> str:
+        """The suffix an export of this kind is named with by default."""
+        return self.suffixes[0]
+
+
+ENGINE_KINDS: dict[str, EngineKind] = {k.name: k for k in (
+    EngineKind("onnx", (".onnx",), "ONNX Runtime", _onnxruntime),
+    EngineKind("tensorrt", (".plan", ".engine"), "TensorRT", _tensorrt),
+    EngineKind("torch", (".pt2",), "torch.export", _torch_export),
+)}
+#: Suffix -> engine kind name.
+SUFFIXES: dict[str, str] = {suffix: kind.name for kind in ENGINE_KINDS.values() for suffix in kind.suffixes}
+
+
+def engine_kind(path: str | os.PathLike) -> EngineKind | None:
+    """The kind a file's suffix names, or None."""
+    name = SUFFIXES.get(Path(path).suffix.lower())
+    return None if name is None else ENGINE_KINDS[name]
+
+
+def describe_kinds() -> str:
+    """``.onnx (ONNX Runtime), .plan/.engine (TensorRT), ...`` for help texts."""
+    return ", ".join(f"{'/'.join(k.suffixes)} ({k.runner})" for k in ENGINE_KINDS.values())
 
 
 def load_engine(path: str | os.PathLike, device: str | None = None, **options: Any) -> Engine:
     """Load an engine file with the backend its suffix names.
 
     Args:
-        path: ``.onnx``, ``.plan``/``.engine`` or ``.pt2`` file.
+        path: a file of a kind in :data:`ENGINE_KINDS` (``.onnx``, ``.plan``/``.engine``, ``.pt2``).
         device: ``cpu`` or ``cuda`` (backend default when None).
         **options: backend options (``threads``, ``providers``, ``cuda_graph``...).
 
@@ -33,17 +95,7 @@ def load_engine(path: str | os.PathLike, device: str | None = None, **options: A
     path = Path(path)
     if not path.is_file():
         raise EngineError(f"engine file {path} does not exist")
-    kind = SUFFIXES.get(path.suffix.lower())
+    kind = engine_kind(path)
     if kind is None:
         raise EngineError(f"cannot tell the engine kind of {path.name}: expected one of {', '.join(SUFFIXES)}")
-    if kind == "onnx":
-        from flame.runtime.engines.onnxrt import OnnxRuntimeEngine
-
-        return OnnxRuntimeEngine(path, device=device, **options)
-    if kind == "tensorrt":
-        from flame.runtime.engines.tensorrt import TensorRTEngine
-
-        return TensorRTEngine(path, device=device, **options)
-    from flame.runtime.engines.torch_export import TorchExportEngine
-
-    return TorchExportEngine(path, device=device, **options)
+    return kind.load(path, device, **options)

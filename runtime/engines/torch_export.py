@@ -74,7 +74,7 @@ class TorchModuleEngine(Engine):
     """A torch module that maps uint8 frames to labels, behind the engine contract.
 
     Shared by the ``.pt2`` engine and the PyTorch reference
-    (:class:`flame.export.reference.ReferenceEngine`).
+    (:class:`flame.trainer.reference.ReferenceEngine`).
 
     Args:
         path: the file the module came from.

@@ -63,13 +63,13 @@ def sharpened_model():
     import torch
     import torch.nn.functional as F
 
-    from flame.trainer.deploy import DeployWrapper
+    from flame.trainer.deploy import deploy_wrapper
     from flame.trainer.models import build_model
 
     torch.manual_seed(0)
     card = _card()
     model = build_model(ARCH, CLASSES, WINDOW)
-    wrapper = DeployWrapper(model, card)
+    wrapper = deploy_wrapper(model, card)
     windows, labels = rendered_windows("train", sequences=2)
     with torch.no_grad():
         x = torch.cat([wrapper.preprocess(torch.from_numpy(w)) for w in windows])
@@ -112,7 +112,8 @@ class Artifacts:
     @functools.cached_property
     def program(self):
         """``(torch.export program of the deploy wrapper, checkpoint card)``, traced once for both formats."""
-        from flame.export.program import deploy_wrapper, export_program
+        from flame.export.program import export_program
+        from flame.trainer.deploy import deploy_wrapper
 
         model, card = self.reference
         return export_program(deploy_wrapper(model, card), card), card

@@ -48,7 +48,7 @@ def test_parity_check_of_the_onnx_engine(artifacts):
     import torch
 
     from flame.export.parity import check_parity, parity_windows
-    from flame.export.program import deploy_wrapper
+    from flame.trainer.deploy import deploy_wrapper
 
     model, card = artifacts.reference
     wrapper = deploy_wrapper(model, card)

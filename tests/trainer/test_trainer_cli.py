@@ -18,7 +18,7 @@ from flame.evaluation.datasets import SyntheticSpec, open_dataset, write_synthet
 from flame.trainer.checkpoint import save_checkpoint
 from flame.trainer.config import TrainOptions, resolve_config
 from flame.trainer.models import build_model
-from flame.trainer.train import make_card
+from flame.trainer.setup import make_card
 
 
 @pytest.fixture(scope="module")

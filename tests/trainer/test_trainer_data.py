@@ -17,7 +17,7 @@ from flame.trainer.data import (
     normalise,
     window_samples,
 )
-from flame.trainer.deploy import DeployWrapper
+from flame.trainer.deploy import DeployWrapper, deploy_wrapper
 from flame.trainer.models import build_model
 
 H, W = 32, 64
@@ -140,3 +140,13 @@ def test_normalise_matches_the_deploy_wrapper_bit_for_bit():
     # Channel order: RGB of the oldest frame first.
     expected = (frames[0, 0, ..., 2].float() / 255 - 0.485) / 0.229
     assert torch.allclose(batch[0, 0], expected, atol=1e-5)
+
+
+def test_deploy_wrapper_sits_on_the_models_device():
+    # The meta device stands for CUDA on a CPU machine: mixing it with CPU buffers raises.
+    card = ModelCard("swiftnet-r18", 5, tuple("abcde"), ((0, 0, 0),) * 5, window=1, input_size=(32, 64))
+    wrapper = deploy_wrapper(build_model("swiftnet-r18", 5, 1).to("meta"), card)
+    assert wrapper.scale.device.type == "meta" and wrapper.shift.device.type == "meta"
+    assert not wrapper.training and wrapper.output == "labels"
+    labels = wrapper(torch.zeros((1, 32, 64, 3), dtype=torch.uint8, device="meta"))
+    assert labels.shape == (32, 64) and labels.dtype == torch.uint8

@@ -8,7 +8,7 @@ import torch
 from flame.core.errors import CheckpointError, ConfigError
 from flame.trainer.config import TrainConfig
 from flame.trainer.models import build_model, check_input_size, count_parameters, load_pretrained
-from flame.trainer.train import attach_pretrained
+from flame.trainer.setup import attach_pretrained
 
 # Paper section 4.2: SwiftNet-R18 about 12M, DeepLab-MN about 5.5M, DeepLab-R101 about 60M (59M in the issue).
 PAPER = {"swiftnet-r18": 12e6, "deeplabv3plus-mobilenetv2": 5.5e6, "deeplabv3plus-r101": 59e6}

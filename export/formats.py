@@ -1,0 +1,150 @@
+"""The registry of export formats: one small exporter per artifact kind, in the way Polygraphy keeps one
+loader per backend.
+
+Each :class:`ExportFormat` names the engine kind it writes (its suffixes come
+from :data:`flame.runtime.engines.ENGINE_KINDS`, never repeated here), what it
+needs before anything is loaded, and how it writes a deploy wrapper to disk.
+Importing this module imports neither torch nor onnx: each writer imports
+what it uses.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from flame.core.card import ModelCard
+from flame.runtime.engines import ENGINE_KINDS
+
+
+@dataclass(frozen=True)
+class ExportJob:
+    """What a writer gets: the wrapper to export and the options that concern it.
+
+    Attributes:
+        wrapper: the deploy wrapper (eval mode).
+        card: the checkpoint's card at the export's input size and output kind.
+        out: the artifact path.
+        fp16: FP16 artifact.
+        timing_cache: TensorRT timing cache file, or None.
+        workspace_mb: TensorRT builder workspace limit.
+        step: called with a short description before each step.
+    """
+
+    wrapper: Any
+    card: ModelCard
+    out: Path
+    fp16: bool
+    timing_cache: str | os.PathLike | None
+    workspace_mb: int
+    step: Callable[[str], None]
+
+
+@dataclass
+class Written:
+    """What a writer wrote: the artifact's card, files beside it, one-line notes for the user."""
+
+    card: ModelCard
+    extra_files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _onnx_graph(job: ExportJob) -> tuple[Any, ModelCard]:
+    """The FP32 ONNX graph of the wrapper and its card (the ONNX and TensorRT exporters start here)."""
+    from flame.export.onnx_export import to_onnx
+
+    card = job.card.replace(backend="onnx", precision="fp32")
+    job.step("exporting ONNX (opset 18, static shapes)")
+    return to_onnx(job.wrapper, card), card
+
+
+def write_onnx(job: ExportJob) -> Written:
+    """ONNX, FP32 or converted to FP16 (I/O and risky ops kept in FP32)."""
+    from flame.export.onnx_export import save_onnx, set_card
+
+    graph, card = _onnx_graph(job)
+    written = Written(card)
+    if job.fp16:
+        from flame.export.fp16 import convert_to_fp16
+
+        job.step("converting to FP16 (onnxconverter-common; I/O and risky ops kept in FP32)")
+        total = len(graph.graph.node)
+        graph, kept = convert_to_fp16(graph)
+        written.card = card.replace(precision="fp16")
+        set_card(graph, written.card)
+        written.notes.append(f"{len(kept)} of {total} nodes kept in FP32 (input normalisation, casts, reductions, "
+                             "normalisation layers, logits upsampling, argmax)")
+    job.step(f"writing {job.out}")
+    save_onnx(graph, job.out)
+    return written
+
+
+def write_plan(job: ExportJob) -> Written:
+    """A TensorRT plan built from the ONNX graph, with its card sidecar (and the timing cache)."""
+    from flame.export.tensorrt_build import build_plan
+
+    graph, card = _onnx_graph(job)
+    precision = "fp16" if job.fp16 else "fp32"
+    job.step(f"building the TensorRT plan ({precision}, workspace {job.workspace_mb} MiB)")
+    build = build_plan(graph, job.out, card, fp16=job.fp16, workspace_mb=job.workspace_mb,
+                       timing_cache=job.timing_cache)
+    written = Written(build.card, [build.sidecar])
+    written.notes.append(f"built in {build.seconds:.1f} s with TensorRT {build.card.tensorrt_version} on "
+                         f"{build.card.gpu_name} "
+                         f"({'strongly typed FP16 graph' if build.strongly_typed else 'builder precision flags'})")
+    if build.timing_cache is not None:
+        written.extra_files.append(build.timing_cache)
+        written.notes.append(f"timing cache {build.timing_cache}: "
+                             + (f"reused {build.timing_cache_reused} bytes" if build.timing_cache_reused else "new"))
+    return written
+
+
+def write_program(job: ExportJob) -> Written:
+    """A ``torch.export`` program with the card inside (FP16 runs under autocast on CUDA)."""
+    from flame.export.program import export_program, save_program
+
+    card = job.card.replace(backend=EXPORT_FORMATS["torch"].backend, precision="fp16" if job.fp16 else "fp32")
+    job.step("tracing the wrapper with torch.export")
+    program = export_program(job.wrapper, card)
+    job.step(f"writing {job.out}")
+    save_program(program, card, job.out)
+    return Written(card)
+
+
+def _require_tensorrt() -> None:
+    # Stop before loading anything (and before any TensorRT object) when TensorRT cannot run here.
+    from flame.runtime.engines.tensorrt import require_tensorrt
+
+    require_tensorrt()
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One exporter of the registry.
+
+    Attributes:
+        name: the registry key (``flame-export --format``), also the engine kind it writes.
+        backend: the card's ``backend`` of the artifact.
+        write: writes a job's artifact.
+        require: checks, before the checkpoint is loaded, that this machine can write the format.
+    """
+
+    name: str
+    backend: str
+    write: Callable[[ExportJob], Written]
+    require: Callable[[], None] | None = None
+
+    @property
+    def suffixes(self) -> tuple[str, ...]:
+        """The suffixes of the engine kind it writes, the first the default one."""
+        return ENGINE_KINDS[self.name].suffixes
+
+
+EXPORT_FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
+    ExportFormat("onnx", "onnx", write_onnx),
+    ExportFormat("tensorrt", "tensorrt", write_plan, _require_tensorrt),
+    ExportFormat("torch", "torch-export", write_program),
+)}
+FORMATS = tuple(EXPORT_FORMATS)
