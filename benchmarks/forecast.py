@@ -49,8 +49,9 @@ def engine_p50(size: tuple[int, int], iterations: int, warmup: int) -> list[floa
     from flame.evaluation.datasets.synthetic import CLASS_NAMES, PALETTE
     from flame.export.onnx_export import save_onnx, to_onnx
     from flame.export.parity import parity_windows
-    from flame.export.program import deploy_wrapper, export_program
+    from flame.export.program import export_program
     from flame.runtime.engines import load_engine
+    from flame.trainer.deploy import deploy_wrapper
     from flame.trainer.models import build_model
 
     torch.set_num_threads(1)
