@@ -129,7 +129,7 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
     wrapper = deploy_wrapper(model, card)
     written = exporter.write(ExportJob(wrapper, card, out, fp16, timing_cache, workspace_mb, step))
     # The PyTorch reference runs the same network through its own deploy wrapper (on the CPU, in FP32).
-    parity = _verify(out, written.card, ReferenceEngine(model, card), windows, step) if verify else None
+    parity = _verify(out, written.card, ReferenceEngine(model, card).raw, windows, step) if verify else None
     return ExportResult(out, written.card, out.stat().st_size, parity, tuple(written.extra_files),
                         time.perf_counter() - started, tuple(written.notes))
 
