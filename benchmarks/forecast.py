@@ -6,7 +6,9 @@ call forecasts frame t's labels one frame ahead from frames t-1 and t; every
 call is timed with ``time.perf_counter_ns`` after a warm-up, OpenCV on one
 thread. The baseline, measured in the same run: SwiftNet-R18 (random weights)
 exported to ONNX FP32 at the same size and run by ONNX Runtime on one thread,
-the engine the forecast rides on. Prints p50/p99 of each and the p50 ratio.
+the engine the forecast rides on. Prints p50/p99 of each and the p50 ratio, and
+the p50 of each call's process CPU time with its ratio (on a machine shared with
+other jobs the one-thread CPU time is the quiet machine's wall time).
 
 ``--oracle`` also prints what the forecast buys on the synthetic video with the
 ground truth as the predictions (a perfect static segmenter): FLAME at k = 1, 2,
@@ -29,15 +31,21 @@ import cv2
 import numpy as np
 
 
-def timed_calls(call, count: int, warmup: int) -> list[float]:
-    """Milliseconds of ``call(n)`` for n = 0..count-1, after ``warmup`` untimed calls."""
+def timed_calls(call, count: int, warmup: int, cpu: list[float] | None = None) -> list[float]:
+    """Milliseconds of ``call(n)`` for n = 0..count-1, after ``warmup`` untimed calls.
+
+    ``cpu`` (when given) receives each call's process CPU time: on a machine shared with
+    other jobs, a one-thread call's CPU time is what its wall time would be on a quiet one.
+    """
     for n in range(warmup):
         call(n)
     samples = []
     for n in range(count):
-        start = time.perf_counter_ns()
+        start, start_cpu = time.perf_counter_ns(), time.process_time_ns()
         call(n)
         samples.append((time.perf_counter_ns() - start) / 1e6)
+        if cpu is not None:
+            cpu.append((time.process_time_ns() - start_cpu) / 1e6)
     return samples
 
 
@@ -63,7 +71,8 @@ def engine_p50(size: tuple[int, int], iterations: int, warmup: int) -> list[floa
     path = save_onnx(graph, Path(tempfile.mkdtemp(prefix="flame-forecast-bench-")) / "swiftnet.onnx")
     frames = parity_windows(card, 1)[0]
     with load_engine(path, device="cpu", threads=1) as engine:
-        return timed_calls(lambda _: engine(frames), iterations, warmup)
+        cpu: list[float] = []
+        return timed_calls(lambda _: engine(frames), iterations, warmup, cpu), cpu
 
 
 def oracle(settings: list[str]) -> None:
@@ -119,18 +128,22 @@ def main() -> None:
     rows = []
     for name, options in (("none", {}), ("flow", {"flow": args.flow, "width": args.width, "search": args.search})):
         forecaster = make_forecaster(name, CLASS_NAMES, **options)
+        cpu: list[float] = []
         samples = timed_calls(lambda n: forecaster(labels[n + 1], frames[n + 1], frames[n], interval, interval),
-                              args.iterations, args.warmup)
+                              args.iterations, args.warmup, cpu)
         label = name if name == "none" else f"flow ({args.flow}, width {args.width}, search {args.search})"
-        rows.append((label, samples))
+        rows.append((label, samples, cpu))
     if not args.no_engine:
-        rows.append(("engine: SwiftNet-R18 ONNX Runtime FP32, 1 thread", engine_p50(size, 5, 1)))
+        rows.append(("engine: SwiftNet-R18 ONNX Runtime FP32, 1 thread", *engine_p50(size, 5, 1)))
     baseline = float(np.percentile(rows[-1][1], 50)) if not args.no_engine else None
-    print(f"{'':<52} {'p50 ms':>8} {'p99 ms':>8} {'p50 / engine':>13}")
-    for label, samples in rows:
+    baseline_cpu = float(np.percentile(rows[-1][2], 50)) if not args.no_engine else None
+    print(f"{'':<52} {'p50 ms':>8} {'p99 ms':>8} {'p50 / engine':>13} {'cpu p50 ms':>11} {'cpu / engine':>13}")
+    for label, samples, cpu in rows:
         p50, p99 = np.percentile(samples, [50, 99])
+        cpu50 = float(np.percentile(cpu, 50))
         ratio = f"{p50 / baseline:13.3f}" if baseline else f"{'-':>13}"
-        print(f"{label:<52} {p50:8.2f} {p99:8.2f} {ratio}")
+        cpu_ratio = f"{cpu50 / baseline_cpu:13.3f}" if baseline_cpu else f"{'-':>13}"
+        print(f"{label:<52} {p50:8.2f} {p99:8.2f} {ratio} {cpu50:11.2f} {cpu_ratio}")
     if args.oracle:
         oracle(args.oracle_settings.split(","))
 
