@@ -14,18 +14,22 @@ Methods (the registry :data:`FORECASTERS`, which every command reads):
 * ``flow``: dense optical flow from I_t back to the frame before it (OpenCV DIS
   or Farneback, at a reduced working width), read as a constant velocity and
   extrapolated to the horizon. *Thing* classes (cars, people, ...) are moved
-  segment by segment: each connected segment by the median displacement inside
-  it, so an object moves whole into pixels whose own flow is the background's
-  (a per-pixel backward warp cannot do that). The rest (the background) is
-  warped on its own with the flow of the nearest background pixel. Pixels a
+  segment by segment: each connected segment by the median flow inside it,
+  refined by matching the segment's colour pixels in the earlier frame, so an
+  object moves whole into pixels whose own flow is the background's (a
+  per-pixel backward warp cannot do that). The background moves on its own, as
+  one affine camera motion fitted robustly to its flow (per-pixel flow is noise
+  on textureless ground and smears the objects' motion around them). Pixels a
   moving object uncovers get the background label nearest to them, as if the
   background continued behind the object; segments are painted far to near
   (by their lowest row: in a street scene lower is nearer).
+
+The per-frame path stays light: flow, segments and matching run at the
+working size; only the final warp and paste touch the full-size labels.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Protocol, Sequence
 
@@ -340,11 +344,3 @@ def make_forecaster(name: str, class_names: Sequence[str] = (), **options) -> Fo
     if name == "flow" and "things" not in options:
         options["things"] = thing_classes(class_names)
     return FORECASTERS[name](**options)
-
-
-def timed(forecaster: Forecaster, labels: np.ndarray, image: np.ndarray, previous: np.ndarray | None,
-          interval_s: float, horizon_s: float) -> tuple[Forecast, int]:
-    """Run a forecaster and return its result with its duration in nanoseconds."""
-    start = time.perf_counter_ns()
-    result = forecaster(labels, image, previous, interval_s, horizon_s)
-    return result, time.perf_counter_ns() - start
