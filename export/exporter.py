@@ -12,7 +12,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from flame.export.formats import EXPORT_FORMATS, FORMATS, ExportJob
 if TYPE_CHECKING:
     from flame.export.parity import Parity
 
-__all__ = ["ExportResult", "FORMATS", "default_output", "export_checkpoint", "format_of"]
+__all__ = ["ExportResult", "FORMATS", "default_output", "export_checkpoint", "export_model", "format_of"]
 
 
 @dataclass(frozen=True)
@@ -117,8 +117,6 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
 
     from flame.trainer.blocks import check_input_size
     from flame.trainer.checkpoint import load_checkpoint
-    from flame.trainer.deploy import deploy_wrapper
-    from flame.trainer.reference import ReferenceEngine
 
     step(f"loading {checkpoint}")
     model, card = load_checkpoint(checkpoint)
@@ -126,6 +124,39 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
         check_input_size(*size)
     card = card.replace(input_size=tuple(size or card.input_size), output=output)
     check_input_size(*card.input_size)
+    return export_model(model, card, out, exporter.name, fp16, verify, timing_cache, workspace_mb, windows, step,
+                        started)
+
+
+def export_model(model: Any, card: ModelCard, out: str | os.PathLike, fmt: str | None = None, fp16: bool = False,
+                 verify: bool = True, timing_cache: str | os.PathLike | None = None, workspace_mb: int = 1024,
+                 windows: int = 4, on_step: Callable[[str], None] | None = None,
+                 started: float | None = None) -> ExportResult:
+    """Export a network with its card: wrap it (bytes in, labels out), write the format, check parity.
+
+    Args:
+        model: a ``torch.nn.Module`` mapping normalised float ``[1, 3T, H, W]`` (RGB, the card's
+            mean/std) to logits ``[1, C, H, W]`` at the card's input size.
+        card: its card (window, input size, classes, output kind).
+        out, fmt, fp16, verify, timing_cache, workspace_mb, windows, on_step: as for
+            :func:`export_checkpoint`.
+        started: ``perf_counter`` time the whole export began (for its duration), default now.
+
+    Raises:
+        ConfigError, DependencyError, EngineError: as :func:`export_checkpoint`.
+    """
+    started = time.perf_counter() if started is None else started
+    step = on_step or (lambda message: None)
+    exporter = EXPORT_FORMATS[format_of(out, fmt)]
+    if card.output not in OUTPUTS:
+        raise ConfigError(f"{{output}} must be {' or '.join(OUTPUTS)}, found {card.output!r}")
+    if exporter.require is not None:
+        exporter.require()
+    out = Path(out)
+
+    from flame.trainer.deploy import deploy_wrapper
+    from flame.trainer.reference import ReferenceEngine
+
     wrapper = deploy_wrapper(model, card)
     written = exporter.write(ExportJob(wrapper, card, out, fp16, timing_cache, workspace_mb, step))
     # The PyTorch reference runs the same network through its own deploy wrapper (on the CPU, in FP32).

@@ -11,7 +11,7 @@ what it uses.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,7 +24,7 @@ class ExportJob:
     """What a writer gets: the wrapper to export and the options that concern it.
 
     Attributes:
-        wrapper: the deploy wrapper (eval mode).
+        wrapper: the deploy wrapper (eval mode); None for a graph write (:attr:`ExportFormat.write_graph`).
         card: the checkpoint's card at the export's input size and output kind.
         out: the artifact path.
         fp16: FP16 artifact.
@@ -60,19 +60,19 @@ def _onnx_graph(job: ExportJob) -> tuple[Any, ModelCard]:
     return to_onnx(job.wrapper, card), card
 
 
-def write_onnx(job: ExportJob) -> Written:
-    """ONNX, FP32 or converted to FP16 (I/O and risky ops kept in FP32)."""
+def save_graph(graph: Any, job: ExportJob) -> Written:
+    """An FP32 ONNX graph (card in its metadata) written as ONNX, FP32 or converted to FP16 (I/O and risky
+    ops kept in FP32). A foreign model's wrapped graph starts here too."""
     from flame.export.onnx_export import save_onnx, set_card
 
-    graph, card = _onnx_graph(job)
-    written = Written(card)
+    written = Written(job.card)
     if job.fp16:
         from flame.export.fp16 import convert_to_fp16
 
         job.step("converting to FP16 (onnxconverter-common; I/O and risky ops kept in FP32)")
         total = len(graph.graph.node)
         graph, kept = convert_to_fp16(graph)
-        written.card = card.replace(precision="fp16")
+        written.card = job.card.replace(precision="fp16")
         set_card(graph, written.card)
         written.notes.append(f"{len(kept)} of {total} nodes kept in FP32 (input normalisation, casts, reductions, "
                              "normalisation layers, logits upsampling, argmax)")
@@ -81,14 +81,13 @@ def write_onnx(job: ExportJob) -> Written:
     return written
 
 
-def write_plan(job: ExportJob) -> Written:
-    """A TensorRT plan built from the ONNX graph, with its card sidecar (and the timing cache)."""
+def build_graph(graph: Any, job: ExportJob) -> Written:
+    """A TensorRT plan built from an FP32 ONNX graph, with its card sidecar (and the timing cache)."""
     from flame.export.tensorrt_build import build_plan
 
-    graph, card = _onnx_graph(job)
     precision = "fp16" if job.fp16 else "fp32"
     job.step(f"building the TensorRT plan ({precision}, workspace {job.workspace_mb} MiB)")
-    build = build_plan(graph, job.out, card, fp16=job.fp16, workspace_mb=job.workspace_mb,
+    build = build_plan(graph, job.out, job.card, fp16=job.fp16, workspace_mb=job.workspace_mb,
                        timing_cache=job.timing_cache)
     written = Written(build.card, [build.sidecar])
     written.notes.append(f"built in {build.seconds:.1f} s with TensorRT {build.card.tensorrt_version} on "
@@ -99,6 +98,18 @@ def write_plan(job: ExportJob) -> Written:
         written.notes.append(f"timing cache {build.timing_cache}: "
                              + (f"reused {build.timing_cache_reused} bytes" if build.timing_cache_reused else "new"))
     return written
+
+
+def write_onnx(job: ExportJob) -> Written:
+    """ONNX of the deploy wrapper, FP32 or FP16."""
+    graph, card = _onnx_graph(job)
+    return save_graph(graph, replace(job, card=card))
+
+
+def write_plan(job: ExportJob) -> Written:
+    """A TensorRT plan of the deploy wrapper."""
+    graph, card = _onnx_graph(job)
+    return build_graph(graph, replace(job, card=card))
 
 
 def write_program(job: ExportJob) -> Written:
@@ -129,12 +140,15 @@ class ExportFormat:
         backend: the card's ``backend`` of the artifact.
         write: writes a job's artifact.
         require: checks, before the checkpoint is loaded, that this machine can write the format.
+        write_graph: writes an ONNX graph that carries its card (a wrapped foreign model), for the
+            formats made from ONNX; None for those that need the torch module.
     """
 
     name: str
     backend: str
     write: Callable[[ExportJob], Written]
     require: Callable[[], None] | None = None
+    write_graph: Callable[[Any, ExportJob], Written] | None = None
 
     @property
     def suffixes(self) -> tuple[str, ...]:
@@ -143,8 +157,8 @@ class ExportFormat:
 
 
 EXPORT_FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
-    ExportFormat("onnx", "onnx", write_onnx),
-    ExportFormat("tensorrt", "tensorrt", write_plan, _require_tensorrt),
+    ExportFormat("onnx", "onnx", write_onnx, write_graph=save_graph),
+    ExportFormat("tensorrt", "tensorrt", write_plan, _require_tensorrt, build_graph),
     ExportFormat("torch", "torch-export", write_program),
 )}
 FORMATS = tuple(EXPORT_FORMATS)

@@ -30,7 +30,7 @@ import warnings
 from collections import deque
 from typing import Any
 
-from flame.core.errors import DependencyError
+from flame.core.deps import needs
 
 #: Ops that do the network's heavy arithmetic; the FP32 regions at the graph's ends stop at them.
 COMPUTE_OPS = frozenset({"Conv", "ConvTranspose", "MatMul", "Gemm", "ConvInteger", "MatMulInteger"})
@@ -52,11 +52,9 @@ RISKY_OPS = REDUCTION_OPS | NORMALISATION_OPS | SENSITIVE_OPS
 
 
 def _import_float16() -> Any:
-    try:
+    with needs("FP16 export", "onnxconverter-common",
+               "pip install onnxconverter-common (or pip install -e '.[train]')"):
         from onnxconverter_common import float16
-    except ImportError as exc:
-        raise DependencyError("FP16 export needs onnxconverter-common: pip install onnxconverter-common "
-                              "(or pip install -e '.[train]')") from exc
     return float16
 
 

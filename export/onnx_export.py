@@ -9,7 +9,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
-from flame.core.errors import CardError, DependencyError, EngineError, first_line
+from flame.core.deps import needs
+from flame.core.errors import CardError, EngineError, first_line
 from flame.core.files import atomic_path
 from flame.core.card import ONNX_KEY, ModelCard
 
@@ -18,12 +19,13 @@ OPSET = 18
 INPUT_NAME = "frames"
 
 
+#: How to install what ONNX export needs.
+ONNX_INSTALL = "pip install onnx onnxscript (or pip install -e '.[train]')"
+
+
 def _import_onnx() -> Any:
-    try:
+    with needs("ONNX export", "onnx and onnxscript", ONNX_INSTALL):
         import onnx
-    except ImportError as exc:
-        raise DependencyError("ONNX export needs onnx and onnxscript: pip install onnx onnxscript "
-                              "(or pip install -e '.[train]')") from exc
     return onnx
 
 
@@ -59,7 +61,9 @@ def to_onnx(source: Any, card: ModelCard, opset: int = OPSET) -> Any:
     """
     import torch
 
-    _import_onnx()
+    with needs("ONNX export", "onnx and onnxscript", ONNX_INSTALL):
+        import onnx  # noqa: F401
+        import onnxscript  # noqa: F401  (torch.onnx.export imports it; checked before a slow trace)
     if opset < 17:
         raise EngineError(f"opset {opset} is too old: FLAME exports need opset >= 17")
     height, width = card.input_size
@@ -68,8 +72,6 @@ def to_onnx(source: Any, card: ModelCard, opset: int = OPSET) -> Any:
         with quiet_exporter():
             program = torch.onnx.export(source, (example,), None, opset_version=opset, dynamo=True,
                                         input_names=[INPUT_NAME], output_names=[card.output], verbose=False)
-    except ImportError as exc:
-        raise DependencyError(f"ONNX export needs onnxscript: pip install onnxscript ({exc})") from exc
     except Exception as exc:  # the exporter raises many types; they all mean "could not export"
         raise EngineError(f"ONNX export of {card.architecture} failed: {first_line(exc)}") from exc
     model = program.model_proto

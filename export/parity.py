@@ -40,6 +40,7 @@ class Parity:
     precision: str
     engine: str
     max_abs_diff: float | None = None
+    reference: str = "the PyTorch wrapper"
 
     @property
     def passed(self) -> bool:
@@ -48,7 +49,7 @@ class Parity:
 
     def summary(self) -> str:
         """One line for the terminal."""
-        text = (f"pixel agreement with the PyTorch wrapper: {100 * self.agreement:.3f}% of {self.pixels} pixels "
+        text = (f"pixel agreement with {self.reference}: {100 * self.agreement:.3f}% of {self.pixels} pixels "
                 f"over {self.windows} windows ({self.engine}, {self.precision}; expected >= {100 * self.threshold:g}%)")
         if self.max_abs_diff is not None:
             text += f", max |logit difference| {self.max_abs_diff:.4g}"
@@ -91,18 +92,21 @@ def compare(reference: Sequence[np.ndarray], candidate: Sequence[np.ndarray], ou
 
 
 def check_parity(reference: Callable[[np.ndarray], np.ndarray], candidate: Callable[[np.ndarray], np.ndarray],
-                 windows: Sequence[np.ndarray], card: ModelCard, precision: str, engine: str) -> Parity:
+                 windows: Sequence[np.ndarray], card: ModelCard, precision: str, engine: str,
+                 reference_text: str = "the PyTorch wrapper") -> Parity:
     """Run both predictors on every window and measure their agreement.
 
     Args:
-        reference: the PyTorch wrapper as a numpy callable.
+        reference: the reference predictor as a numpy callable (the PyTorch wrapper, or a foreign
+            model's host path).
         candidate: the artifact's engine.
         windows: inputs from :func:`parity_windows`.
         card: the artifact's card (its ``output`` kind).
         precision: precision the candidate runs in (picks the threshold).
         engine: description of the candidate for the report.
+        reference_text: what the reference is, for the report.
     """
     expected = [reference(w) for w in windows]
     found = [candidate(w) for w in windows]
     agreement, pixels, worst = compare(expected, found, card.output)
-    return Parity(agreement, pixels, len(windows), THRESHOLDS[precision], precision, engine, worst)
+    return Parity(agreement, pixels, len(windows), THRESHOLDS[precision], precision, engine, worst, reference_text)

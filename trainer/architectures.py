@@ -16,7 +16,7 @@ from torch import nn
 
 from flame.core.errors import ConfigError
 from flame.trainer.deeplab import DeepLabV3Plus
-from flame.trainer.presets import DEEPLAB, SWIFTNET, Preset
+from flame.trainer.presets import DEEPLAB, SWIFTNET, Recipe
 from flame.trainer.swiftnet import SwiftNet
 
 
@@ -36,7 +36,7 @@ class Architecture:
     name: str
     display: str
     build: Callable[[int, int], nn.Module]
-    preset: Preset
+    preset: Recipe
     pretrained: str
     new_stem: bool = False
 
@@ -65,7 +65,7 @@ def architecture(name: str) -> Architecture:
         raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}") from None
 
 
-def preset_for(model: str) -> Preset:
+def preset_for(model: str) -> Recipe:
     """The paper's recipe for a model name.
 
     Raises:

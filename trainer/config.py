@@ -21,6 +21,7 @@ from flame.evaluation.datasets.base import SequenceDataset
 from flame.core.offsets import frame_offset
 from flame.trainer.architectures import preset_for
 from flame.trainer.blocks import STRIDE, check_input_size
+from flame.trainer.presets import Recipe
 
 #: Default window of each mode.
 MODES = {"static": 1, "future": 1, "two-frame": 2}
@@ -66,8 +67,9 @@ class TrainConfig:
 
     ``offset`` is the trained offset (target S_j from frames ending at
     j - offset); ``eval_offset`` the offset validation FLAME is measured at.
-    ``device`` is ``auto`` or a torch device string; ``amp`` None means "on
-    when training on CUDA".
+    ``recipe`` is the optimiser, schedule and data settings trained with (the
+    family's preset with the user's overrides). ``device`` is ``auto`` or a
+    torch device string; ``amp`` None means "on when training on CUDA".
     """
 
     model: str
@@ -80,19 +82,9 @@ class TrainConfig:
     dataset: str
     data_root: str | None
     size: tuple[int, int] | None
-    crop: tuple[int, int]
     input_size: tuple[int, int]
-    epochs: int
     iters_per_epoch: int | None
-    batch_size: int
-    optimizer: str
-    lr: float
-    encoder_lr: float
-    weight_decay: float
-    momentum: float
-    schedule: str
-    min_lr: float
-    power: float
+    recipe: Recipe
     seed: int
     pretrained: str | None
     workers: int
@@ -101,8 +93,13 @@ class TrainConfig:
     max_val_sequences: int | None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain python types only (lists for sizes), loadable with ``weights_only=True``."""
+        """Plain python types only (lists for sizes), loadable with ``weights_only=True``.
+
+        The dict is flat, the recipe's fields beside the others: the format
+        of every checkpoint written so far, so old and new ones read alike.
+        """
         data = dataclasses.asdict(self)
+        data.update(data.pop("recipe"))
         for key in ("size", "crop", "input_size"):
             if data[key] is not None:
                 data[key] = list(data[key])
@@ -118,7 +115,8 @@ class TrainConfig:
         if not isinstance(data, dict):
             raise CheckpointError(f"{source} has no training config (found {type(data).__name__}); it was not "
                                   "written by flame-train")
-        names = [f.name for f in fields(cls)]
+        recipe_names = [f.name for f in fields(Recipe)]
+        names = [f.name for f in fields(cls) if f.name != "recipe"] + recipe_names
         missing = [n for n in names if n not in data]
         if missing:
             raise CheckpointError(f"{source}: training config lacks {', '.join(missing)}")
@@ -126,7 +124,8 @@ class TrainConfig:
         for key in ("size", "crop", "input_size"):
             if values[key] is not None:
                 values[key] = tuple(int(v) for v in values[key])
-        return cls(**values)
+        recipe = Recipe(**{n: values.pop(n) for n in recipe_names})
+        return cls(recipe=recipe, **values)
 
 
 #: Options that may differ when resuming (they do not change what is trained).
@@ -215,7 +214,7 @@ def resolve_config(options: TrainOptions, train_set: SequenceDataset, frame_size
     window, offset, eval_offset, card_mode = resolve_offsets(
         mode, options.window, options.offset, options.latency_ms, train_set.fps)
     input_size = options.input_size or default_input_size(frame_size)
-    crop = options.crop or (min(preset.crop, input_size[0]), min(preset.crop, input_size[1]))
+    crop = options.crop or (min(preset.crop[0], input_size[0]), min(preset.crop[1], input_size[1]))
     batch_size = options.batch_size or preset.batch_size
     if batch_size < 2 and preset.optimizer == "sgd":
         raise ConfigError("DeepLabV3+ needs {batch_size} >= 2: its image-pooling BatchNorm sees one value "
@@ -228,15 +227,16 @@ def resolve_config(options: TrainOptions, train_set: SequenceDataset, frame_size
         encoder_lr = preset.encoder_lr * (lr / preset.lr)
     else:
         encoder_lr = lr
+    recipe = dataclasses.replace(
+        preset, crop=tuple(crop), batch_size=batch_size, lr=lr, encoder_lr=encoder_lr,
+        weight_decay=options.weight_decay if options.weight_decay is not None else preset.weight_decay,
+        epochs=options.epochs or preset.epochs)
     return TrainConfig(
         model=options.model, mode=card_mode, window=window, offset=offset, eval_offset=eval_offset,
         latency_ms=options.latency_ms, fps=float(train_set.fps), dataset=options.dataset or "synthetic",
-        data_root=absolute(options.data_root), size=options.size, crop=tuple(crop), input_size=tuple(input_size),
-        epochs=options.epochs or preset.epochs, iters_per_epoch=options.iters_per_epoch, batch_size=batch_size,
-        optimizer=preset.optimizer, lr=lr, encoder_lr=encoder_lr,
-        weight_decay=options.weight_decay if options.weight_decay is not None else preset.weight_decay,
-        momentum=preset.momentum, schedule=preset.schedule, min_lr=preset.min_lr, power=preset.power,
-        seed=options.seed if options.seed is not None else 0, pretrained=absolute(options.pretrained),
+        data_root=absolute(options.data_root), size=options.size, input_size=tuple(input_size),
+        iters_per_epoch=options.iters_per_epoch, recipe=recipe, seed=options.seed if options.seed is not None else 0,
+        pretrained=absolute(options.pretrained),
         workers=options.workers if options.workers is not None else min(4, os.cpu_count() or 1),
         device=options.device or "auto", amp=options.amp, max_val_sequences=options.max_val_sequences,
     )
@@ -252,14 +252,15 @@ def merge_resume(stored: TrainConfig, options: TrainOptions, source: str) -> Tra
         CheckpointError: when such an option differs from the stored run.
     """
     check_options(options)
+    recipe = stored.recipe
     compare = [
         ("model", options.model, stored.model), ("window", options.window, stored.window),
         ("offset", options.offset, stored.eval_offset), ("latency_ms", options.latency_ms, stored.latency_ms),
         ("dataset", options.dataset, stored.dataset), ("size", options.size, stored.size),
-        ("crop", options.crop, stored.crop), ("input_size", options.input_size, stored.input_size),
-        ("epochs", options.epochs, stored.epochs), ("iters_per_epoch", options.iters_per_epoch, stored.iters_per_epoch),
-        ("batch_size", options.batch_size, stored.batch_size), ("lr", options.lr, stored.lr),
-        ("encoder_lr", options.encoder_lr, stored.encoder_lr), ("weight_decay", options.weight_decay, stored.weight_decay),
+        ("crop", options.crop, recipe.crop), ("input_size", options.input_size, stored.input_size),
+        ("epochs", options.epochs, recipe.epochs), ("iters_per_epoch", options.iters_per_epoch, stored.iters_per_epoch),
+        ("batch_size", options.batch_size, recipe.batch_size), ("lr", options.lr, recipe.lr),
+        ("encoder_lr", options.encoder_lr, recipe.encoder_lr), ("weight_decay", options.weight_decay, recipe.weight_decay),
         ("seed", options.seed, stored.seed),
     ]
     if options.mode is not None and stored.mode != "custom":

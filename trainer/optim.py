@@ -29,21 +29,23 @@ def segmentation_loss(logits: Tensor, labels: Tensor) -> Tensor:
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     """Adam (SwiftNet) or SGD with momentum (DeepLabV3+), the encoder at its own learning rate."""
+    recipe = config.recipe
     encoder, rest = encoder_parameters(model)
-    groups = [{"params": rest, "lr": config.lr, "name": GROUPS[0]},
-              {"params": encoder, "lr": config.encoder_lr, "name": GROUPS[1]}]
-    if config.optimizer == "adam":
-        return torch.optim.Adam(groups, lr=config.lr, weight_decay=config.weight_decay)
-    return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    groups = [{"params": rest, "lr": recipe.lr, "name": GROUPS[0]},
+              {"params": encoder, "lr": recipe.encoder_lr, "name": GROUPS[1]}]
+    if recipe.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=recipe.lr, weight_decay=recipe.weight_decay)
+    return torch.optim.SGD(groups, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig,
                    total_steps: int) -> torch.optim.lr_scheduler.LRScheduler:
     """Cosine annealing to ``min_lr`` or a poly schedule, stepped once per optimisation step."""
+    recipe = config.recipe
     total_steps = max(1, int(total_steps))
-    if config.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps, eta_min=config.min_lr)
-    return torch.optim.lr_scheduler.PolynomialLR(optimizer, total_iters=total_steps, power=config.power)
+    if recipe.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps, eta_min=recipe.min_lr)
+    return torch.optim.lr_scheduler.PolynomialLR(optimizer, total_iters=total_steps, power=recipe.power)
 
 
 def learning_rates(optimizer: torch.optim.Optimizer) -> dict[str, float]:

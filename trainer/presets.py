@@ -1,6 +1,8 @@
 """The paper's training recipes (section 4.3), used where no option overrides them.
 
-Each architecture of :mod:`flame.trainer.architectures` names its family's recipe.
+Each architecture of :mod:`flame.trainer.architectures` names its family's
+recipe; a resolved run (:class:`flame.trainer.config.TrainConfig`) holds the
+recipe it trains with: its family's, with the options the user gave.
 """
 
 from __future__ import annotations
@@ -8,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-
 @dataclass(frozen=True)
-class Preset:
-    """Optimiser, schedule and data settings of one network family.
+class Recipe:
+    """Optimiser, schedule and data settings of a training run.
 
     Attributes:
         optimizer: ``adam`` or ``sgd``.
@@ -23,7 +24,7 @@ class Preset:
         min_lr: final learning rate of the cosine schedule.
         power: exponent of the poly schedule.
         batch_size: samples per step and process.
-        crop: side of the square training crop.
+        crop: (H, W) of the training crop.
         epochs: passes over the training samples.
     """
 
@@ -36,12 +37,11 @@ class Preset:
     min_lr: float
     power: float
     batch_size: int
-    crop: int
+    crop: tuple[int, int]
     epochs: int
 
 
-SWIFTNET = Preset(optimizer="adam", lr=5e-4, encoder_lr=1e-4, weight_decay=1e-4, momentum=0.0,
-                  schedule="cosine", min_lr=1e-6, power=1.0, batch_size=12, crop=768, epochs=200)
-DEEPLAB = Preset(optimizer="sgd", lr=5e-2, encoder_lr=5e-3, weight_decay=5e-4, momentum=0.9,
-                 schedule="poly", min_lr=0.0, power=3.0, batch_size=10, crop=768, epochs=220)
-
+SWIFTNET = Recipe(optimizer="adam", lr=5e-4, encoder_lr=1e-4, weight_decay=1e-4, momentum=0.0,
+                  schedule="cosine", min_lr=1e-6, power=1.0, batch_size=12, crop=(768, 768), epochs=200)
+DEEPLAB = Recipe(optimizer="sgd", lr=5e-2, encoder_lr=5e-3, weight_decay=5e-4, momentum=0.9,
+                 schedule="poly", min_lr=0.0, power=3.0, batch_size=10, crop=(768, 768), epochs=220)

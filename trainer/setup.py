@@ -72,8 +72,8 @@ def make_card(config: TrainConfig, dataset: SequenceDataset) -> ModelCard:
         palette=tuple(tuple(int(v) for v in c) for c in np.asarray(dataset.palette)), window=config.window,
         offset=config.offset, fps=config.fps, input_size=config.input_size, latency_ms=config.latency_ms,
         mode=config.mode,
-        extra={"dataset": config.dataset, "data_root": config.data_root, "epochs": config.epochs,
-               "flame_offset": config.eval_offset, "crop": list(config.crop), "pretrained": config.pretrained,
+        extra={"dataset": config.dataset, "data_root": config.data_root, "epochs": config.recipe.epochs,
+               "flame_offset": config.eval_offset, "crop": list(config.recipe.crop), "pretrained": config.pretrained,
                "trainer": "flame-train"},
     )
 
@@ -198,16 +198,16 @@ def _prepare(options: TrainOptions, config: TrainConfig | None, resumed: dict[st
         raise ConfigError(offset_error(val_set, config.eval_offset, config.window))
 
     train_data = WindowDataset(train_set, config.offset, config.window, config.input_size,
-                               Augmentation(crop=config.crop), config.seed, card.mean)
+                               Augmentation(crop=config.recipe.crop), config.seed, card.mean)
     sampler = DistributedSampler(train_data, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True,
                                  seed=config.seed)
     # drop_last: DeepLab's image-pooling BatchNorm cannot train on a batch of one.
-    loader = DataLoader(train_data, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers,
+    loader = DataLoader(train_data, batch_size=config.recipe.batch_size, sampler=sampler, num_workers=config.workers,
                         pin_memory=ctx.device.type == "cuda", drop_last=True)
     steps = len(loader) if config.iters_per_epoch is None else min(len(loader), config.iters_per_epoch)
     if steps == 0:
         raise ConfigError(
-            f"{len(train_data)} training samples make no full batch of {config.batch_size} in each of "
+            f"{len(train_data)} training samples make no full batch of {config.recipe.batch_size} in each of "
             f"{ctx.world_size} process(es); lower {{batch_size}}")
 
     torch.manual_seed(config.seed)  # same initial weights on every rank
@@ -221,7 +221,7 @@ def _prepare(options: TrainOptions, config: TrainConfig | None, resumed: dict[st
         amp = False
     optimizer = make_optimizer(model, config)
     run = Run(out, ctx, reporter, config, card, val_set.head(config.max_val_sequences), train_data, sampler, loader,
-              steps, model, model, amp, optimizer, make_scheduler(optimizer, config, config.epochs * steps),
+              steps, model, model, amp, optimizer, make_scheduler(optimizer, config, config.recipe.epochs * steps),
               torch.amp.GradScaler("cuda", enabled=amp))
     if resumed is not None:
         restore(run, resumed)
@@ -232,6 +232,6 @@ def _prepare(options: TrainOptions, config: TrainConfig | None, resumed: dict[st
     reporter.info(
         f"{config.model} ({count_parameters(model) / 1e6:.2f}M parameters), {config.mode}: window "
         f"{config.window}, trained offset {config.offset}, FLAME at k={config.eval_offset}; "
-        f"{len(train_data)} samples, {steps} steps of {config.batch_size} x {ctx.world_size} "
+        f"{len(train_data)} samples, {steps} steps of {config.recipe.batch_size} x {ctx.world_size} "
         f"process(es) per epoch on {ctx.device}{' with AMP' if amp else ''}")
     return run

@@ -66,7 +66,7 @@ def restore(run: "Run", data: dict[str, Any]) -> None:
     if int(data.get("world_size", run.ctx.world_size)) != run.ctx.world_size:
         run.reporter.info(f"{where} was written by {data['world_size']} process(es), this run has "
                           f"{run.ctx.world_size}: the data order and schedule length change")
-    run.reporter.info(f"resuming {where} after epoch {run.start_epoch} of {run.config.epochs}")
+    run.reporter.info(f"resuming {where} after epoch {run.start_epoch} of {run.config.recipe.epochs}")
 
 
 def read_metrics(path: Path, upto: int) -> list[str]:

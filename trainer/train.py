@@ -70,7 +70,7 @@ def train_one_epoch(run: Run, epoch: int) -> tuple[float, float]:
     run.sampler.set_epoch(epoch)
     run.train_data.set_epoch(epoch)
     run.net.train()
-    run.reporter.start_epoch(epoch + 1, config.epochs, run.steps)
+    run.reporter.start_epoch(epoch + 1, config.recipe.epochs, run.steps)
     total, images, began = 0.0, 0, time.perf_counter()
     for step, (frames, labels) in enumerate(run.loader):
         if step >= run.steps:
@@ -116,11 +116,12 @@ def _metrics_line(run: Run, epoch: int, loss: float, miou: float | None, flame: 
 def run_epochs(run: Run, on_epoch_end: Callable[[int], None] | None = None) -> TrainResult:
     """The loop: train, validate (rank 0), checkpoint (rank 0), for each epoch left."""
     config, ctx = run.config, run.ctx
+    epochs = config.recipe.epochs
     lines = read_metrics(run.out / METRICS, run.start_epoch) if ctx.is_main else []
     written: list[dict[str, Any]] = []
-    if run.start_epoch >= config.epochs:
-        run.reporter.info(f"{run.last} already completed all {config.epochs} epochs")
-    for epoch in range(run.start_epoch, config.epochs):
+    if run.start_epoch >= epochs:
+        run.reporter.info(f"{run.last} already completed all {epochs} epochs")
+    for epoch in range(run.start_epoch, epochs):
         began = time.perf_counter()
         loss, speed = train_one_epoch(run, epoch)
         loss = ctx.mean(loss)
@@ -139,7 +140,7 @@ def run_epochs(run: Run, on_epoch_end: Callable[[int], None] | None = None) -> T
         ctx.barrier()
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1)
-    return TrainResult(run.out, config, run.card, max(run.start_epoch, config.epochs), run.best, run.best_epoch,
+    return TrainResult(run.out, config, run.card, max(run.start_epoch, epochs), run.best, run.best_epoch,
                        written)
 
 

@@ -3,9 +3,11 @@
 For one checkpoint, every format available here is exported, loaded, timed
 through flame-run's loop on the data set's frames, and scored at its own k:
 one row per format with status, file size, latency p50/p99, static mIoU,
-FLAME and pixel agreement with the PyTorch reference. With several forecast
-methods (``none,flow``) each format gets one row per method: the same engine
-and latency samples, the forecast's cost (timed once) charged on top.
+FLAME and pixel agreement with the PyTorch reference. For an engine file on
+its own (:func:`bench_engine`), one row with the same figures but agreement.
+With several forecast methods (``none,flow``) each format gets one row per
+method: the same engine and latency samples, the forecast's cost (timed once)
+charged on top.
 """
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
         CheckpointError: when the checkpoint cannot be read.
         ConfigError, DataError: on bad options or a data set that does not fit the model.
     """
-    from flame.apps.assess import assess, check_compatible, measure_latency
+    from flame.apps.assess import check_compatible
     from flame.apps.forecast import forecasting
     from flame.export.exporter import default_output, export_checkpoint
     from flame.export.parity import compare
@@ -169,24 +171,85 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
             row.size_mb = Path(row.path).stat().st_size / 2**20
         try:
             with engine:
-                latency = measure_latency(engine, dataset, samples, warmup)
-                summary = latency.summary
-                row.latency_p50_ms, row.latency_p99_ms = summary["p50"], summary["p99"]
+                more = _score(row, engine, dataset, samples, warmup, streaming, events, plans)
                 row.agreement = compare(expected, [engine(w) for w in windows], "labels")[0]
-                for n, plan in enumerate(plans):
-                    if n:  # the same engine and samples, another forecast: a row of its own
-                        row = BenchRow(**{**asdict(row), "forecast": plan.method})
-                        rows.append(row)
-                    with events.progress() as progress:
-                        report = assess(engine, engine.card, dataset, latency, streaming, None, progress,
-                                        forecast=plan)
-                    row.k, row.miou, row.flame = report["k"], report["miou"], report["flame"]
-                    row.streaming_flame = report["streaming_flame"]
-                    row.forecast_ms = report["latency_ms"]["forecast_ms"]
-                    row.extra = {"engine": engine.describe(), "latency_ms": report["latency_ms"]}
+                for other in more:
+                    other.agreement = row.agreement
+                rows.extend(more)
         except (DependencyError, EngineError) as exc:
             row.status, row.why = "export only", str(exc)
     return rows
+
+
+def _score(row: BenchRow, engine: Any, dataset: SequenceDataset, samples: int, warmup: int, streaming: bool,
+           events: Events, plans: list[Any]) -> list[BenchRow]:
+    """Time ``engine`` through flame-run's loop once and score it at its own k, into ``row``.
+
+    ``row`` gets the first forecast plan's scores; each further plan (the same
+    engine and latency samples, its own forecast cost charged) gets a copy of
+    ``row``, returned in order.
+    """
+    from flame.apps.assess import assess, measure_latency
+
+    latency = measure_latency(engine, dataset, samples, warmup)
+    summary = latency.summary
+    row.latency_p50_ms, row.latency_p99_ms = summary["p50"], summary["p99"]
+    more = []
+    for n, plan in enumerate(plans):
+        target = row if n == 0 else BenchRow(**{**asdict(row), "forecast": plan.method})
+        with events.progress() as progress:
+            report = assess(engine, engine.card, dataset, latency, streaming, None, progress, forecast=plan)
+        target.k, target.miou, target.flame = report["k"], report["miou"], report["flame"]
+        target.streaming_flame = report["streaming_flame"]
+        target.forecast = plan.method
+        target.forecast_ms = report["latency_ms"]["forecast_ms"]
+        target.extra = {"engine": engine.describe(), "latency_ms": report["latency_ms"]}
+        if n:
+            more.append(target)
+    return more
+
+
+def engine_format(engine: Any) -> str:
+    """The bench format name of a loaded engine: ``onnx``, ``onnx-fp16``, ``tensorrt-fp16``, ``pt2``..."""
+    base = {"onnxruntime": "onnx", "tensorrt": "tensorrt", "torch-export": "pt2"}.get(engine.backend, engine.backend)
+    return base + ("-fp16" if engine.card.precision == "fp16" else "")
+
+
+def bench_engine(path: str | os.PathLike, dataset: SequenceDataset, samples: int = 50, warmup: int = 5,
+                 device: str | None = None, streaming: bool = True, card: str | os.PathLike | None = None,
+                 events: Events | None = None, forecasts: list[str] | None = None) -> list[BenchRow]:
+    """One row for an engine file on its own, like trtexec or a benchmark of a file: no checkpoint, no reference.
+
+    Args:
+        path: ``.onnx``, ``.plan``/``.engine`` or ``.pt2``.
+        dataset: the data set to time and score on.
+        samples, warmup: latency measurement.
+        device: ``cpu``/``cuda`` (backend default when None).
+        streaming: also score streaming FLAME.
+        card: a card JSON for an engine that carries none.
+        events: progress receiver.
+        forecasts: forecast methods, one row each (default ``none`` only).
+
+    Returns:
+        One :class:`BenchRow` per forecast method (``agreement`` is None: there is no reference to agree with).
+
+    Raises:
+        EngineError, CardError, DependencyError: when the engine cannot be loaded here.
+        DataError: when the engine does not fit the data set.
+    """
+    from flame.apps.assess import check_compatible
+    from flame.apps.forecast import forecasting
+    from flame.runtime.engines import load_engine
+
+    events = events or Events()
+    with load_engine(path, device=device, card=card) as engine:
+        check_compatible(engine.card, dataset)
+        row = BenchRow(engine_format(engine), "ok", path=str(path), size_mb=Path(path).stat().st_size / 2**20)
+        events.stage(f"{row.format}: {Path(path).name}")
+        plans = [forecasting(method, engine.card.class_names, dataset)
+                 for method in dict.fromkeys(forecasts or ["none"])]
+        more = _score(row, engine, dataset, samples, warmup, streaming, events, plans)
+    return [row, *more]
 
 
 def rows_as_dicts(rows: list[BenchRow]) -> list[dict[str, Any]]:

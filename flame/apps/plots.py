@@ -10,18 +10,16 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
-from flame.core.errors import DependencyError
+from flame.core.deps import needs
 from flame.core.files import atomic_path
 
 
 def _pyplot() -> Any:
-    try:
+    with needs("plotting", "matplotlib", "pip install matplotlib (or the [train] extra)"):
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise DependencyError("plots need matplotlib: pip install matplotlib (or the [train] extra)") from exc
     return plt
 
 

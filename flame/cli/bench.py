@@ -7,6 +7,7 @@ import click
 from flame.apps.bench import FORMATS as BENCH_FORMATS
 from flame.cli.common import handle_errors
 from flame.cli.ui import TerminalEvents, fmt, out, table
+from flame.core.errors import ConfigError
 from flame.core.files import write_json
 from flame.runtime.forecast import FORECASTERS
 from flame.evaluation.datasets import DATASET_KINDS
@@ -25,7 +26,7 @@ def bench_table(rows: list, dataset: str) -> object:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("checkpoint", type=click.Path())
+@click.argument("checkpoint", metavar="CHECKPOINT|ENGINE", type=click.Path())
 @click.option("--formats", default=None,
               help=f"Comma-separated: {', '.join(BENCH_FORMATS)} (default all).")
 @click.option("--dataset", type=click.Choice(DATASET_KINDS), default="synthetic", show_default=True)
@@ -38,30 +39,54 @@ def bench_table(rows: list, dataset: str) -> object:
 @click.option("--device", default=None, help="cpu or cuda for the engines.")
 @click.option("--streaming/--no-streaming", default=True, show_default=True)
 @click.option("--out-dir", type=click.Path(), default=None, help="Where the artifacts go (default <checkpoint>.bench/).")
+@click.option("--card", "card_path", type=click.Path(dir_okay=False), default=None,
+              help="Model card JSON for an engine file that carries none (a trtexec plan, a lost sidecar).")
 @click.option("--json", "json_out", type=click.Path(), default=None, help="Write the rows as JSON.")
 @click.option("--forecast", "forecasts", default="none", show_default=True,
               help=f"Comma-separated forecast methods ({', '.join(FORECASTERS)}): one row per format and method, "
                    "the forecast's cost charged to the latency.")
 @handle_errors
 def main(checkpoint, formats, dataset, data_root, split, fps, max_sequences, latency_samples, warmup, device,
-         streaming, out_dir, json_out, forecasts):
-    """Export CHECKPOINT to each format available here; one row per format with latency, mIoU, FLAME, agreement."""
-    from flame.apps.bench import bench, parse_forecasts, parse_formats, rows_as_dicts
-    from flame.evaluation.datasets import open_dataset
-    from flame.trainer.checkpoint import read_checkpoint
+         streaming, out_dir, card_path, json_out, forecasts):
+    """Export CHECKPOINT to each format available here; one row per format with latency, mIoU, FLAME, agreement.
 
-    names = parse_formats(formats)
+    Given an ENGINE file (.onnx, .plan/.engine, .pt2) instead, time and score that engine alone: one row.
+    """
+    from pathlib import Path
+
+    from flame.apps.bench import bench, bench_engine, parse_forecasts, parse_formats, rows_as_dicts
+    from flame.evaluation.datasets import open_dataset
+    from flame.runtime.engines import SUFFIXES
+
     methods = parse_forecasts(forecasts)
-    read_checkpoint(checkpoint)  # a bad checkpoint fails before any data is read
+    is_engine = Path(checkpoint).suffix.lower() in SUFFIXES
+    if is_engine and (formats or out_dir):
+        raise ConfigError(f"{'--formats' if formats else '--out-dir'} applies to a checkpoint; "
+                          f"{Path(checkpoint).name} is an engine file, benchmarked as it is")
+    if card_path and not is_engine:
+        raise ConfigError("--card applies to an engine file, not to a checkpoint (it carries its card)")
+    if is_engine:
+        if not Path(checkpoint).is_file():
+            raise ConfigError(f"engine file {checkpoint} does not exist")
+    else:
+        from flame.trainer.checkpoint import read_checkpoint
+
+        names = parse_formats(formats)
+        read_checkpoint(checkpoint)  # a bad checkpoint fails before any data is read
     data = open_dataset(dataset, data_root, split, fps).head(max_sequences).require_nonempty()
-    rows = bench(checkpoint, data, names, out_dir, latency_samples, warmup, device, streaming, TerminalEvents(),
-                 methods)
+    if is_engine:
+        rows = bench_engine(checkpoint, data, latency_samples, warmup, device, streaming, card_path, TerminalEvents(),
+                            methods)
+    else:
+        rows = bench(checkpoint, data, names, out_dir, latency_samples, warmup, device, streaming, TerminalEvents(),
+                     methods)
     out.print(bench_table(rows, data.name))
     for row in rows:
         if row.why:
             out.print(f"{row.format}: {row.status}: {row.why}")
     if json_out:
-        write_json(json_out, {"checkpoint": str(checkpoint), "dataset": data.name, "fps": data.fps,
+        write_json(json_out, {("engine" if is_engine else "checkpoint"): str(checkpoint), "dataset": data.name,
+                              "fps": data.fps,
                               "rows": rows_as_dicts(rows)})
         out.print(f"rows written to {json_out}")
 

@@ -18,6 +18,8 @@ STATS = ["p50", "mean", "p90", "p99", "max"]
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--engine", "engine_path", type=click.Path(), default=None,
               help=f"Engine to score: {describe_kinds()}.")
+@click.option("--card", "card_path", type=click.Path(dir_okay=False), default=None,
+              help="Model card JSON for an engine that carries none (a trtexec plan, a lost sidecar); see README.")
 @click.option("--checkpoint", type=click.Path(), default=None, help="flame-train checkpoint (the PyTorch reference).")
 @click.option("--predictions", type=click.Path(), default=None,
               help="Folder of prediction PNGs: DIR/<sequence>/<frame stem>.png (Cityscapes: <city>_<seq>_<frame>*.png anywhere).")
@@ -45,7 +47,7 @@ STATS = ["p50", "mean", "p90", "p99", "max"]
 @click.option("--plot", "plot_out", type=click.Path(), default=None,
               help="Write a PNG: FLAME vs latency with the operating point, and per-class IoU.")
 @handle_errors(flags={"extra_ms": "--extra-latency-ms", "stat": "--latency-stat"})
-def main(engine_path, checkpoint, predictions, dataset, data_root, split, label_ids, latency_ms, latency_from,
+def main(engine_path, card_path, checkpoint, predictions, dataset, data_root, split, label_ids, latency_ms, latency_from,
          latency_stat, extra_latency_ms, fps, forecast, streaming, max_sequences, latency_samples, warmup, device,
          threads, json_out, plot_out):
     """Score segmentation with FLAME: accuracy against the frame that is current when the output is ready.
@@ -69,14 +71,17 @@ def main(engine_path, checkpoint, predictions, dataset, data_root, split, label_
         fixed_latency(latency_ms, extra_latency_ms)  # refuse a bad value before loading anything
     if label_ids and not predictions:
         raise ConfigError("--label-ids applies to --predictions only")
+    if card_path and not engine_path:
+        raise ConfigError("--card applies to --engine only")
     data = open_dataset(dataset, data_root, split, fps).head(max_sequences).require_nonempty()
 
     if predictions:
         report = _score_predictions(data, predictions, latency_ms, latency_from, latency_stat, extra_latency_ms,
                                     streaming, label_ids, forecast)
     else:
-        report = _score_engine(data, engine_path, checkpoint, device, threads, latency_ms, latency_from, latency_stat,
-                               extra_latency_ms, latency_samples, warmup, streaming, bool(plot_out), forecast)
+        report = _score_engine(data, engine_path, card_path, checkpoint, device, threads, latency_ms, latency_from,
+                               latency_stat, extra_latency_ms, latency_samples, warmup, streaming, bool(plot_out),
+                               forecast)
     out.print(summary_table(report))
     out.print(per_class_table(report))
     if json_out:
@@ -106,8 +111,8 @@ def _score_predictions(data, predictions, latency_ms, latency_from, stat, extra_
         return forecast_predictions(data, predictions, latency, forecast, streaming, label_ids, progress)
 
 
-def _score_engine(data, engine_path, checkpoint, device, threads, latency_ms, latency_from, stat, extra_ms, samples,
-                  warmup, streaming, curve, forecast):
+def _score_engine(data, engine_path, card_path, checkpoint, device, threads, latency_ms, latency_from, stat, extra_ms,
+                  samples, warmup, streaming, curve, forecast):
     from flame.apps.assess import choose_latency, evaluate_engine
     from flame.runtime.engines import engine_kind, load_engine
 
@@ -119,7 +124,7 @@ def _score_engine(data, engine_path, checkpoint, device, threads, latency_ms, la
         kind = engine_kind(engine_path)
         # Only ONNX Runtime takes a thread count.
         options = {"threads": threads} if threads and kind is not None and kind.name == "onnx" else {}
-        engine = load_engine(engine_path, device=device, **options)
+        engine = load_engine(engine_path, device=device, card=card_path, **options)
     with engine:
         if latency_ms is None and latency_from is None:
             console.print(f"measuring latency: {warmup} warm-up calls, then {samples} frames of {data.name}")

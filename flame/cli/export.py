@@ -1,4 +1,4 @@
-"""``flame-export``: a checkpoint to ONNX (FP32/FP16), a TensorRT plan or a torch.export program."""
+"""``flame-export``: a checkpoint (or a foreign segmentation ONNX) to ONNX (FP32/FP16), a TensorRT plan or a .pt2."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from flame.cli.common import handle_errors, parse_size
 from flame.cli.ui import console
 from flame.cli.ui import out as stdout
 from flame.core.card import OUTPUTS
+from flame.core.errors import ConfigError
 from flame.export.formats import EXPORT_FORMATS, FORMATS
 
 _SUFFIXES = ", ".join("/".join(f.suffixes) for f in EXPORT_FORMATS.values())
@@ -32,15 +33,35 @@ def human_size(size: int) -> str:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("checkpoint", type=click.Path())
+@click.argument("checkpoint", metavar="CHECKPOINT|MODEL.onnx", type=click.Path())
 @click.option("-o", "--out", type=click.Path(), default=None,
-              help="Artifact path. Default: next to the checkpoint (best.pt -> best.onnx, best.fp16.plan, best.pt2).")
+              help="Artifact path. Default: next to the input (best.pt -> best.onnx, best.fp16.plan, best.pt2; "
+                   "seg.onnx -> seg.flame.onnx).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help=f"Artifact kind. Default: from the -o suffix ({_SUFFIXES}), else onnx.")
 @click.option("--fp16", is_flag=True, help="FP16 artifact (inputs, outputs and risky ops stay FP32).")
-@click.option("--size", default=None, help="Input size HxW, multiples of 32. Default: the checkpoint card's.")
-@click.option("--output", type=click.Choice(OUTPUTS), default="labels", show_default=True,
-              help="What the artifact returns: uint8 class ids [H, W] or float logits [C, H, W].")
+@click.option("--size", default=None,
+              help="Input size HxW (checkpoints: multiples of 32). Default: the checkpoint card's, or a model's fixed "
+                   "size; required for a MODEL.onnx with dynamic spatial axes.")
+@click.option("--output", default=None,
+              help=f"Checkpoint: what the artifact returns, {' or '.join(OUTPUTS)} (uint8 class ids [H, W], default; "
+                   "float logits [C, H, W]). MODEL.onnx: the graph output to read (default its first).")
+@click.option("--returns", type=click.Choice(OUTPUTS), default=None,
+              help="MODEL.onnx: what the artifact returns (default labels).")
+@click.option("--input", "input_name", default=None, help="MODEL.onnx: the graph input that takes the image.")
+@click.option("--mean", default=None, help="MODEL.onnx: normalisation mean R,G,B (0-1 or 0-255 scale; default ImageNet).")
+@click.option("--std", default=None, help="MODEL.onnx: normalisation std R,G,B (0-1 or 0-255 scale; default ImageNet).")
+@click.option("--channels", type=click.Choice(["rgb", "bgr"]), default="rgb", show_default=True,
+              help="MODEL.onnx: channel order the model takes (--mean/--std are in that order).")
+@click.option("--input-scale", type=click.Choice(["auto", "0-1", "0-255"]), default="auto", show_default=True,
+              help="MODEL.onnx: scale of --mean/--std; auto: values above 1 mean 0-255.")
+@click.option("--classes", default=None, help="MODEL.onnx: cityscapes, or a file with one class name per line.")
+@click.option("--palette", type=click.Path(dir_okay=False), default=None,
+              help="MODEL.onnx: a file with one R,G,B colour per class.")
+@click.option("--window", type=click.IntRange(min=1), default=1, show_default=True,
+              help="MODEL.onnx: frames per input (3T channels, oldest frame first).")
+@click.option("--fps", type=float, default=30.0, show_default=True,
+              help="MODEL.onnx: frame rate of the model's window (spacing of a multi-frame input).")
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="Run the artifact against the PyTorch wrapper on rendered frames and print the pixel agreement.")
 @click.option("--timing-cache", type=click.Path(), default=None,
@@ -48,14 +69,29 @@ def human_size(size: int) -> str:
 @click.option("--workspace-mb", type=click.IntRange(min=1), default=1024, show_default=True,
               help="TensorRT builder workspace limit in MiB.")
 @handle_errors
-def main(checkpoint, out, fmt, fp16, size, output, verify, timing_cache, workspace_mb):
-    """Export CHECKPOINT to the artifact a robot runs, and check it against PyTorch.
+def main(checkpoint, out, fmt, fp16, size, output, returns, input_name, mean, std, channels, input_scale, classes,
+         palette, window, fps, verify, timing_cache, workspace_mb):
+    """Export CHECKPOINT, or wrap a foreign MODEL.onnx, into the artifact a robot runs, and verify it.
+
+    A checkpoint is checked against PyTorch; a foreign ONNX model against
+    itself run by ONNX Runtime on frames preprocessed on the host.
 
     Exit status: 0 when written (and its parity reaches 99.9%, or 99% for FP16),
     1 when the parity check falls short (the artifact is kept for inspection),
     2 on bad input or a missing dependency.
     """
-    from flame.export.exporter import export_checkpoint
+    from pathlib import Path
+
+    foreign = Path(checkpoint).suffix.lower() == ".onnx"
+    given = click.get_current_context().get_parameter_source
+    model_only = [name for name in ("returns", "input_name", "mean", "std", "channels", "input_scale", "classes",
+                                    "palette", "window", "fps")
+                  if given(name) == click.core.ParameterSource.COMMANDLINE]
+    if not foreign and model_only:
+        flags = ", ".join("--" + name.replace("_name", "").replace("_", "-") for name in model_only)
+        raise ConfigError(f"{flags} apply to a foreign MODEL.onnx; a checkpoint carries its own card")
+    if not foreign and output is not None and output not in OUTPUTS:
+        raise ConfigError(f"--output for a checkpoint is labels or logits, found {output!r}")
 
     # The running step shows on a spinner; each step is printed once it is done, so that a
     # failure leaves only the completed steps and one error line.
@@ -73,9 +109,20 @@ def main(checkpoint, out, fmt, fp16, size, output, verify, timing_cache, workspa
             current.append((message, time.perf_counter()))
             status.update(message)
 
-        result = export_checkpoint(checkpoint, out, fmt, fp16=fp16, size=parse_size(size), output=output,
-                                   verify=verify, timing_cache=timing_cache, workspace_mb=workspace_mb,
-                                   on_step=on_step)
+        if foreign:
+            from flame.export.foreign import export_foreign
+
+            result = export_foreign(checkpoint, out, fmt, fp16=fp16, size=parse_size(size), mean=mean, std=std,
+                                    channels=channels, scale=input_scale, classes=classes, palette=palette,
+                                    window=window, fps=fps, input_name=input_name, output_name=output,
+                                    output=returns or "labels", verify=verify, timing_cache=timing_cache,
+                                    workspace_mb=workspace_mb, on_step=on_step)
+        else:
+            from flame.export.exporter import export_checkpoint
+
+            result = export_checkpoint(checkpoint, out, fmt, fp16=fp16, size=parse_size(size),
+                                       output=output or "labels", verify=verify, timing_cache=timing_cache,
+                                       workspace_mb=workspace_mb, on_step=on_step)
         finish_step()
     card = result.card
     height, width = card.input_size
@@ -90,7 +137,11 @@ def main(checkpoint, out, fmt, fp16, size, output, verify, timing_cache, workspa
         return
     say(f"  {result.parity.summary()}")
     if not result.parity.passed:
-        click.echo(f"warning: {result.path.name} agrees with PyTorch on only {100 * result.parity.agreement:.3f}% "
+        click.echo(f"warning: {result.path.name} agrees with {result.parity.reference} on only {100 * result.parity.agreement:.3f}% "
                    f"of pixels (expected >= {100 * result.parity.threshold:g}%); the file is kept for inspection",
                    err=True)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -89,6 +89,8 @@ def _summary_table(report: dict):
 @click.option("--url", default=None, help="Stream URL (rtsp://, http://) read through FFmpeg.")
 @click.option("--fps", type=float, default=None, help="Source frame rate (folders: default 30; overrides a file's or camera's).")
 @click.option("--engine", "engine_path", type=click.Path(dir_okay=False), required=True, help=f"Engine file: {describe_kinds()}.")
+@click.option("--card", "card_path", type=click.Path(dir_okay=False), default=None,
+              help="Model card JSON for an engine that carries none (a trtexec plan, a lost sidecar); see README.")
 @click.option("--device", default=None, help="cpu or cuda (default: the backend's best).")
 @click.option("--realtime/--no-realtime", default=None,
               help="Pace a file at its fps and drop frames the engine cannot keep up with (default: no for files; cameras and URLs are always real time).")
@@ -105,7 +107,7 @@ def _summary_table(report: dict):
 @click.option("--extra-latency-ms", type=float, default=0.0, show_default=True,
               help="Delay after the labels are ready (actuation, transport) that the forecast also covers.")
 @handle_errors(flags={"duration_s": "--duration"})
-def main(camera, video, frames_dir, url, fps, engine_path, device, realtime, show, save, report_path, max_frames,
+def main(camera, video, frames_dir, url, fps, engine_path, card_path, device, realtime, show, save, report_path, max_frames,
          duration, warmup, reconnect, forecast, extra_latency_ms):
     """Run an engine on a camera, video, image folder or stream in real time, measuring per-frame latency."""
     from flame.runtime.engines import load_engine
@@ -119,7 +121,7 @@ def main(camera, video, frames_dir, url, fps, engine_path, device, realtime, sho
         _check_writable(path, what)
     live = {"reconnect": reconnect} if camera is not None or url is not None else {}
     with open_source(camera=camera, video=video, frames=frames_dir, url=url, fps=fps, realtime=realtime,
-                     **live) as source, load_engine(engine_path, device=device) as engine:
+                     **live) as source, load_engine(engine_path, device=device, card=card_path) as engine:
         card = engine.card
         outputs = []
         window = False

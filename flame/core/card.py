@@ -184,6 +184,18 @@ def write_sidecar(engine_path: str | os.PathLike, card: ModelCard) -> Path:
     return write_text(sidecar_path(engine_path), json.dumps(card.to_dict(), indent=2, sort_keys=True) + "\n")
 
 
+def read_card(path: str | os.PathLike) -> ModelCard:
+    """Read a card file (the JSON a sidecar holds, or one written by hand; see docs/architecture.md).
+
+    Raises:
+        CardError: when the file is missing or is not a valid card.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CardError(f"model card file {path} does not exist")
+    return ModelCard.from_json(path.read_bytes(), str(path))
+
+
 def read_sidecar(engine_path: str | os.PathLike) -> ModelCard:
     """Read the card beside an engine file.
 

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from flame.core.errors import EngineError
-from flame.runtime.engines.base import Engine, Timing
+import numpy as np
+
+from flame.core.card import ModelCard, read_card
+from flame.core.errors import CardError, EngineError
+from flame.runtime.engines.base import Engine, Timing, check_card_fits
 
 __all__ = ["ENGINE_KINDS", "Engine", "EngineKind", "SUFFIXES", "Timing", "describe_kinds", "engine_kind",
            "load_engine"]
@@ -80,16 +83,21 @@ def describe_kinds() -> str:
     return ", ".join(f"{'/'.join(k.suffixes)} ({k.runner})" for k in ENGINE_KINDS.values())
 
 
-def load_engine(path: str | os.PathLike, device: str | None = None, **options: Any) -> Engine:
+def load_engine(path: str | os.PathLike, device: str | None = None,
+                card: ModelCard | str | os.PathLike | None = None, **options: Any) -> Engine:
     """Load an engine file with the backend its suffix names.
 
     Args:
         path: a file of a kind in :data:`ENGINE_KINDS` (``.onnx``, ``.plan``/``.engine``, ``.pt2``).
         device: ``cpu`` or ``cuda`` (backend default when None).
+        card: a model card (or the path of a card JSON file) for an engine that carries none,
+            such as a plan built with trtexec; it replaces the engine's own. It is checked
+            against the engine's tensors and by one dry run on blank frames.
         **options: backend options (``threads``, ``providers``, ``cuda_graph``...).
 
     Raises:
         EngineError: on a missing file or an unknown suffix.
+        CardError: when the engine has no card and none is given, or the given one does not fit.
         DependencyError: when the backend's library is not installed.
     """
     path = Path(path)
@@ -98,4 +106,24 @@ def load_engine(path: str | os.PathLike, device: str | None = None, **options: A
     kind = engine_kind(path)
     if kind is None:
         raise EngineError(f"cannot tell the engine kind of {path.name}: expected one of {', '.join(SUFFIXES)}")
-    return kind.load(path, device, **options)
+    given = card if card is None or isinstance(card, ModelCard) else read_card(card)
+    engine = kind.load(path, device, card=given, **options)
+    if given is not None:
+        try:
+            _dry_run(engine, "the given card" if isinstance(card, ModelCard) else f"the card {card}")
+        except BaseException:
+            engine.close()
+            raise
+    return engine
+
+
+def _dry_run(engine: Engine, card_source: str) -> None:
+    """One call on blank frames of the card's shape: the engine must accept them and return what the card says."""
+    frames = np.zeros(engine.input_shape, np.uint8)
+    try:
+        result = np.asarray(engine.raw(frames))  # what the artifact returns, before any host argmax
+    except EngineError as exc:
+        raise CardError(f"{card_source} does not fit {engine.path.name}: blank frames "
+                        f"{list(engine.input_shape)} fail ({exc})") from exc
+    check_card_fits(engine.card, engine.input_shape, np.uint8, result.shape, result.dtype, engine.path.name,
+                    card_source)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from flame.core.errors import EngineError
+from flame.core.errors import CardError, EngineError
 from flame.core.card import ModelCard
 
 
@@ -40,6 +40,40 @@ class Timing:
     def as_dict(self) -> dict[str, float]:
         """The spans as a plain dict."""
         return asdict(self)
+
+
+def expected_io(card: ModelCard) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The tensor shapes a card promises: frames ``(T, H, W, 3)`` in, labels ``(H, W)`` or logits ``(C, H, W)`` out."""
+    height, width = card.input_size
+    out = (height, width) if card.output == "labels" else (card.num_classes, height, width)
+    return (card.window, height, width, 3), out
+
+
+def check_card_fits(card: ModelCard, input_shape: tuple, input_dtype: Any, output_shape: tuple, output_dtype: Any,
+                    engine: str, card_source: str = "its card") -> None:
+    """Refuse a card that contradicts an engine's declared tensors (window, size, classes, dtypes).
+
+    Dims that are not integers (symbolic or unknown) are not compared.
+
+    Raises:
+        CardError: naming the tensor, what the card says and what the engine has.
+    """
+    want_in, want_out = expected_io(card)
+    problems = []
+
+    def differs(found: tuple, want: tuple) -> bool:
+        return len(found) != len(want) or any(isinstance(f, int) and f != w for f, w in zip(found, want))
+
+    if differs(tuple(input_shape), want_in) or np.dtype(input_dtype) != np.uint8:
+        problems.append(f"the card says input uint8 {list(want_in)} (window {card.window} at "
+                        f"{card.input_size[0]}x{card.input_size[1]}), the engine takes {np.dtype(input_dtype)} "
+                        f"{list(input_shape)}")
+    integer_out = np.issubdtype(np.dtype(output_dtype), np.integer)
+    if differs(tuple(output_shape), want_out) or integer_out != (card.output == "labels"):
+        problems.append(f"the card says output {card.output} {list(want_out)}, the engine returns "
+                        f"{np.dtype(output_dtype)} {list(output_shape)}")
+    if problems:
+        raise CardError(f"{card_source} does not fit {engine}: " + "; ".join(problems))
 
 
 def logits_to_labels(logits: np.ndarray) -> np.ndarray:

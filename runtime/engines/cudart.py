@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from flame.core.deps import needs
 from flame.core.errors import DependencyError, EngineError
 
 INSTALL_HINT = "pip install cuda-bindings (or pip install -e '.[tensorrt]')"
@@ -29,10 +30,8 @@ def import_runtime() -> Any:
         DependencyError: when cuda-bindings is not installed (``from cuda import
             cudart`` is not used: cuda-bindings 13 removed it).
     """
-    try:
+    with needs("the TensorRT backend", "cuda-bindings", INSTALL_HINT):
         from cuda.bindings import runtime
-    except ImportError as exc:
-        raise DependencyError(f"cuda-bindings is not installed: {INSTALL_HINT}") from exc
     return runtime
 
 

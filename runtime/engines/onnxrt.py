@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from flame.core.errors import CardError, DependencyError, EngineError, first_line
-from flame.runtime.engines.base import Engine, Timing, now_ms
+from flame.core.deps import needs
+from flame.core.errors import CardError, EngineError, first_line
+from flame.runtime.engines.base import Engine, Timing, check_card_fits, now_ms
 from flame.core.card import ONNX_KEY, ModelCard
 
 #: Preferred order when the caller does not choose.
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 
 
-def _import_ort():
-    try:
+def import_ort() -> Any:
+    """The onnxruntime module, or a DependencyError saying how to install it."""
+    with needs("the .onnx engine", "ONNX Runtime", "pip install onnxruntime (or onnxruntime-gpu)"):
         import onnxruntime
-    except ImportError as exc:
-        raise DependencyError("ONNX Runtime is not installed: pip install onnxruntime (or onnxruntime-gpu)") from exc
     return onnxruntime
 
 
@@ -43,6 +43,17 @@ def choose_providers(available: Sequence[str], requested: Sequence[str] | None =
     return [p for p in PROVIDER_ORDER if p in available] or list(available)
 
 
+def _dims(shape: Sequence) -> tuple:
+    """ONNX Runtime's declared dims: ints stay, symbolic names and None mean unknown."""
+    return tuple(d if isinstance(d, int) else None for d in shape)
+
+
+def _numpy_type(onnx_type: str) -> np.dtype:
+    """``tensor(uint8)`` -> ``uint8`` (``float`` is float32, ``double`` float64)."""
+    name = onnx_type.removeprefix("tensor(").removesuffix(")")
+    return np.dtype({"float": "float32", "double": "float64"}.get(name, name))
+
+
 class OnnxRuntimeEngine(Engine):
     """Runs a FLAME ONNX export with ONNX Runtime.
 
@@ -51,17 +62,19 @@ class OnnxRuntimeEngine(Engine):
         device: ``cpu`` to force the CPU provider; None picks the best available.
         providers: explicit provider list.
         threads: intra-op threads (0 = ONNX Runtime's default).
+        card: the card to run it with, for a file that carries none (or to replace its own);
+            checked against the graph's input and output tensors.
 
     Raises:
         EngineError: when the file is missing or not an ONNX model.
-        CardError: when it carries no FLAME model card.
+        CardError: when it carries no FLAME model card and none is given, or the given one does not fit.
     """
 
     backend = "onnxruntime"
 
     def __init__(self, path: str | os.PathLike, device: str | None = None,
-                 providers: Sequence[str] | None = None, threads: int = 0) -> None:
-        ort = _import_ort()
+                 providers: Sequence[str] | None = None, threads: int = 0, card: ModelCard | None = None) -> None:
+        ort = import_ort()
         path = Path(path)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -74,9 +87,15 @@ class OnnxRuntimeEngine(Engine):
         except Exception as exc:  # ORT raises its own pybind exception types
             raise EngineError(f"{path} is not a loadable ONNX model ({first_line(exc)})") from exc
         meta = session.get_modelmeta().custom_metadata_map
-        if ONNX_KEY not in meta:
-            raise CardError(f"{path} carries no FLAME model card (metadata '{ONNX_KEY}'); export it with flame-export")
-        card = ModelCard.from_json(meta[ONNX_KEY], str(path))
+        if card is None:
+            if ONNX_KEY not in meta:
+                raise CardError(f"{path} carries no FLAME model card (metadata '{ONNX_KEY}'): export it with "
+                                "flame-export (a foreign model: flame-export MODEL.onnx), or give its card")
+            card = ModelCard.from_json(meta[ONNX_KEY], str(path))
+        else:
+            (tensor_in,), tensor_out = session.get_inputs()[:1], session.get_outputs()[0]
+            check_card_fits(card, _dims(tensor_in.shape), _numpy_type(tensor_in.type), _dims(tensor_out.shape),
+                            _numpy_type(tensor_out.type), path.name, "the given card")
         used = session.get_providers()
         super().__init__(path, card, "cpu" if used[0] == "CPUExecutionProvider" else "cuda")
         self.session = session

@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from flame.core.deps import needs
 from flame.core.errors import DependencyError, EngineError, first_line
 from flame.runtime.engines import cudart
-from flame.runtime.engines.base import Engine, Timing, now_ms
-from flame.core.card import ModelCard, read_sidecar
+from flame.runtime.engines.base import Engine, Timing, check_card_fits, now_ms
+from flame.core.card import ModelCard, read_sidecar, sidecar_path
 
 INSTALL_HINT = ("pip install -e '.[tensorrt]' (tensorrt and cuda-bindings) on a machine with an NVIDIA GPU "
                 "and driver; the tensorrt wheels fetch NVIDIA's libraries from pypi.nvidia.com")
@@ -124,10 +125,9 @@ def require_tensorrt(device: str | None = None) -> tuple[Any, cudart.DeviceInfo]
         hint = f"; install: {INSTALL_HINT}" if any("not installed" in p for p in problems) else ""
         raise DependencyError("TensorRT cannot run here: " + "; ".join(problems) + hint)
     info = cudart.require_device(index)
-    try:
+    # Found installed above, it can still fail to load (missing or broken shared libraries).
+    with needs("the TensorRT backend", "TensorRT", INSTALL_HINT):
         import tensorrt
-    except ImportError as exc:  # installed but its shared libraries are missing or broken
-        raise DependencyError(f"TensorRT is installed but does not import ({exc}); reinstall it: {INSTALL_HINT}") from exc
     return tensorrt, info
 
 
@@ -166,19 +166,24 @@ class TensorRTEngine(Engine):
         device: ``cuda`` or ``cuda:N`` (default device 0).
         cuda_graph: capture the inference once as a CUDA graph and replay it
             (less launch overhead per call; falls back with a warning when capture fails).
+        card: the card to run it with instead of the sidecar (a plan built with trtexec from a
+            wrapped ONNX, a plan whose sidecar is lost); checked against the plan's tensors.
 
     Raises:
         DependencyError: without TensorRT, cuda-bindings or a CUDA device.
-        CardError: when the sidecar is missing or invalid.
-        EngineError: when the plan cannot be deserialised here or does not match its card.
+        CardError: when the sidecar is missing or invalid and no card is given, or the card does
+            not fit the plan's tensors.
+        EngineError: when the plan cannot be deserialised here.
     """
 
     backend = "tensorrt"
 
-    def __init__(self, path: str | os.PathLike, device: str | None = None, cuda_graph: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike, device: str | None = None, cuda_graph: bool = False,
+                 card: ModelCard | None = None) -> None:
         path = Path(path)
         trt, info = require_tensorrt(device)
-        card = read_sidecar(path)
+        self._card_source = "the given card" if card is not None else f"the sidecar {sidecar_path(path).name}"
+        card = card if card is not None else read_sidecar(path)
         super().__init__(path, card, f"cuda:{info.index}")
         self.device_info = info
         self.tensorrt_version = str(trt.__version__)
@@ -219,14 +224,7 @@ class TensorRTEngine(Engine):
         out_shape = tuple(int(d) for d in engine.get_tensor_shape(self.output_name))
         in_dtype = numpy_dtype(trt, engine.get_tensor_dtype(self.input_name))
         out_dtype = numpy_dtype(trt, engine.get_tensor_dtype(self.output_name))
-        if in_shape != self.input_shape or in_dtype != np.uint8:
-            raise EngineError(f"{path.name} takes {in_dtype} {in_shape} but its card says uint8 {self.input_shape}; "
-                              "the sidecar belongs to another plan")
-        height, width = self.card.input_size
-        expected_out = (height, width) if self.card.output == "labels" else (self.card.num_classes, height, width)
-        if out_shape != expected_out:
-            raise EngineError(f"{path.name} returns {out_shape} but its card says {self.card.output} {expected_out}; "
-                              "the sidecar belongs to another plan")
+        check_card_fits(self.card, in_shape, in_dtype, out_shape, out_dtype, path.name, self._card_source)
 
         self._context = engine.create_execution_context()
         if self._context is None:

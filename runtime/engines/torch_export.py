@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from flame.core.errors import CardError, ConfigError, DependencyError, EngineError, first_line
+from flame.core.deps import needs
+from flame.core.errors import CardError, ConfigError, EngineError, first_line
 from flame.runtime.engines.base import Engine, Timing, now_ms
 from flame.core.card import ModelCard
 
@@ -25,18 +26,16 @@ CARD_FILE = "flame.card"
 
 
 def _import_torch() -> Any:
-    try:
+    with needs("the .pt2 engine", "PyTorch", "pip install torch"):
         import torch
-    except ImportError as exc:
-        raise DependencyError("the .pt2 engine needs PyTorch: pip install torch") from exc
     return torch
 
 
-def read_program_card(path: str | os.PathLike) -> tuple[Any, ModelCard]:
+def read_program_card(path: str | os.PathLike, required: bool = True) -> tuple[Any, ModelCard | None]:
     """Load a ``.pt2`` program and the card inside it.
 
     Returns:
-        ``(ExportedProgram, card)``.
+        ``(ExportedProgram, card)``; the card is None when absent and not ``required``.
 
     Raises:
         EngineError: when the file is not a torch.export program.
@@ -49,6 +48,8 @@ def read_program_card(path: str | os.PathLike) -> tuple[Any, ModelCard]:
     except Exception as exc:  # BadZipFile, RuntimeError, pickle errors... all mean "not a program"
         raise EngineError(f"{path} is not a loadable torch.export program ({first_line(exc, 160, typed=True)})") from exc
     text = extra[CARD_FILE]
+    if not text and not required:
+        return program, None
     if not text:
         raise CardError(f"{path} carries no FLAME model card ('{CARD_FILE}'); export it with flame-export --format torch")
     return program, ModelCard.from_json(text, str(path))
@@ -151,8 +152,11 @@ class TorchExportEngine(TorchModuleEngine):
         EngineError: when the file is not a program or the device is unusable.
         CardError: when it carries no card.
         ConfigError: when FP16 is asked for on the CPU.
+
+    A ``card`` given replaces the program's own (load_engine checks it against a dry run).
     """
 
-    def __init__(self, path: str | os.PathLike, device: str | None = None, fp16: bool | None = None) -> None:
-        program, card = read_program_card(path)
-        super().__init__(path, card, program.module(), device, fp16)
+    def __init__(self, path: str | os.PathLike, device: str | None = None, fp16: bool | None = None,
+                 card: ModelCard | None = None) -> None:
+        program, own = read_program_card(path, required=card is None)
+        super().__init__(path, card if card is not None else own, program.module(), device, fp16)

@@ -41,3 +41,19 @@ def tiny_onnx(tiny_checkpoint) -> Path:
     from flame.export.exporter import export_checkpoint
 
     return export_checkpoint(tiny_checkpoint, tiny_checkpoint.with_suffix(".onnx"), "onnx", verify=False).path
+
+
+@pytest.fixture(scope="session")
+def foreign(tmp_path_factory) -> dict:
+    """Foreign models as users export them (see foreign_models.py), with a class file of the synthetic video."""
+    import foreign_models as fm
+
+    from flame.evaluation.datasets.synthetic import CLASS_NAMES
+
+    root = tmp_path_factory.mktemp("foreign")
+    return {"torchvision": fm.torchvision_style(root / "torchvision_seg.onnx"),
+            "mmseg": fm.mmseg_style(root / "mmseg_seg.onnx"),
+            "argmax": fm.argmax_style(root / "argmax_seg.onnx"),
+            "two_frame": fm.two_frame(root / "two_frame_seg.onnx"),
+            "classes": fm.write_classes(root / "classes.txt", list(CLASS_NAMES)),
+            "root": root}

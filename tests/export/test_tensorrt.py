@@ -27,10 +27,10 @@ MISSING = missing_for_tensorrt()
 @pytest.fixture(scope="module")
 def trt():
     """The tensorrt module, or a skip saying what is missing."""
-    module = pytest.importorskip("tensorrt", reason="TensorRT is not installed")
+    # MISSING first: with only the type stubs installed, "import tensorrt" gives an empty namespace package.
     if MISSING:
         pytest.skip("; ".join(MISSING))
-    return module
+    return pytest.importorskip("tensorrt", reason="TensorRT is not installed")
 
 
 # ----------------------------------------------------------------- without TensorRT or a GPU

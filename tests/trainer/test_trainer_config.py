@@ -9,7 +9,8 @@ import pytest
 
 from flame.core.errors import CheckpointError, ConfigError
 from flame.evaluation.datasets.base import SequenceDataset
-from flame.trainer.config import TrainOptions, merge_resume, resolve_config, resolve_offsets
+from flame.trainer.config import TrainConfig, TrainOptions, merge_resume, resolve_config, resolve_offsets
+from flame.trainer.presets import Recipe
 
 
 def _data(fps: float = 17.0) -> SequenceDataset:
@@ -38,17 +39,19 @@ def test_offset_problems_are_config_errors():
 
 def test_presets_and_overrides():
     swift = resolve_config(TrainOptions(out="o", model="swiftnet-r18", mode="future", offset=1), _data(), (1024, 2048))
-    assert (swift.optimizer, swift.lr, swift.weight_decay, swift.schedule, swift.min_lr) == ("adam", 5e-4, 1e-4, "cosine", 1e-6)
-    assert (swift.batch_size, swift.epochs, swift.crop, swift.input_size) == (12, 200, (768, 768), (1024, 2048))
-    assert swift.encoder_lr == 5e-4  # from scratch the encoder learns at the full rate
+    sr = swift.recipe
+    assert (sr.optimizer, sr.lr, sr.weight_decay, sr.schedule, sr.min_lr) == ("adam", 5e-4, 1e-4, "cosine", 1e-6)
+    assert (sr.batch_size, sr.epochs, sr.crop, swift.input_size) == (12, 200, (768, 768), (1024, 2048))
+    assert sr.encoder_lr == 5e-4  # from scratch the encoder learns at the full rate
     deeplab = resolve_config(TrainOptions(out="o", model="deeplabv3plus-r101", pretrained="w.pth"), _data(), (128, 256))
-    assert (deeplab.optimizer, deeplab.lr, deeplab.encoder_lr, deeplab.momentum) == ("sgd", 5e-2, 5e-3, 0.9)
-    assert (deeplab.weight_decay, deeplab.schedule, deeplab.power, deeplab.batch_size, deeplab.epochs) == \
-        (5e-4, "poly", 3.0, 10, 220)
-    assert deeplab.crop == (128, 256)  # the 768 crop is capped at the input size
+    dr = deeplab.recipe
+    assert (dr.optimizer, dr.lr, dr.encoder_lr, dr.momentum) == ("sgd", 5e-2, 5e-3, 0.9)
+    assert (dr.weight_decay, dr.schedule, dr.power, dr.batch_size, dr.epochs) == (5e-4, "poly", 3.0, 10, 220)
+    assert dr.crop == (128, 256)  # the 768 crop is capped at the input size
     small = resolve_config(TrainOptions(out="o", model="swiftnet-r18", crop=(64, 64), input_size=(96, 160),
                                         batch_size=3, lr=1e-3, epochs=5), _data(), (100, 150))
-    assert (small.crop, small.input_size, small.batch_size, small.lr, small.epochs) == ((64, 64), (96, 160), 3, 1e-3, 5)
+    assert (small.recipe.crop, small.input_size, small.recipe.batch_size, small.recipe.lr, small.recipe.epochs) == \
+        ((64, 64), (96, 160), 3, 1e-3, 5)
     assert resolve_config(TrainOptions(out="o", model="swiftnet-r18"), _data(), (100, 150)).input_size == (96, 160)
 
 
@@ -76,3 +79,31 @@ def test_resume_keeps_the_stored_run_and_refuses_a_different_model():
         with pytest.raises(CheckpointError, match=f"last.pt was trained with {name} .* this run asks for {name}") as caught:
             merge_resume(stored, TrainOptions(out="o", **options), "last.pt")
         assert caught.value.parameter == name
+
+
+#: The ``config`` of a checkpoint written before the recipe had its own class (keys flat, sizes as lists):
+#: DeepLab-MN, future mode at 76 ms and 17 fps (k = 2), 3 epochs, from ImageNet weights.
+OLD_CONFIG = {
+    "model": "deeplabv3plus-mobilenetv2", "mode": "future", "window": 1, "offset": 2, "eval_offset": 2,
+    "latency_ms": 76.0, "fps": 17.0, "dataset": "cityscapes", "data_root": "/data/city", "size": None,
+    "crop": [128, 256], "input_size": [128, 256], "epochs": 3, "iters_per_epoch": None, "batch_size": 10,
+    "optimizer": "sgd", "lr": 0.05, "encoder_lr": 0.005, "weight_decay": 0.0005, "momentum": 0.9, "schedule": "poly",
+    "min_lr": 0.0, "power": 3.0, "seed": 5, "pretrained": "/w/mn.pth", "workers": 2, "device": "cpu", "amp": None,
+    "max_val_sequences": None,
+}
+
+
+def test_an_older_flat_config_loads_resumes_and_is_stored_the_same_way():
+    config = TrainConfig.from_dict(OLD_CONFIG, "old.pt")
+    assert config.recipe == Recipe(optimizer="sgd", lr=0.05, encoder_lr=0.005, weight_decay=0.0005, momentum=0.9,
+                                   schedule="poly", min_lr=0.0, power=3.0, batch_size=10, crop=(128, 256), epochs=3)
+    assert (config.model, config.offset, config.eval_offset, config.input_size, config.seed) == \
+        ("deeplabv3plus-mobilenetv2", 2, 2, (128, 256), 5)
+    # New checkpoints store the same flat dict, so code from before the change reads them too.
+    assert config.to_dict() == OLD_CONFIG
+    resumed = merge_resume(config, TrainOptions(out="o", epochs=3, lr=0.05, crop=(128, 256), workers=0), "old.pt")
+    assert resumed == dataclasses.replace(config, workers=0)
+    with pytest.raises(CheckpointError, match="old.pt was trained with batch_size 10, this run asks for batch_size 4"):
+        merge_resume(config, TrainOptions(out="o", batch_size=4), "old.pt")
+    with pytest.raises(CheckpointError, match="old.pt: training config lacks momentum"):
+        TrainConfig.from_dict({k: v for k, v in OLD_CONFIG.items() if k != "momentum"}, "old.pt")

@@ -92,6 +92,7 @@ def test_checkpoints_interrupt_and_resume_reproduce_the_run(tmp_path, tiny_video
     data = torch.load(tmp_path / "a" / "last.pt", map_location="cpu", weights_only=True)
     assert {"model", "optimizer", "scheduler", "epoch", "config", "card", "rng"} <= set(data)
     assert data["epoch"] == 2 and data["config"]["model"] == "swiftnet-r18"
+    assert (data["config"]["lr"], data["config"]["crop"]) == (5e-4, [32, 64])  # recipe keys stay flat
     card = data["card"]
     assert (card["architecture"], card["window"], card["offset"], card["mode"], card["fps"]) == \
         ("swiftnet-r18", 2, 1, "two-frame", 30.0)

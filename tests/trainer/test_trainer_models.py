@@ -8,6 +8,7 @@ import torch
 from flame.core.errors import CheckpointError, ConfigError
 from flame.trainer.config import TrainConfig
 from flame.trainer.models import build_model, check_input_size, count_parameters, load_pretrained
+from flame.trainer.presets import Recipe
 from flame.trainer.setup import attach_pretrained
 
 # Paper section 4.2: SwiftNet-R18 about 12M, DeepLab-MN about 5.5M, DeepLab-R101 about 60M (59M in the issue).
@@ -60,11 +61,12 @@ def test_pretrained_rgb_weights_go_to_the_current_frame(tmp_path):
 
 
 def _config(model: str, pretrained: str) -> TrainConfig:
+    recipe = Recipe(optimizer="adam", lr=1e-3, encoder_lr=1e-3, weight_decay=0.0, momentum=0.0, schedule="cosine",
+                    min_lr=0.0, power=1.0, batch_size=2, crop=(64, 64), epochs=1)
     return TrainConfig(model=model, mode="static", window=1, offset=0, eval_offset=0, latency_ms=None, fps=30.0,
-                       dataset="synthetic", data_root=None, size=None, crop=(64, 64), input_size=(64, 64), epochs=1,
-                       iters_per_epoch=None, batch_size=2, optimizer="adam", lr=1e-3, encoder_lr=1e-3,
-                       weight_decay=0.0, momentum=0.0, schedule="cosine", min_lr=0.0, power=1.0, seed=0,
-                       pretrained=pretrained, workers=0, device="cpu", amp=None, max_val_sequences=None)
+                       dataset="synthetic", data_root=None, size=None, input_size=(64, 64), iters_per_epoch=None,
+                       recipe=recipe, seed=0, pretrained=pretrained, workers=0, device="cpu", amp=None,
+                       max_val_sequences=None)
 
 
 def test_a_pretrained_file_of_another_backbone_is_refused(tmp_path):

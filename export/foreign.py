@@ -1,0 +1,274 @@
+"""``export_foreign``: a user's segmentation ONNX becomes a FLAME artifact, verified.
+
+The user's graph is wrapped (:mod:`flame.export.foreign_graph`) into our engine
+contract, gets a model card, and is written as ONNX (FP32 or FP16) or built
+into a TensorRT plan exactly as a checkpoint's export is. Verification runs the
+*unwrapped* model with ONNX Runtime on frames preprocessed on the host
+(:mod:`flame.export.host_reference`) and compares label maps with the artifact's.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from flame.core.card import ModelCard
+from flame.core.errors import ConfigError, DataError, first_line
+from flame.export.exporter import ExportResult, format_of
+from flame.export.formats import EXPORT_FORMATS, ExportJob
+from flame.export.foreign_graph import classify_output, inspect_graph, with_opset, wrap_graph
+from flame.export.host_reference import Preprocessing, host_postprocess, host_preprocess, preprocessing
+
+#: What ``classes`` accepts besides a file: a named label set.
+NAMED_CLASSES = ("cityscapes",)
+ARCHITECTURE = "foreign"
+
+
+def default_foreign_output(model: str | os.PathLike, fmt: str, fp16: bool) -> Path:
+    """Beside the model, never onto it: ``seg.onnx`` -> ``seg.flame.onnx``, ``seg.flame.fp16.plan``..."""
+    model = Path(model)
+    return model.with_name(f"{model.stem}.flame{'.fp16' if fp16 else ''}{EXPORT_FORMATS[fmt].suffixes[0]}")
+
+
+def read_classes(spec: str | os.PathLike | None, count: int | None) -> tuple[list[str], np.ndarray | None]:
+    """Class names (and the named set's palette) from ``cityscapes`` or a file with one name per line.
+
+    Args:
+        spec: ``cityscapes``, a file path, or None (``class_0``... for ``count`` classes).
+        count: the model's output channels, when known, to check against.
+
+    Raises:
+        ConfigError: when the file is missing or empty, or the count differs from the model's.
+    """
+    palette = None
+    if spec is None:
+        if count is None:
+            raise ConfigError("the model outputs class ids, so its class count is unknown: give its {classes} "
+                              "(cityscapes, or a file with one class name per line)")
+        return [f"class_{i}" for i in range(count)], None
+    if str(spec) in NAMED_CLASSES:
+        from flame.evaluation.datasets.cityscapes import CLASS_NAMES, PALETTE
+
+        names, palette = list(CLASS_NAMES), PALETTE.copy()
+        source = "the cityscapes label set"
+    else:
+        path = Path(spec)
+        if not path.is_file():
+            raise ConfigError(f"class file {path} does not exist (give cityscapes or a file with one class name "
+                              "per line)", parameter="classes")
+        names = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
+        if not names:
+            raise ConfigError(f"class file {path} names no class", parameter="classes")
+        source = f"{path}"
+    if count is not None and len(names) != count:
+        raise ConfigError(f"{source} has {len(names)} classes but the model outputs {count} channels ({{classes}})")
+    if len(names) > 255:
+        raise ConfigError(f"uint8 label maps hold at most 255 classes, {source} has {len(names)}", parameter="classes")
+    return names, palette
+
+
+def read_palette(path: str | os.PathLike, count: int) -> np.ndarray:
+    """A palette file: one ``R,G,B`` (or ``R G B``) line per class, values 0..255.
+
+    Raises:
+        ConfigError: when the file is missing, malformed or has another count of colours.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"palette file {path} does not exist", parameter="palette")
+    colours = []
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.replace(",", " ").split()
+        try:
+            colour = [int(p) for p in parts]
+        except ValueError:
+            colour = []
+        if len(colour) != 3 or min(colour) < 0 or max(colour) > 255:
+            raise ConfigError(f"{path} line {number}: expected R,G,B with values 0..255, found {line.strip()!r}",
+                              parameter="palette")
+        colours.append(colour)
+    if len(colours) != count:
+        raise ConfigError(f"{path} has {len(colours)} colours for {count} classes", parameter="palette")
+    return np.asarray(colours, np.uint8)
+
+
+def _session(model: Any, source: str) -> Any:
+    from flame.runtime.engines.onnxrt import import_ort
+
+    ort = import_ort()
+    options = ort.SessionOptions()
+    options.log_severity_level = 4  # a failing probe is reported by us, in one line
+    try:
+        return ort.InferenceSession(model.SerializeToString(), sess_options=options,
+                                    providers=["CPUExecutionProvider"])
+    except Exception as exc:  # ORT's own exception types
+        raise DataError(f"ONNX Runtime cannot load {source}: {first_line(exc)}") from exc
+
+
+def _check_window(channels: int | str | None, window: int, source: str) -> None:
+    if window < 1:
+        raise ConfigError(f"expected a {{window}} of at least 1 frame, found {window}")
+    if isinstance(channels, int) and channels != 3 * window:
+        hint = f"; a window of {channels // 3} frames would fit" if channels % 3 == 0 else ""
+        raise ConfigError(f"{source} takes {channels} input channels but a window of {window} frame"
+                          f"{'s' if window > 1 else ''} gives {3 * window}{hint} ({{window}})")
+
+
+def _input_size(static: tuple[int, int] | None, size: tuple[int, int] | None, source: str) -> tuple[int, int]:
+    if size is not None:
+        if min(size) <= 0:
+            raise ConfigError(f"expected a positive input {{size}}, found {size[0]}x{size[1]}")
+        if static is not None and tuple(size) != static:
+            raise ConfigError(f"{source} has a fixed input size {static[0]}x{static[1]}; asked for "
+                              f"{{size}} {size[0]}x{size[1]}")
+        return int(size[0]), int(size[1])
+    if static is None:
+        raise ConfigError(f"{source} has dynamic spatial axes: give the input size ({{size}} HxW)")
+    return static
+
+
+def probe(session: Any, io: Any, window: int, size: tuple[int, int], source: str) -> np.ndarray:
+    """Run the foreign model once at ``[1, 3T, H, W]``; returns its output.
+
+    Raises:
+        ConfigError: when the model does not run at that size (a size it cannot divide, mostly).
+    """
+    from onnx import helper
+
+    dtype = helper.tensor_dtype_to_np_dtype(io.input_type)
+    x = np.zeros((1, 3 * window, *size), dtype)
+    try:
+        return np.asarray(session.run([io.output_name], {io.input_name: x})[0])
+    except Exception as exc:  # ORT's own exception types
+        raise ConfigError(f"{source} does not run at input size {size[0]}x{size[1]} ({first_line(exc, 160)}); "
+                          "networks that downsample need a {size} divisible by their stride (often 8, 16 or 32)"
+                          ) from exc
+
+
+def host_reference(session: Any, io: Any, pre: Preprocessing, kind: str, size: tuple[int, int],
+                   result: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The foreign model as a FLAME predictor, with pre- and postprocessing on the host."""
+
+    from onnx import helper
+
+    dtype = helper.tensor_dtype_to_np_dtype(io.input_type)  # float16 models take float16
+
+    def predict(frames: np.ndarray) -> np.ndarray:
+        raw = session.run([io.output_name], {io.input_name: host_preprocess(frames, pre).astype(dtype)})[0]
+        return host_postprocess(np.asarray(raw), kind, size, result)
+
+    return predict
+
+
+def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None = None, fmt: str | None = None,
+                   fp16: bool = False, size: tuple[int, int] | None = None,
+                   mean: str | Sequence[float] | None = None, std: str | Sequence[float] | None = None,
+                   channels: str = "rgb", scale: str = "auto", classes: str | os.PathLike | None = None,
+                   palette: str | os.PathLike | None = None, window: int = 1, fps: float = 30.0,
+                   input_name: str | None = None, output_name: str | None = None, output: str = "labels",
+                   verify: bool = True, timing_cache: str | os.PathLike | None = None, workspace_mb: int = 1024,
+                   windows: int = 4, on_step: Callable[[str], None] | None = None) -> ExportResult:
+    """Wrap a foreign segmentation ONNX into a FLAME artifact and verify it.
+
+    Args:
+        model_path: the user's ``.onnx`` (float NCHW in, scores ``[1, C, h, w]`` or class ids out).
+        out: the artifact; default beside the model (:func:`default_foreign_output`).
+        fmt: ``onnx`` or ``tensorrt``; default from ``out``'s suffix, else ``onnx``.
+        fp16: FP16 artifact (graph ends and risky ops kept FP32, as for checkpoints).
+        size: input ``(H, W)``; required when the model's spatial axes are dynamic.
+        mean, std: the model's normalisation, in its channel order, on the 0..1 or 0..255 scale
+            (:func:`flame.export.host_reference.preprocessing`); default ImageNet's.
+        channels: ``rgb`` or ``bgr``, the order the model takes.
+        scale: ``auto`` (values above 1 mean 0..255), ``0-1`` or ``0-255``.
+        classes: ``cityscapes`` or a file with one class name per line.
+        palette: optional file with one ``R,G,B`` per class.
+        window: frames per input (``3 * window`` channels, oldest frame first).
+        fps: frame rate the model's window was trained at (frame spacing of a multi-frame window).
+        input_name, output_name: the tensors to use when the graph has several.
+        output: ``labels`` or ``logits`` (upsampled scores; not for models that output class ids).
+        verify: compare the artifact with the host reference.
+        timing_cache, workspace_mb: TensorRT builder options.
+        windows: input windows of the parity check.
+        on_step: called with a short description before each step.
+
+    Raises:
+        ConfigError: on options that do not fit the model (classes, window, size, names).
+        DataError: on a graph that is no segmentation model.
+        EngineError: on a file that is not ONNX, or a graph that cannot be wrapped.
+        DependencyError: when onnx, ONNX Runtime or the format's backend is missing.
+    """
+    from flame.export.onnx_export import load_onnx, set_card
+
+    started = time.perf_counter()
+    step = on_step or (lambda message: None)
+    fmt = format_of(out, fmt)
+    exporter = EXPORT_FORMATS[fmt]
+    if exporter.write_graph is None:
+        graph_formats = [f.name for f in EXPORT_FORMATS.values() if f.write_graph is not None]
+        raise ConfigError(f"a {exporter.name} artifact is made from a torch module; an ONNX model exports to "
+                          f"{' or '.join(graph_formats)} ({{fmt}})")
+    if output not in ("labels", "logits"):
+        raise ConfigError(f"output must be labels or logits, found {output!r}", parameter="output")
+    if exporter.require is not None:
+        exporter.require()
+    model_path = Path(model_path)
+    out = Path(out) if out is not None else default_foreign_output(model_path, fmt, fp16)
+    if out.resolve() == model_path.resolve():
+        raise ConfigError(f"the artifact would overwrite the model {model_path}: name another output ({{out}})")
+    pre = preprocessing(mean, std, channels, scale)
+    source = model_path.name
+
+    step(f"reading {model_path}")
+    model = with_opset(load_onnx(model_path), source)
+    io = inspect_graph(model, input_name, output_name, source)
+    _check_window(io.input_shape[1], window, source)
+    size = _input_size(io.spatial_static, size, source)
+    session = _session(model, source)
+    step(f"probing {source} at 1x{3 * window}x{size[0]}x{size[1]}")
+    raw = probe(session, io, window, size, source)
+    kind, count = classify_output(raw.shape, raw.dtype, source)
+    if kind == "labels" and output == "logits":
+        raise ConfigError(f"{source} outputs class ids, not scores: it can only export labels, not logits",
+                          parameter="output")
+    names, named_palette = read_classes(classes, count)
+    colours = read_palette(palette, len(names)) if palette is not None else named_palette
+    if colours is None:
+        from flame.evaluation.datasets.base import default_palette
+
+        colours = default_palette(len(names))
+    mean01, std01 = pre.rgb01()
+    card = ModelCard(
+        architecture=ARCHITECTURE, num_classes=len(names), class_names=tuple(names),
+        palette=tuple(tuple(int(v) for v in c) for c in colours), window=window, offset=0, fps=fps,
+        mean=mean01, std=std01, input_size=size, mode="custom", output=output, precision="fp32", backend="onnx",
+        extra={"source": source, "model_input": io.input_name, "model_output": io.output_name,
+               "model_output_kind": kind, "model_output_shape": list(raw.shape), "channels": pre.channels,
+               "mean_0_255": list(pre.mean), "std_0_255": list(pre.std), "opset": io.opset})
+    notes = [f"preprocessing: {pre.describe()}",
+             f"model output {io.output_name!r} {list(raw.shape)} {raw.dtype}: "
+             + ("class ids, resized with nearest neighbour" if kind == "labels" else
+                ("scores, upsampled bilinearly, then argmax" if tuple(raw.shape[2:]) != size else "scores, argmax"))]
+    step("wrapping the graph (onnx.compose: preprocessing, model, upsampling, argmax)")
+    graph = wrap_graph(model, io, pre, window, size, kind, tuple(raw.shape), output)
+    set_card(graph, card)
+    written = exporter.write_graph(graph, ExportJob(None, card, out, fp16, timing_cache, workspace_mb, step))
+    parity = None
+    if verify:
+        from flame.export.parity import check_parity, parity_windows
+        from flame.runtime.engines import load_engine
+
+        step(f"checking parity on {windows} rendered windows against the foreign model")
+        reference = host_reference(session, io, pre, kind, size, output)
+        inputs = parity_windows(written.card, windows)
+        with load_engine(out) as engine:
+            parity = check_parity(reference, engine.raw, inputs, written.card, engine.card.precision,
+                                  f"{engine.backend} on {engine.device}",
+                                  reference_text="the foreign model (ONNX Runtime, host preprocessing)")
+    return ExportResult(out, written.card, out.stat().st_size, parity, tuple(written.extra_files),
+                        time.perf_counter() - started, tuple(notes) + tuple(written.notes))

@@ -1,0 +1,307 @@
+"""A foreign segmentation ONNX, wrapped into a FLAME graph with ``onnx.compose``.
+
+Users export their networks the way mmsegmentation, SMP, torchvision or
+Hugging Face do: float NCHW in, normalised their way, logits ``[1, C, h, w]``
+out (often at 1/4 or 1/8 of the input), dynamic batch or spatial axes, their
+own tensor names. :func:`wrap_graph` puts a prefix and a suffix around such a
+graph so that it keeps our engine contract (``docs/architecture.md``):
+
+    frames uint8 [T, H, W, 3] BGR --prefix--> float [1, 3T, H, W] --model--> scores --suffix--> labels uint8 [H, W]
+
+The prefix casts, reorders the channels the model wants, normalises with its
+mean and std, and stacks the window oldest first; the suffix upsamples
+smaller logits bilinearly to the input size and takes the argmax (or resizes
+class ids with nearest neighbour when the model ends in its own ArgMax). Both
+are small ONNX graphs built with ``onnx.helper`` at the foreign model's own
+opset and IR version and joined to it by ``onnx.compose.merge_models``; the
+same computation on the host is :mod:`flame.export.host_reference`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from flame.core.errors import ConfigError, DataError, EngineError, first_line
+from flame.export.host_reference import Preprocessing
+
+#: Oldest opset whose Resize takes ``sizes`` (and whose ops we use); older graphs are converted first.
+MIN_OPSET = 11
+_PREFIX_OUT = "flame_pre_out"
+#: Prefix of every name of the user's graph inside the wrapped one.
+MODEL_PREFIX = "model/"
+_SUFFIX_IN = "flame_post_in"
+
+
+@dataclass(frozen=True)
+class ForeignIO:
+    """The tensors of a foreign graph that FLAME connects to.
+
+    Attributes:
+        input_name: the image input.
+        input_shape: its declared dims (int, a symbolic name, or None).
+        input_type: its ONNX element type (``onnx.TensorProto`` enum).
+        output_name: the output read.
+        output_shape: its declared dims.
+        output_type: its ONNX element type.
+        opset: the default-domain opset of the graph.
+    """
+
+    input_name: str
+    input_shape: tuple[int | str | None, ...]
+    input_type: int
+    output_name: str
+    output_shape: tuple[int | str | None, ...]
+    output_type: int
+    opset: int
+
+    @property
+    def spatial_static(self) -> tuple[int, int] | None:
+        """The input's (H, W) when both are fixed in the graph."""
+        if len(self.input_shape) == 4 and all(isinstance(d, int) for d in self.input_shape[2:]):
+            return int(self.input_shape[2]), int(self.input_shape[3])  # type: ignore[arg-type]
+        return None
+
+
+def _dims(value: Any) -> tuple[int | str | None, ...]:
+    dims = []
+    for dim in value.type.tensor_type.shape.dim:
+        if dim.HasField("dim_value") and dim.dim_value > 0:
+            dims.append(int(dim.dim_value))
+        else:
+            dims.append(dim.dim_param or None)
+    return tuple(dims)
+
+
+def _pick(values: list, name: str | None, what: str, source: str) -> Any:
+    """The graph input or output called ``name`` (the first when None)."""
+    if name is None:
+        return values[0]
+    found = next((v for v in values if v.name == name), None)
+    if found is None:
+        raise ConfigError(f"{source} has no {what} {name!r} ({{{what}_name}}); its {what}s: "
+                          f"{', '.join(v.name for v in values)}")
+    return found
+
+
+def inspect_graph(model: Any, input_name: str | None = None, output_name: str | None = None,
+                  source: str = "the model") -> ForeignIO:
+    """Find the image input and the output to read.
+
+    Raises:
+        ConfigError: when the graph has several inputs and none is named, or a
+            named input or output does not exist.
+        DataError: when the input is not a rank-4 float tensor.
+    """
+    initializers = {init.name for init in model.graph.initializer}
+    inputs = [v for v in model.graph.input if v.name not in initializers]
+    outputs = list(model.graph.output)
+    if not inputs or not outputs:
+        raise DataError(f"{source} has no graph {'input' if not inputs else 'output'}")
+    if input_name is None and len(inputs) > 1:
+        raise ConfigError(f"{source} has {len(inputs)} inputs ({', '.join(v.name for v in inputs)}): "
+                          "name the one that takes the image ({input_name})")
+    chosen_in = _pick(inputs, input_name, "input", source)
+    chosen_out = _pick(outputs, output_name, "output", source)
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    io = ForeignIO(chosen_in.name, _dims(chosen_in), chosen_in.type.tensor_type.elem_type, chosen_out.name,
+                   _dims(chosen_out), chosen_out.type.tensor_type.elem_type, int(opset))
+    from onnx import TensorProto
+
+    if len(io.input_shape) != 4 or io.input_type not in (TensorProto.FLOAT, TensorProto.FLOAT16):
+        raise DataError(f"{source}: input {io.input_name!r} is {_describe(io.input_shape, io.input_type)}; "
+                        "expected a float image batch [N, C, H, W]")
+    return io
+
+
+def _describe(shape: tuple, elem_type: int) -> str:
+    from onnx import helper
+
+    dims = ", ".join("?" if d is None else str(d) for d in shape)
+    return f"{helper.tensor_dtype_to_np_dtype(elem_type)} [{dims}]" if elem_type else f"[{dims}]"
+
+
+def classify_output(shape: tuple[int, ...], dtype: np.dtype, source: str = "the model") -> tuple[str, int | None]:
+    """What a probe run's output is: ``("scores", C)`` or ``("labels", None)``.
+
+    Raises:
+        DataError: when it is no segmentation output (a classifier's ``[1, 1000]``...).
+    """
+    integer = np.issubdtype(dtype, np.integer)
+    if len(shape) == 4 and not integer and shape[0] == 1:
+        return "scores", int(shape[1])
+    if integer and (len(shape) == 3 and shape[0] == 1 or len(shape) == 4 and shape[:2] == (1, 1)):
+        return "labels", None
+    raise DataError(f"{source} is not a segmentation model: its output has shape {list(shape)} ({dtype}); "
+                    "expected scores [1, C, h, w] (logits or probabilities) or class ids [1, h, w]")
+
+
+def with_opset(model: Any, source: str = "the model") -> Any:
+    """The model at opset >= :data:`MIN_OPSET` (converted with onnx's version converter when older).
+
+    Raises:
+        EngineError: when the conversion fails.
+    """
+    from onnx import version_converter
+
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    if opset >= MIN_OPSET:
+        return model
+    try:
+        return version_converter.convert_version(model, 13)
+    except Exception as exc:  # the converter raises plain RuntimeErrors
+        raise EngineError(f"{source} uses opset {opset}; converting it to opset 13 failed ({first_line(exc)})") from exc
+
+
+def _fix_shapes(model: Any, io: ForeignIO, channels: int, size: tuple[int, int], model_out: tuple[int, ...]) -> Any:
+    """A copy whose image input is static ``[1, 3T, H, W]``, its output the probed shape, the rest re-inferred."""
+    import onnx
+
+    fixed = onnx.ModelProto()
+    fixed.CopyFrom(model)
+    for value in fixed.graph.input:
+        if value.name == io.input_name:
+            dims = value.type.tensor_type.shape.dim
+            for dim, size_ in zip(dims, (1, channels, *size)):
+                dim.Clear()
+                dim.dim_value = size_
+    # Shapes written for dynamic axes would contradict the fixed ones: let inference redo them.
+    del fixed.graph.value_info[:]
+    for value in fixed.graph.output:
+        shape = value.type.tensor_type.shape
+        shape.ClearField("dim")
+        if value.name == io.output_name:
+            for size_ in model_out:
+                shape.dim.add().dim_value = int(size_)
+    return fixed
+
+
+def _prefix(io: ForeignIO, pre: Preprocessing, window: int, size: tuple[int, int], ir_version: int) -> Any:
+    from onnx import TensorProto, helper, numpy_helper
+
+    height, width = size
+    nodes = [helper.make_node("Cast", ["frames"], ["flame_pre_f"], to=TensorProto.FLOAT, name="flame_pre_cast")]
+    current = "flame_pre_f"
+    inits = [numpy_helper.from_array(np.asarray(pre.mean, np.float32), "flame_pre_mean"),
+             numpy_helper.from_array(np.asarray(pre.std, np.float32), "flame_pre_std"),
+             numpy_helper.from_array(np.asarray([1, 3 * window, height, width], np.int64), "flame_pre_shape")]
+    if pre.channels == "rgb":  # frames arrive BGR
+        inits.append(numpy_helper.from_array(np.asarray([2, 1, 0], np.int64), "flame_pre_rgb"))
+        nodes.append(helper.make_node("Gather", [current, "flame_pre_rgb"], ["flame_pre_ordered"], axis=3,
+                                      name="flame_pre_channels"))
+        current = "flame_pre_ordered"
+    nodes += [
+        helper.make_node("Sub", [current, "flame_pre_mean"], ["flame_pre_centred"], name="flame_pre_sub"),
+        helper.make_node("Div", ["flame_pre_centred", "flame_pre_std"], ["flame_pre_norm"], name="flame_pre_div"),
+        helper.make_node("Transpose", ["flame_pre_norm"], ["flame_pre_tchw"], perm=[0, 3, 1, 2],
+                         name="flame_pre_transpose"),
+        helper.make_node("Reshape", ["flame_pre_tchw", "flame_pre_shape"],
+                         [_PREFIX_OUT if io.input_type == TensorProto.FLOAT else "flame_pre_stacked"],
+                         name="flame_pre_stack"),
+    ]
+    if io.input_type != TensorProto.FLOAT:
+        nodes.append(helper.make_node("Cast", ["flame_pre_stacked"], [_PREFIX_OUT], to=io.input_type,
+                                      name="flame_pre_cast_model"))
+    graph = helper.make_graph(
+        nodes, "flame_prefix",
+        [helper.make_tensor_value_info("frames", TensorProto.UINT8, [window, height, width, 3])],
+        [helper.make_tensor_value_info(_PREFIX_OUT, io.input_type, [1, 3 * window, height, width])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", io.opset)], ir_version=ir_version)
+
+
+def _suffix(io: ForeignIO, kind: str, model_out: tuple[int, ...], size: tuple[int, int], result: str,
+            ir_version: int) -> Any:
+    from onnx import TensorProto, helper, numpy_helper
+
+    height, width = size
+    inits = [numpy_helper.from_array(np.zeros(0, np.float32), "flame_post_roi"),
+             numpy_helper.from_array(np.zeros(0, np.float32), "flame_post_scales")]
+    nodes = [helper.make_node("Cast", [_SUFFIX_IN], ["flame_post_f"], to=TensorProto.FLOAT, name="flame_post_cast")]
+    if kind == "labels":
+        h, w = model_out[-2:]
+        inits += [numpy_helper.from_array(np.asarray([1, 1, h, w], np.int64), "flame_post_ids_shape"),
+                  numpy_helper.from_array(np.asarray([1, 1, height, width], np.int64), "flame_post_sizes"),
+                  numpy_helper.from_array(np.asarray([height, width], np.int64), "flame_post_hw")]
+        nodes += [
+            helper.make_node("Reshape", ["flame_post_f", "flame_post_ids_shape"], ["flame_post_ids"],
+                             name="flame_post_ids4d"),
+            # asymmetric + floor is OpenCV's INTER_NEAREST (the host reference and flame's label resizing).
+            helper.make_node("Resize", ["flame_post_ids", "flame_post_roi", "flame_post_scales", "flame_post_sizes"],
+                             ["flame_post_up"], mode="nearest", coordinate_transformation_mode="asymmetric",
+                             nearest_mode="floor", name="flame_post_resize"),
+            helper.make_node("Reshape", ["flame_post_up", "flame_post_hw"], ["flame_post_hw_ids"],
+                             name="flame_post_flatten"),
+            helper.make_node("Cast", ["flame_post_hw_ids"], [result], to=TensorProto.UINT8, name="flame_post_labels"),
+        ]
+        out_info = helper.make_tensor_value_info(result, TensorProto.UINT8, [height, width])
+    else:
+        classes = model_out[1]
+        current = "flame_post_f"
+        if tuple(model_out[2:]) != (height, width):
+            inits.append(numpy_helper.from_array(np.asarray([1, classes, height, width], np.int64),
+                                                 "flame_post_sizes"))
+            # linear + half_pixel is torch's bilinear with align_corners=False and OpenCV's INTER_LINEAR.
+            nodes.append(helper.make_node(
+                "Resize", [current, "flame_post_roi", "flame_post_scales", "flame_post_sizes"], ["flame_post_up"],
+                mode="linear", coordinate_transformation_mode="half_pixel", name="flame_post_resize"))
+            current = "flame_post_up"
+        if result == "logits":
+            inits.append(numpy_helper.from_array(np.asarray([classes, height, width], np.int64), "flame_post_chw"))
+            nodes.append(helper.make_node("Reshape", [current, "flame_post_chw"], [result], name="flame_post_logits"))
+            out_info = helper.make_tensor_value_info(result, TensorProto.FLOAT, [classes, height, width])
+        else:
+            inits.append(numpy_helper.from_array(np.asarray([height, width], np.int64), "flame_post_hw"))
+            nodes += [
+                helper.make_node("ArgMax", [current], ["flame_post_ids"], axis=1, keepdims=0, name="flame_post_argmax"),
+                helper.make_node("Reshape", ["flame_post_ids", "flame_post_hw"], ["flame_post_hw_ids"],
+                                 name="flame_post_flatten"),
+                helper.make_node("Cast", ["flame_post_hw_ids"], [result], to=TensorProto.UINT8,
+                                 name="flame_post_labels"),
+            ]
+            out_info = helper.make_tensor_value_info(result, TensorProto.UINT8, [height, width])
+    graph = helper.make_graph(nodes, "flame_suffix",
+                              [helper.make_tensor_value_info(_SUFFIX_IN, io.output_type, list(model_out))], [out_info], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", io.opset)], ir_version=ir_version)
+
+
+def wrap_graph(model: Any, io: ForeignIO, pre: Preprocessing, window: int, size: tuple[int, int], kind: str,
+               model_out: tuple[int, ...], result: str = "labels") -> Any:
+    """The FLAME graph around a foreign model.
+
+    Args:
+        model: the foreign ``onnx.ModelProto`` (at opset >= :data:`MIN_OPSET`; not modified).
+        io: its tensors from :func:`inspect_graph`.
+        pre: its preprocessing.
+        window: frames per input (the model takes ``3 * window`` channels, oldest frame first).
+        size: the input ``(H, W)``.
+        kind: ``scores`` or ``labels`` (from :func:`classify_output`).
+        model_out: the output's shape at that size (from a probe run).
+        result: ``labels`` or ``logits`` (scores only).
+
+    Returns:
+        A model with input ``frames`` uint8 ``[T, H, W, 3]`` and one output named ``result``.
+
+    Raises:
+        EngineError: when onnx cannot compose or check the graph.
+    """
+    import onnx
+    from onnx import compose
+
+    fixed = _fix_shapes(model, io, 3 * window, size, model_out)
+    ir_version = fixed.ir_version
+    try:
+        # Every name of the user's graph gets a prefix, so none can clash with ours ("frames", "labels"...).
+        fixed = compose.add_prefix(fixed, MODEL_PREFIX)
+        model_in, model_output = MODEL_PREFIX + io.input_name, MODEL_PREFIX + io.output_name
+        front = compose.merge_models(_prefix(io, pre, window, size, ir_version), fixed,
+                                     io_map=[(_PREFIX_OUT, model_in)], outputs=[model_output])
+        wrapped = compose.merge_models(front, _suffix(io, kind, model_out, size, result, ir_version),
+                                       io_map=[(model_output, _SUFFIX_IN)], outputs=[result])
+        wrapped = onnx.shape_inference.infer_shapes(wrapped)
+        onnx.checker.check_model(wrapped)
+    except Exception as exc:  # onnx raises ValueError, ValidationError, InferenceError...
+        raise EngineError(f"cannot wrap the model into a FLAME graph: {first_line(exc)}") from exc
+    wrapped.graph.name = f"flame({model.graph.name or 'model'})"
+    return wrapped
