@@ -18,7 +18,9 @@ import numpy as np
 
 from flame.core.card import OUTPUTS, ModelCard
 from flame.core.errors import ConfigError
+from flame.core.deps import require_extra
 from flame.export.formats import EXPORT_FORMATS, FORMATS, ExportJob
+from flame.export.overwrite import check_overwrite
 
 if TYPE_CHECKING:
     from flame.export.parity import Parity
@@ -79,7 +81,8 @@ def default_output(checkpoint: str | os.PathLike, fmt: str, fp16: bool) -> Path:
 def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | None = None, fmt: str | None = None,
                       fp16: bool = False, size: tuple[int, int] | None = None, output: str = "labels",
                       verify: bool = True, timing_cache: str | os.PathLike | None = None, workspace_mb: int = 1024,
-                      windows: int = 4, on_step: Callable[[str], None] | None = None) -> ExportResult:
+                      windows: int = 4, on_step: Callable[[str], None] | None = None,
+                      force: bool = False) -> ExportResult:
     """Export a checkpoint with its format's exporter and check the artifact against the PyTorch wrapper.
 
     Args:
@@ -96,13 +99,18 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
         workspace_mb: TensorRT builder workspace limit.
         windows: input windows of the parity check.
         on_step: called with a short description before each step.
+        force: replace an existing ``out`` whatever it holds; without it, a file there is
+            replaced only when it is an export of the same model with the same options
+            (:mod:`flame.export.overwrite`).
 
     Returns:
         An :class:`ExportResult`.
 
     Raises:
-        ConfigError: on bad options (format, size, output kind).
+        ConfigError: on bad options (format, size, output kind), or an existing ``out``
+            made with other options (without ``force``).
         CheckpointError: when the checkpoint is missing, corrupt or has no card.
+        MissingExtraError: when torch or onnx (the [train] extra) is not installed.
         DependencyError: when the format's backend (TensorRT, a GPU, onnx...) is missing.
         EngineError: when export or the artifact's engine fails.
     """
@@ -111,6 +119,8 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
     exporter = EXPORT_FORMATS[format_of(out, fmt)]
     if output not in OUTPUTS:
         raise ConfigError(f"{{output}} must be {' or '.join(OUTPUTS)}, found {output!r}")
+    # Without the [train] extra (a robot's base install): one line naming it, before anything is read.
+    require_extra("torch", "onnx")
     if exporter.require is not None:
         exporter.require()
     out = Path(out) if out is not None else default_output(checkpoint, exporter.name, fp16)
@@ -125,20 +135,20 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
     card = card.replace(input_size=tuple(size or card.input_size), output=output)
     check_input_size(*card.input_size)
     return export_model(model, card, out, exporter.name, fp16, verify, timing_cache, workspace_mb, windows, step,
-                        started)
+                        started, force)
 
 
 def export_model(model: Any, card: ModelCard, out: str | os.PathLike, fmt: str | None = None, fp16: bool = False,
                  verify: bool = True, timing_cache: str | os.PathLike | None = None, workspace_mb: int = 1024,
                  windows: int = 4, on_step: Callable[[str], None] | None = None,
-                 started: float | None = None) -> ExportResult:
+                 started: float | None = None, force: bool = False) -> ExportResult:
     """Export a network with its card: wrap it (bytes in, labels out), write the format, check parity.
 
     Args:
         model: a ``torch.nn.Module`` mapping normalised float ``[1, 3T, H, W]`` (RGB, the card's
             mean/std) to logits ``[1, C, H, W]`` at the card's input size.
         card: its card (window, input size, classes, output kind).
-        out, fmt, fp16, verify, timing_cache, workspace_mb, windows, on_step: as for
+        out, fmt, fp16, verify, timing_cache, workspace_mb, windows, on_step, force: as for
             :func:`export_checkpoint`.
         started: ``perf_counter`` time the whole export began (for its duration), default now.
 
@@ -153,12 +163,15 @@ def export_model(model: Any, card: ModelCard, out: str | os.PathLike, fmt: str |
     if exporter.require is not None:
         exporter.require()
     out = Path(out)
+    replaced = check_overwrite(out, exporter.name, card.replace(precision="fp16" if fp16 else "fp32"), force)
 
     from flame.trainer.deploy import deploy_wrapper
     from flame.trainer.reference import ReferenceEngine
 
     wrapper = deploy_wrapper(model, card)
     written = exporter.write(ExportJob(wrapper, card, out, fp16, timing_cache, workspace_mb, step))
+    if replaced:
+        written.notes.append(replaced)
     # The PyTorch reference runs the same network through its own deploy wrapper (on the CPU, in FP32).
     parity = _verify(out, written.card, ReferenceEngine(model, card).raw, windows, step) if verify else None
     return ExportResult(out, written.card, out.stat().st_size, parity, tuple(written.extra_files),

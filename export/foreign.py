@@ -22,6 +22,7 @@ from flame.export.exporter import ExportResult, format_of
 from flame.export.formats import EXPORT_FORMATS, ExportJob
 from flame.export.foreign_graph import classify_output, inspect_graph, with_opset, wrap_graph
 from flame.export.host_reference import Preprocessing, host_postprocess, host_preprocess, preprocessing
+from flame.export.overwrite import check_overwrite
 
 #: What ``classes`` accepts besides a file: a named label set.
 NAMED_CLASSES = ("cityscapes",)
@@ -173,7 +174,8 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
                    palette: str | os.PathLike | None = None, window: int = 1, fps: float = 30.0,
                    input_name: str | None = None, output_name: str | None = None, output: str = "labels",
                    verify: bool = True, timing_cache: str | os.PathLike | None = None, workspace_mb: int = 1024,
-                   windows: int = 4, on_step: Callable[[str], None] | None = None) -> ExportResult:
+                   windows: int = 4, on_step: Callable[[str], None] | None = None,
+                   force: bool = False) -> ExportResult:
     """Wrap a foreign segmentation ONNX into a FLAME artifact and verify it.
 
     Args:
@@ -196,9 +198,11 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
         timing_cache, workspace_mb: TensorRT builder options.
         windows: input windows of the parity check.
         on_step: called with a short description before each step.
+        force: replace an existing ``out`` whatever it holds (see :mod:`flame.export.overwrite`).
 
     Raises:
-        ConfigError: on options that do not fit the model (classes, window, size, names).
+        ConfigError: on options that do not fit the model (classes, window, size, names), or an
+            existing ``out`` made with other options (without ``force``).
         DataError: on a graph that is no segmentation model.
         EngineError: on a file that is not ONNX, or a graph that cannot be wrapped.
         DependencyError: when onnx, ONNX Runtime or the format's backend is missing.
@@ -257,7 +261,10 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
     step("wrapping the graph (onnx.compose: preprocessing, model, upsampling, argmax)")
     graph = wrap_graph(model, io, pre, window, size, kind, tuple(raw.shape), output)
     set_card(graph, card)
+    replaced = check_overwrite(out, exporter.name, card.replace(precision="fp16" if fp16 else "fp32"), force)
     written = exporter.write_graph(graph, ExportJob(None, card, out, fp16, timing_cache, workspace_mb, step))
+    if replaced:
+        written.notes.append(replaced)
     parity = None
     if verify:
         from flame.export.parity import check_parity, parity_windows

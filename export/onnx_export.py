@@ -66,8 +66,10 @@ def to_onnx(source: Any, card: ModelCard, opset: int = OPSET) -> Any:
         import onnxscript  # noqa: F401  (torch.onnx.export imports it; checked before a slow trace)
     if opset < 17:
         raise EngineError(f"opset {opset} is too old: FLAME exports need opset >= 17")
-    height, width = card.input_size
-    example = torch.zeros((card.window, height, width, 3), dtype=torch.uint8)
+    from flame.export.program import device_of, example_frames
+
+    # The example input sits with the weights (a model on a GPU is exported from there).
+    example = example_frames(card, device_of(source))
     try:
         with quiet_exporter():
             program = torch.onnx.export(source, (example,), None, opset_version=opset, dynamo=True,

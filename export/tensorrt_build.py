@@ -6,6 +6,10 @@
   from the graph itself, converted by :mod:`flame.export.fp16` (inputs,
   outputs and risky ops kept in FP32), built as a strongly typed network.
 
+The calls are type-checked against the TensorRT 10 stubs (tests/typecheck);
+TensorRT 11 adds no call used here, it removes ``BuilderFlag.FP16`` and
+ignores ``STRONGLY_TYPED``: both places are marked with NVIDIA's page.
+
 The workspace is capped, a ``--timing-cache`` file is read before and
 written after every build (tactic timings reused across builds), and the
 card goes to the ``<plan>.json`` sidecar. Every path goes through
@@ -21,12 +25,19 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flame.core.errors import EngineError
 from flame.core.files import atomic_path
 from flame.runtime.engines.tensorrt import last_error, require_tensorrt, tensorrt_logger
 from flame.core.card import ModelCard, write_sidecar
+
+if TYPE_CHECKING:
+    import tensorrt as trt
+
+#: NVIDIA's TensorRT 10 -> 11 Python migration page (strong typing replaces the FP16 flag).
+TENSORRT_11_MIGRATION = ("https://docs.nvidia.com/deeplearning/tensorrt/latest/api/migration/"
+                         "tensorrt-10x-to-11x-python-api-patterns.html")
 
 
 @dataclass(frozen=True)
@@ -104,9 +115,13 @@ def build_plan(model: Any, plan_path: str | os.PathLike, card: ModelCard, *, fp1
         DependencyError: without TensorRT or a CUDA device (before any TensorRT object exists).
         EngineError: when TensorRT cannot parse the graph or build the plan.
     """
-    trt, info = require_tensorrt(device)
+    info = require_tensorrt(device)
+    import tensorrt as trt
+
     if workspace_mb <= 0:
         raise EngineError(f"workspace must be a positive number of MiB, found {workspace_mb}")
+    # TensorRT 11 removed BuilderFlag.FP16 with all weak typing ("In TensorRT 11.x, the
+    # BuilderFlag.FP16 flag has been removed", TENSORRT_11_MIGRATION): FP16 then comes from the graph.
     strongly_typed = fp16 and not hasattr(trt.BuilderFlag, "FP16")
     if strongly_typed:
         from flame.export.fp16 import convert_to_fp16
@@ -116,13 +131,18 @@ def build_plan(model: Any, plan_path: str | os.PathLike, card: ModelCard, *, fp1
     cache_path = Path(timing_cache) if timing_cache is not None else None
     started = time.perf_counter()
 
-    logger = tensorrt_logger(trt)
-    logger.take()
+    logger = tensorrt_logger()
+    last_error()  # forget errors of earlier objects
     builder = trt.Builder(logger)
     flags = 0
-    strong_flag = getattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED", None)
-    if strongly_typed and strong_flag is not None:
-        flags |= 1 << int(strong_flag)
+    if strongly_typed:
+        # Needed on TensorRT 10 ("to enable strongly typed mode, pass a value of
+        # 1 << int(NetworkDefinitionCreationFlag.STRONGLY_TYPED) to create_network()",
+        # docs.nvidia.com/deeplearning/tensorrt/latest/_static/python-api/infer/Core/Builder.html);
+        # TensorRT 11.0 keeps the flag, "retained for API compatibility but is ignored"
+        # (docs.nvidia.com/deeplearning/tensorrt/11.0.0/_static/python-api/infer/Core/Builder.html):
+        # networks are always strongly typed there.
+        flags |= 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
     network = builder.create_network(flags)
     parser = trt.OnnxParser(network, logger)
     if not parser.parse(graph):
@@ -131,6 +151,7 @@ def build_plan(model: Any, plan_path: str | os.PathLike, card: ModelCard, *, fp1
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_mb) << 20)
     if fp16 and not strongly_typed:
+        # TensorRT 10 only (weak typing; removed in 11, TENSORRT_11_MIGRATION).
         config.set_flag(trt.BuilderFlag.FP16)
     previous = _read_cache(cache_path)
     cache = config.create_timing_cache(previous)
@@ -143,7 +164,7 @@ def build_plan(model: Any, plan_path: str | os.PathLike, card: ModelCard, *, fp1
         reused = 0
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
-        said = last_error(logger) or "no error message"
+        said = last_error() or "no error message"
         raise EngineError(f"TensorRT could not build the plan ({said}); if it mentions memory, raise {{workspace_mb}}")
     seconds = time.perf_counter() - started
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from flame.core import native_threads
 from flame.core.errors import SourceError
 from flame.runtime.frames import Frame, Taken
 from flame.runtime.source_base import ASSUMED_FPS, Clock, Sleep, Source
@@ -57,8 +58,7 @@ class FileSource(Source):
         """Release the decoder (called once the reader thread is done)."""
 
     def _start(self) -> None:
-        self._thread = threading.Thread(target=self._reader, name=f"flame-{self.kind}-reader", daemon=True)
-        self._thread.start()
+        self._thread = native_threads.start(self._reader, f"flame-{self.kind}-reader")
 
     def _reader(self) -> None:
         try:
@@ -96,8 +96,12 @@ class FileSource(Source):
             raise SourceError(f"reading {self._where()} failed: {str(item)[:200]}")
         if item is None:
             self._exhausted = True
-            self.end_reason = "end of source"
+            self.end_reason = self._end_reason()
         return item
+
+    def _end_reason(self) -> str:
+        """Why the source ended once the reader found no more frames."""
+        return "end of source"
 
     def _where(self) -> str:
         return self.kind

@@ -8,6 +8,7 @@ never trusted: files are read until they end.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any, Iterable
@@ -25,6 +26,9 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".p
 # A damaged stretch of a video makes a few reads fail before good frames follow;
 # this many failures in a row mean the end (a clean end costs these few reads).
 _MAX_BAD_READS = 8
+# Containers without a frame index estimate their count from the duration: a video this close
+# to the count it announced ended where it should.
+_COUNT_SLACK_FRAMES, _COUNT_SLACK_SHARE = 2, 0.01
 
 
 class VideoSource(FileSource):
@@ -65,6 +69,21 @@ class VideoSource(FileSource):
         self._next_index = 1
         self._first = (0, first)
         self.size = (int(first.shape[0]), int(first.shape[1]))
+        count = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+        #: Frames the container's header announces (None when it does not say); never trusted for reading.
+        self.frames_announced: int | None = int(count) if math.isfinite(count) and count >= 1 else None
+
+    @property
+    def frames_read(self) -> int:
+        """Frames of the file's timeline read so far (damaged ones included)."""
+        return self._next_index
+
+    def _end_reason(self) -> str:
+        # A file cut short (a copy interrupted, a recorder that died) still has its header's count.
+        announced, read = self.frames_announced, self._next_index
+        if announced is not None and announced - read > max(_COUNT_SLACK_FRAMES, _COUNT_SLACK_SHARE * announced):
+            return f"the video ended after {read} of the {announced} frames its header announced"
+        return "end of source"
 
     def _open(self) -> tuple[Any, np.ndarray]:
         params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(OPEN_TIMEOUT_S * 1000)]
@@ -101,8 +120,9 @@ class VideoSource(FileSource):
         return f"video {self.path}"
 
     def describe(self) -> dict[str, Any]:
-        """See :meth:`Source.describe`; adds the path and damaged frame count."""
-        return {**super().describe(), "path": str(self.path), "damaged_frames": self.damaged}
+        """See :meth:`Source.describe`; adds the path, damaged frames, frames read and announced."""
+        return {**super().describe(), "path": str(self.path), "damaged_frames": self.damaged,
+                "frames_read": self._next_index, "frames_announced": self.frames_announced}
 
 
 class FolderSource(FileSource):

@@ -20,14 +20,25 @@ from urllib.parse import urlsplit, urlunsplit
 
 import cv2
 
+from flame.core import native_threads
 from flame.core.errors import ConfigError, SourceError
 from flame.runtime.frames import Frame, Taken
 from flame.runtime.source_base import (FIRST_FRAME_TIMEOUT_S, OPEN_TIMEOUT_S, Capture, Clock, Source, as_bgr_image,
                                        call_with_deadline, valid_fps)
 
+#: A camera or stream that delivers no frame for this long ends (reconnection attempts included).
+STALL_TIMEOUT_S = 10.0
+
 
 class LiveSource(Source):
     """A camera or stream read by a grabber thread that keeps only the newest frames.
+
+    A source that stops delivering ends within a bound: reconnection attempts
+    go on while fewer than ``reconnect`` have failed in a row *and* less than
+    ``stall_timeout_s`` has passed since the last frame (each open's deadline is
+    cut to what is left); :meth:`read` returns None at the latest
+    ``stall_timeout_s`` (plus half a second of polling) after the last frame, and
+    :meth:`stop` waits up to ``stop_timeout_s`` for the grabber to leave the driver.
 
     Args:
         opener: returns an opened capture (``cv2.VideoCapture`` or alike).
@@ -37,8 +48,10 @@ class LiveSource(Source):
         reconnect_delay_s: pause before the first attempt (grows linearly).
         open_timeout_s: deadline for opening and for each reconnection.
         first_frame_timeout_s: deadline for the first frame at open.
-        stall_timeout_s: the run ends when the grabber shows no sign of life (no frame,
-            no reconnection step) for this long: a driver stuck in a read.
+        stall_timeout_s: the source ends when no frame has arrived for this long,
+            reconnection attempts included (also a driver stuck in a read).
+        stop_timeout_s: how long :meth:`stop` waits for a grabber inside a driver
+            call; one still there after it is left (see :mod:`flame.core.native_threads`).
         clock: monotonic clock in ns.
 
     Raises:
@@ -49,19 +62,22 @@ class LiveSource(Source):
 
     def __init__(self, opener: Callable[[], Capture], what: str, fps: float | None = None, reconnect: int = 3,
                  reconnect_delay_s: float = 0.5, open_timeout_s: float = OPEN_TIMEOUT_S,
-                 first_frame_timeout_s: float = FIRST_FRAME_TIMEOUT_S, stall_timeout_s: float = 10.0,
-                 clock: Clock | None = None, hint: str = "") -> None:
+                 first_frame_timeout_s: float = FIRST_FRAME_TIMEOUT_S, stall_timeout_s: float = STALL_TIMEOUT_S,
+                 stop_timeout_s: float = 2.0, clock: Clock | None = None, hint: str = "") -> None:
         if fps is not None and valid_fps(fps) is None:
             raise ConfigError(f"expected a frame rate in (0, 1000], found {{fps}} {fps!r}")
+        if not stall_timeout_s > 0:
+            raise ConfigError(f"expected {{stall_timeout_s}} > 0 seconds, found {stall_timeout_s!r}")
         self.what = what
         self._opener = opener
         self._hint = hint
         self.reconnect = max(0, int(reconnect))
         self.reconnect_delay_s = reconnect_delay_s
         self.open_timeout_s = open_timeout_s
-        self.stall_timeout_s = stall_timeout_s
+        self.stall_timeout_s = float(stall_timeout_s)
+        self.stop_timeout_s = stop_timeout_s
         self.reconnects = 0
-        cap = self._open_capture()
+        cap = self._open_capture(open_timeout_s)
         try:
             first = call_with_deadline(lambda: cap.read(), first_frame_timeout_s, f"{what}: waiting for the first frame")
         except SourceError as exc:
@@ -77,10 +93,14 @@ class LiveSource(Source):
         self._stop_event = threading.Event()
         self._thread: threading.Thread | None = None
         self._last = -1
-        self._alive_at = time.monotonic()  # the grabber's last sign of life
+        self._frame_at = time.monotonic()  # when the newest frame arrived (or the grabber started)
 
-    def _open_capture(self) -> Capture:
-        cap = call_with_deadline(self._opener, self.open_timeout_s, f"opening {self.what}")
+    def _new_capture(self, timeout_s: float) -> Capture:
+        """A fresh capture from the opener (streams pass ``timeout_s`` on to FFmpeg)."""
+        return self._opener()
+
+    def _open_capture(self, timeout_s: float) -> Capture:
+        cap = call_with_deadline(lambda: self._new_capture(timeout_s), timeout_s, f"opening {self.what}")
         if cap is None or not cap.isOpened():
             if cap is not None:
                 cap.release()
@@ -93,8 +113,11 @@ class LiveSource(Source):
         return cap
 
     def _start(self) -> None:
-        self._thread = threading.Thread(target=self._grab, name=f"flame-{self.kind}-grabber", daemon=True)
-        self._thread.start()
+        self._frame_at = time.monotonic()
+        self._thread = native_threads.start(self._grab, f"flame-{self.kind}-grabber")
+
+    def _silent_s(self) -> float:
+        return time.monotonic() - self._frame_at
 
     def _grab(self) -> None:
         index, first_ns, attempts = 0, None, 0
@@ -103,38 +126,45 @@ class LiveSource(Source):
                 ok, image = self._cap.read()
                 now = self.clock()
                 image = as_bgr_image(image) if ok else None
-                self._alive_at = time.monotonic()
                 if image is not None:
+                    self._frame_at = time.monotonic()
                     first_ns = now if first_ns is None else first_ns
                     self._ring.push(Frame(image, index, now, (now - first_ns) / 1e9))
                     index, attempts = index + 1, 0
                     continue
                 if self._stop_event.is_set():
                     break
-                if attempts >= self.reconnect:
-                    self.end_reason = (f"{self.what} stopped delivering frames"
-                                       + (f" (gave up after {attempts} reconnection attempts)" if attempts else ""))
+                self._cap.release()
+                self._cap = _Closed()
+                # The delay before attempt n is n x reconnect_delay_s, cut to the time left.
+                left = self.stall_timeout_s - self._silent_s() - self.reconnect_delay_s * (attempts + 1)
+                if attempts >= self.reconnect or left <= 0:
+                    self.end_reason = self._gave_up(attempts)
                     break
                 attempts += 1
                 self.reconnects += 1
-                self._cap.release()
                 if self._stop_event.wait(self.reconnect_delay_s * attempts):
                     break
                 try:
-                    self._cap = self._open_capture()
+                    self._cap = self._open_capture(min(self.open_timeout_s, max(0.1, left)))
                 except SourceError:
                     self._cap = _Closed()
-                self._alive_at = time.monotonic()
         except BaseException as exc:  # a backend failure ends the stream cleanly, with the reason kept
             self.end_reason = f"{self.what} failed: {str(exc)[:200]}"
         finally:
             self._ring.close()
 
+    def _gave_up(self, attempts: int) -> str:
+        tried = f"{attempts} reconnection attempt{'s' if attempts != 1 else ''}"
+        if attempts >= self.reconnect:
+            return f"{self.what} stopped delivering frames" + (f" (gave up after {tried})" if attempts else "")
+        return f"{self.what} delivered no frame for {self.stall_timeout_s:g} s" + (f" ({tried})" if attempts else "")
+
     def read(self) -> Taken | None:
         """See :meth:`Source.read`: the newest frame; waits while the grabber is alive.
 
         Waiting goes on through reconnections; it ends when the grabber gives
-        up, or shows no sign of life for ``stall_timeout_s`` (a hung driver).
+        up, or when no frame has arrived for ``stall_timeout_s`` (a hung driver).
         """
         if not self._started:
             raise SourceError(f"{self.what} not started; call start() first")
@@ -145,7 +175,7 @@ class LiveSource(Source):
                 return taken
             if self._ring.closed:
                 return None
-            if time.monotonic() - self._alive_at > self.stall_timeout_s:
+            if self._silent_s() > self.stall_timeout_s:
                 self.end_reason = f"{self.what} delivered no frame for {self.stall_timeout_s:g} s"
                 return None
         return None
@@ -153,16 +183,16 @@ class LiveSource(Source):
     def _stop(self) -> None:
         self._stop_event.set()
         if self._thread is not None:
-            self._thread.join(timeout=2.0)
+            self._thread.join(timeout=self.stop_timeout_s)
             if self._thread.is_alive():
-                return  # blocked in the driver: leave the capture to the daemon thread
+                return  # blocked in the driver: the capture stays with the (tracked) thread
         self._cap.release()
         if self.end_reason is None:
             self.end_reason = "stopped"
 
     def describe(self) -> dict[str, Any]:
-        """See :meth:`Source.describe`; adds the reconnection count."""
-        return {**super().describe(), "reconnects": self.reconnects}
+        """See :meth:`Source.describe`; adds the reconnection count and the stall timeout."""
+        return {**super().describe(), "reconnects": self.reconnects, "stall_timeout_s": self.stall_timeout_s}
 
 
 class _Closed:
@@ -223,7 +253,8 @@ class UrlSource(LiveSource):
 
     Args:
         url: the stream address.
-        read_timeout_s: FFmpeg's per-read timeout (a dead stream then triggers a reconnection).
+        read_timeout_s: FFmpeg's per-read timeout (a dead stream then triggers a reconnection);
+            at most half the stall timeout, so a reconnection fits in the stall window.
         **options: as for :class:`LiveSource`.
 
     Raises:
@@ -232,14 +263,21 @@ class UrlSource(LiveSource):
 
     kind = "url"
 
-    def __init__(self, url: str, read_timeout_s: float = 5.0, **options: Any) -> None:
+    def __init__(self, url: str, read_timeout_s: float = 2.0, **options: Any) -> None:
         self.url = url
         if not url or "://" not in url:
             raise ConfigError(f"expected a stream URL like rtsp://host/path, found {url!r}")
-        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(options.get("open_timeout_s", OPEN_TIMEOUT_S) * 1000),
-                  cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(read_timeout_s * 1000)]
-        super().__init__(lambda: cv2.VideoCapture(url, cv2.CAP_FFMPEG, params), f"stream {redact_url(url)}",
-                         **options)
+        self.read_timeout_s = read_timeout_s
+        super().__init__(lambda: self._new_capture(self.open_timeout_s), f"stream {redact_url(url)}", **options)
+
+    def _new_capture(self, timeout_s: float) -> Capture:
+        # FFmpeg's own timeouts end a blocked open or read inside the call (OpenCV's interrupt
+        # callback), so the grabber leaves the driver within them; the open's is a little shorter
+        # than the deadline around it, so a call that keeps its word is never abandoned.
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, max(1, int(timeout_s * 900)),
+                  cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+                  max(1, int(min(self.read_timeout_s, self.stall_timeout_s / 2) * 1000))]
+        return cv2.VideoCapture(self.url, cv2.CAP_FFMPEG, params)
 
     def describe(self) -> dict[str, Any]:
         """See :meth:`LiveSource.describe`; adds the URL without credentials."""

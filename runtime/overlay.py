@@ -1,4 +1,4 @@
-"""Overlay outputs: the label palette over the frame, a heads-up line, a window, a video file.
+"""Overlay outputs: the label palette over the frame, a heads-up line, a class legend, a window, a video file.
 
 All of these run after a frame's latency span closes (see
 :mod:`flame.runtime.stream`), and stay in OpenCV/numpy: no per-pixel Python.
@@ -67,13 +67,70 @@ def heads_up_text(result: FrameResult) -> str:
             f"{stats.fps_out:.1f} fps  {k}  dropped {stats.dropped}")
 
 
-def draw_overlay(result: FrameResult, lut: np.ndarray, alpha: float = 0.5) -> np.ndarray:
-    """The frame with its labels blended over it and the heads-up line on top.
+def legend_classes(labels: np.ndarray, num_classes: int, limit: int) -> list[int]:
+    """The class ids on screen, in id order (the ``limit`` largest when more are).
+
+    Args:
+        labels: integer ``[H, W]`` label map as shown.
+        num_classes: ids at or above it (void, out of range) are left out.
+        limit: the most entries that fit.
+
+    Returns:
+        Class ids, ascending.
+    """
+    counts = np.bincount(np.clip(labels, 0, 255).astype(np.uint8).ravel(), minlength=256)[:num_classes]
+    present = np.flatnonzero(counts)
+    if len(present) > limit:
+        present = np.sort(present[np.argsort(-counts[present], kind="stable")[:max(0, limit)]])
+    return [int(c) for c in present]
+
+
+def draw_legend(canvas: np.ndarray, labels: np.ndarray, class_names: Sequence[str], lut: np.ndarray,
+                top: int = 0, scale: float = 0.4) -> list[tuple[int, int, int, int]]:
+    """Draw, at the right edge below ``top``, a swatch and the name of each class on screen (in place).
+
+    Args:
+        canvas: the BGR image to draw on.
+        labels: the label map as shown (the canvas's size).
+        class_names: name per class id.
+        lut: from :func:`palette_lut` (the swatch colours).
+        top: first row free for the legend (below the heads-up line).
+        scale: font scale.
+
+    Returns:
+        The swatches as ``(x0, y0, x1, y1)`` (exclusive ends), one per class drawn, in id order.
+    """
+    height, width = canvas.shape[:2]
+    row = int(round(22 * scale)) + 6
+    classes = legend_classes(labels, len(class_names), (height - top - 4) // row)
+    if not classes:
+        return []
+    font, thickness = cv2.FONT_HERSHEY_SIMPLEX, max(1, int(round(scale * 1.5)))
+    text_w = max(cv2.getTextSize(class_names[c], font, scale, thickness)[0][0] for c in classes)
+    swatch = row - 6
+    x0 = max(0, width - (swatch + text_w + 14))
+    y0, y1 = top + 2, min(height, top + 4 + row * len(classes))
+    canvas[y0:y1, x0:] //= 3  # a dark panel so the names read on any frame
+    boxes = []
+    for i, c in enumerate(classes):
+        y = top + 4 + i * row
+        box = (x0 + 4, y, min(width, x0 + 4 + swatch), min(height, y + swatch))
+        canvas[box[1]:box[3], box[0]:box[2]] = lut[c, 0]
+        cv2.putText(canvas, class_names[c], (box[2] + 5, y + swatch - 1), font, scale, (255, 255, 255), thickness,
+                    cv2.LINE_AA)
+        boxes.append(box)
+    return boxes
+
+
+def draw_overlay(result: FrameResult, lut: np.ndarray, alpha: float = 0.5,
+                 class_names: Sequence[str] | None = None) -> np.ndarray:
+    """The frame with its labels blended over it, the heads-up line on top and a class legend.
 
     Args:
         result: the frame's result (labels at the engine's input size).
         lut: from :func:`palette_lut`.
         alpha: weight of the label colours.
+        class_names: name per class id; given, the classes on screen are listed with their colour.
 
     Returns:
         A new uint8 BGR image at the frame's size.
@@ -90,6 +147,8 @@ def draw_overlay(result: FrameResult, lut: np.ndarray, alpha: float = 0.5) -> np
     canvas[:bar] //= 3  # darken the strip under the text so it reads on any frame
     cv2.putText(canvas, heads_up_text(result), (6, bar - 8), cv2.FONT_HERSHEY_SIMPLEX, scale * 0.9,
                 (255, 255, 255), max(1, int(round(scale * 1.5))), cv2.LINE_AA)
+    if class_names:
+        draw_legend(canvas, labels, class_names, lut, top=bar, scale=scale)
     return canvas
 
 
@@ -107,14 +166,17 @@ class VideoOutput:
         keep_timeline: repeat frames for dropped ones (real time).
         size: (H, W) of the video; given, the writer opens now (not in the loop),
             and frames of another size are resized to it.
+        class_names: name per class, for the legend (none without).
 
     Raises:
         ConfigError: on an unsupported suffix or a folder that cannot be written.
     """
 
     def __init__(self, path: str | os.PathLike, palette: Sequence[Sequence[int]], fps: float,
-                 keep_timeline: bool = False, size: tuple[int, int] | None = None) -> None:
+                 keep_timeline: bool = False, size: tuple[int, int] | None = None,
+                 class_names: Sequence[str] | None = None) -> None:
         self.path = Path(path)
+        self.class_names = list(class_names) if class_names else None
         fourcc = FOURCC.get(self.path.suffix.lower())
         if fourcc is None:
             raise ConfigError(f"cannot save video as {self.path.name}: use one of {', '.join(FOURCC)}")
@@ -148,7 +210,7 @@ class VideoOutput:
 
     def __call__(self, result: FrameResult) -> None:
         """Draw and write one result (opens the writer on the first if not open)."""
-        canvas = draw_overlay(result, self.lut)
+        canvas = draw_overlay(result, self.lut, class_names=self.class_names)
         if self._writer is None:
             self._open(canvas.shape[:2])
         if canvas.shape[:2] != self._size:
@@ -197,13 +259,16 @@ class WindowOutput:
     Args:
         palette: RGB colour per class.
         title: the window title.
+        class_names: name per class, for the legend (none without).
 
     Raises:
         ConfigError: when the window cannot be created (check :func:`display_problem` first).
     """
 
-    def __init__(self, palette: Sequence[Sequence[int]], title: str = "flame-run") -> None:
+    def __init__(self, palette: Sequence[Sequence[int]], title: str = "flame-run",
+                 class_names: Sequence[str] | None = None) -> None:
         self.lut = palette_lut(palette)
+        self.class_names = list(class_names) if class_names else None
         self.title = title
         try:
             cv2.namedWindow(title, cv2.WINDOW_NORMAL)
@@ -212,7 +277,7 @@ class WindowOutput:
 
     def __call__(self, result: FrameResult) -> bool:
         """Show one result; False when the user pressed q or Esc."""
-        cv2.imshow(self.title, draw_overlay(result, self.lut))
+        cv2.imshow(self.title, draw_overlay(result, self.lut, class_names=self.class_names))
         return (cv2.waitKey(1) & 0xFF) not in (ord("q"), 27)
 
     def close(self) -> None:

@@ -5,14 +5,15 @@ Schema (``"report": "flame-run"``, ``"version": 1``)::
     report, version, created, end_reason, complete
     frames_captured, frames_processed, frames_dropped   # processed + dropped = captured
     duration_s, fps_in, fps_out
-    latency_ms, engine_ms, forecast_ms, overhead_ms, output_ms   # each count/mean/p50/p90/p99/max/min
+    latency_ms, wait_ms, engine_ms, forecast_ms, runtime_ms   # each count/mean/p50/p90/p99/max/min; latency =
+                                                        # wait for the engine + engine + forecast + runtime's work
     forecast {method, fallbacks, fallback_reason}       # latency runs to the forecast labels
-    output_share                                        # time spent drawing/saving / run time
+    output_ms, output_share                             # drawing/saving per frame; its total / run time (0..1)
     k, k_fps, k_latency_ms                              # k = ceil(p50 latency * source fps)
     window, window_padded, warmup
     engine {backend, device, path, card summary...}, card, source {...}, machine {cpu, gpu, ...}
-    frame_fields ["index", "capture_ms", "finish_ms", "latency_ms", "engine_ms", "previous", "forecast_ms"]
-    frames [[index, capture_ms, finish_ms, latency_ms, engine_ms, previous, forecast_ms], ...]
+    frame_fields ["index", "capture_ms", "finish_ms", "latency_ms", "wait_ms", "engine_ms", "previous", "forecast_ms"]
+    frames [[index, capture_ms, finish_ms, latency_ms, wait_ms, engine_ms, previous, forecast_ms], ...]
 
 Per-frame rows are compact lists (one line each) so hour-long runs stay small;
 ``frame_fields`` names the columns. Times are milliseconds since the run
@@ -36,8 +37,10 @@ from flame.runtime.machine import machine_info
 
 REPORT_KIND = "flame-run"
 REPORT_VERSION = 1
-FRAME_FIELDS = ("index", "capture_ms", "finish_ms", "latency_ms", "engine_ms", "previous", "forecast_ms")
-_INT_FIELDS = frozenset({"index", "previous"})
+FRAME_FIELDS = ("index", "capture_ms", "finish_ms", "latency_ms", "wait_ms", "engine_ms", "previous", "forecast_ms")
+_INTEGER_FIELDS = ("index", "previous")
+#: End reasons of a run that did all it was asked; any other (a source cut short, Ctrl-C) is incomplete.
+COMPLETE_REASONS = ("end of source", "max frames", "duration")
 
 
 def build_run_report(result: Any, engine: Any = None, source: Any = None) -> dict[str, Any]:
@@ -53,15 +56,15 @@ def build_run_report(result: Any, engine: Any = None, source: Any = None) -> dic
     """
     summary = result.summary()
     cols = result.arrays()
-    columns = [cols[name].tolist() for name in FRAME_FIELDS]
-    frames = [[int(v) if name in _INT_FIELDS else round(float(v), 4) for name, v in zip(FRAME_FIELDS, row)]
-              for row in zip(*columns)]
+    columns = [[int(v) for v in cols[name]] if name in _INTEGER_FIELDS else [round(float(v), 4) for v in cols[name]]
+               for name in FRAME_FIELDS]
+    frames = [list(row) for row in zip(*columns)]
     describe = engine.describe() if engine is not None else None
     return {
         "report": REPORT_KIND,
         "version": REPORT_VERSION,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "complete": summary["end_reason"] in ("end of source", "max frames", "duration"),
+        "complete": summary["end_reason"] in COMPLETE_REASONS,
         **summary,
         "engine": describe,
         "card": describe["card"] if describe else None,

@@ -11,7 +11,6 @@ Python, over the reader of :mod:`flame.runtime.file_reader`) and
 from __future__ import annotations
 
 import math
-import threading
 import time
 from abc import ABC, abstractmethod
 from typing import Any, Callable, Protocol
@@ -19,6 +18,7 @@ from typing import Any, Callable, Protocol
 import cv2
 import numpy as np
 
+from flame.core import native_threads
 from flame.core.errors import SourceError, first_line
 from flame.runtime.frames import FrameRing, Taken
 
@@ -45,7 +45,8 @@ def call_with_deadline(func: Callable[[], Any], timeout_s: float, what: str) -> 
     """Run ``func`` with a deadline (OpenCV can block for minutes on a bad device).
 
     Args:
-        func: the call (run in a daemon thread, abandoned if it overruns).
+        func: the call (run in a tracked daemon thread, see :mod:`flame.core.native_threads`;
+            abandoned if it overruns).
         timeout_s: the deadline in seconds.
         what: how the error names the operation.
 
@@ -63,8 +64,7 @@ def call_with_deadline(func: Callable[[], Any], timeout_s: float, what: str) -> 
         except BaseException as exc:  # handed to the caller below
             box["error"] = exc
 
-    thread = threading.Thread(target=target, name="flame-source-open", daemon=True)
-    thread.start()
+    thread = native_threads.start(target, "flame-source-open")
     thread.join(timeout_s)
     if thread.is_alive():
         # The call cannot be cancelled; the daemon thread is abandoned.

@@ -11,8 +11,11 @@ frame captured about one *training* interval earlier, from the ring by
 timestamp), resizes into a reused input buffer, runs the engine, and records
 
 * latency: from the frame's capture (in host memory) to the label map in
-  host memory (docs/metric.md, "Latency"), and
-* the engine call alone.
+  host memory (docs/metric.md, "Latency"), split into
+* the wait: from the capture to the loop taking the frame (in real time, the
+  newest frame arrived while the engine was busy with the one before),
+* the engine call alone, and
+* the runtime's own work: the rest (window, resize, label conversion).
 
 With a forecaster (:mod:`flame.runtime.forecast`) the labels are moved to the
 moment they are used (this frame's latency so far, the forecast's own recent
@@ -34,7 +37,7 @@ from typing import Callable, Iterable
 import cv2
 import numpy as np
 
-from flame.core.errors import ConfigError, FlameError
+from flame.core.errors import ConfigError, FlameError, Terminated
 from flame.core.offsets import frame_offset
 from flame.runtime.engines.base import Engine
 from flame.runtime.forecast import Forecaster, NoForecast
@@ -110,7 +113,9 @@ class Stream:
 
         Raises:
             FlameError: from the source, the engine or an output.
-            KeyboardInterrupt: on Ctrl-C, after the result is complete.
+            KeyboardInterrupt: on Ctrl-C (end reason ``interrupted``) or SIGTERM
+                (:class:`~flame.core.errors.Terminated`, end reason ``terminated``),
+                after the result is complete.
         """
         if self._ran:
             raise ConfigError("a Stream runs once; make a new one (and open the source again)")
@@ -138,8 +143,8 @@ class Stream:
                 if self._process(taken) is False:
                     result.end_reason = "stopped by an output"
                     break
-        except KeyboardInterrupt:
-            result.end_reason = "interrupted"
+        except KeyboardInterrupt as exc:
+            result.end_reason = "terminated" if isinstance(exc, Terminated) else "interrupted"
             raise
         except Exception as exc:
             result.end_reason = f"error: {exc}" if isinstance(exc, FlameError) else f"error: {type(exc).__name__}: {exc}"
@@ -179,6 +184,7 @@ class Stream:
 
     def _process(self, taken: Taken) -> bool | None:
         result = self.result
+        taken_ns = self._clock()
         frame = taken.frame
         if self.window > 1:
             frames, padded = pick_window(taken.recent, self.window, self.interval_s)
@@ -200,8 +206,8 @@ class Stream:
             for name, value in timing.as_dict().items():
                 sums[name] = sums.get(name, 0.0) + value
         # One append per frame keeps the record consistent if Ctrl-C lands here.
-        result.records.append((frame.index, frame.captured_ns, finished, engine_done - start, previous,
-                               finished - engine_done))
+        result.records.append((frame.index, frame.captured_ns, max(frame.captured_ns, taken_ns), finished,
+                               engine_done - start, previous, finished - engine_done))
         if not self.outputs:
             return None
         self._recent.append((finished - frame.captured_ns, engine_done - start, finished))

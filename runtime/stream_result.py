@@ -90,7 +90,7 @@ class RunResult:
     window_padded: int = 0
     end_reason: str = "not started"
     warmup: int = 0
-    # index, captured, finished, engine, previous index, forecast (ns)
+    # index, captured, taken by the loop, finished, engine, previous index, forecast
     records: list[tuple[int, int, int, int, int, int]] = field(default_factory=list)
     output_ns: list[int] = field(default_factory=list)
     timing_sums: dict[str, float] = field(default_factory=dict)  # the engine's own breakdown, summed
@@ -109,16 +109,27 @@ class RunResult:
         return max(0, self.frames_captured - self.frames_processed)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Per-frame columns: index, capture/finish (ms since start), latency, engine, previous index, forecast."""
-        data = np.asarray(self.records, dtype=np.int64).reshape(-1, 6)
+        """Per-frame columns: index, capture/finish (ms since start), latency, wait, engine, runtime, previous
+        index, forecast.
+
+        ``latency_ms = wait_ms + engine_ms + forecast_ms + runtime_ms``: the wait from capture
+        to the loop taking the frame, the engine call, the forecast, the loop's own work.
+        """
+        data = np.asarray(self.records, dtype=np.int64).reshape(-1, 7)
+        latency = (data[:, 3] - data[:, 1]) / 1e6
+        wait = (data[:, 2] - data[:, 1]) / 1e6
+        engine = data[:, 4] / 1e6
+        forecast = data[:, 6] / 1e6
         return {
             "index": data[:, 0],
             "capture_ms": (data[:, 1] - self.started_ns) / 1e6,
-            "finish_ms": (data[:, 2] - self.started_ns) / 1e6,
-            "latency_ms": (data[:, 2] - data[:, 1]) / 1e6,
-            "engine_ms": data[:, 3] / 1e6,
-            "previous": data[:, 4],
-            "forecast_ms": data[:, 5] / 1e6,
+            "finish_ms": (data[:, 3] - self.started_ns) / 1e6,
+            "latency_ms": latency,
+            "wait_ms": wait,
+            "engine_ms": engine,
+            "forecast_ms": forecast,
+            "runtime_ms": np.maximum(0.0, latency - wait - engine - forecast),
+            "previous": data[:, 5],
         }
 
     def summary(self) -> dict[str, Any]:
@@ -126,9 +137,10 @@ class RunResult:
 
         Returns:
             ``frames_captured/processed/dropped``, ``duration_s``, ``fps_in``,
-            ``fps_out``, ``latency_ms``/``engine_ms``/``forecast_ms``/``overhead_ms``/``output_ms``
+            ``fps_out``, ``latency_ms``/``wait_ms``/``engine_ms``/``forecast_ms``/``runtime_ms``/``output_ms``
             (each mean/p50/p90/p99/max; latency runs to the forecast labels, so it includes
-            ``forecast_ms``), ``forecast`` (method, fallbacks, fallback reason), ``output_share``, ``engine_breakdown_ms``
+            ``forecast_ms``), ``forecast`` (method, fallbacks, fallback reason), ``output_share``
+            (drawing and saving time over the run's duration, a fraction), ``engine_breakdown_ms``
             (mean of the engine's own timing spans), ``k``, ``k_fps``,
             ``k_latency_ms``, ``window_padded``, ``end_reason``.
         """
@@ -149,13 +161,14 @@ class RunResult:
             "fps_in": fps_in,
             "fps_out": fps_out,
             "latency_ms": latency,
+            "wait_ms": summarize(cols["wait_ms"]),
             "engine_ms": summarize(cols["engine_ms"]),
             "forecast_ms": summarize(cols["forecast_ms"]),
             "forecast": {"method": self.forecast, "fallbacks": self.forecast_fallbacks,
                          "fallback_reason": self.forecast_fallback_reason},
-            "overhead_ms": summarize(np.maximum(0.0, cols["latency_ms"] - cols["engine_ms"] - cols["forecast_ms"])),
+            "runtime_ms": summarize(cols["runtime_ms"]),
             "output_ms": summarize(output_ms),
-            "output_share": float(output_ms.sum() / span_s) if span_s > 0 else None,
+            "output_share": float(output_ms.sum() / 1000.0 / span_s) if span_s > 0 else None,
             "engine_breakdown_ms": ({name: total / self.frames_processed for name, total in self.timing_sums.items()}
                                     if self.frames_processed and self.timing_sums else None),
             "k": k,

@@ -11,7 +11,7 @@ from flame.core.deps import needs
 from flame.core.errors import DependencyError
 from flame.export.fp16 import convert_to_fp16
 from flame.export.onnx_export import load_onnx, to_onnx
-from flame.runtime.engines.cudart import import_runtime
+from flame.runtime.engines.cudart import require_bindings
 from flame.runtime.engines.onnxrt import OnnxRuntimeEngine
 from flame.runtime.engines.torch_export import read_program_card
 
@@ -51,7 +51,7 @@ def test_a_working_import_passes_and_other_errors_are_not_touched():
     ("onnxruntime", lambda tmp: OnnxRuntimeEngine(tmp / "m.onnx"),
      "the .onnx engine needs ONNX Runtime: pip install onnxruntime (or onnxruntime-gpu)"),
     ("torch", lambda tmp: read_program_card(tmp / "m.pt2"), "the .pt2 engine needs PyTorch: pip install torch"),
-    ("cuda.bindings", lambda tmp: import_runtime(),
+    ("cuda.bindings", lambda tmp: require_bindings(),
      "the TensorRT backend needs cuda-bindings: pip install cuda-bindings (or pip install -e '.[tensorrt]')"),
     ("onnxconverter_common", lambda tmp: convert_to_fp16(None),
      "FP16 export needs onnxconverter-common: pip install onnxconverter-common (or pip install -e '.[train]')"),

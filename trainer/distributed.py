@@ -100,6 +100,19 @@ def resolve_device(request: str, local_rank: int = 0) -> torch.device:
     raise ConfigError(f"unknown {{device}} {request!r}; expected auto, cpu, cuda or cuda:N")
 
 
+def ddp_device_ids(device: torch.device) -> list[int] | None:
+    """``DistributedDataParallel``'s ``device_ids``: the one GPU this process drives, None on the CPU.
+
+    Raises:
+        ConfigError: for a CUDA device without an index (``setup`` always gives one).
+    """
+    if device.type != "cuda":
+        return None
+    if device.index is None:
+        raise ConfigError(f"DistributedDataParallel needs an indexed CUDA device (cuda:LOCAL_RANK), found {device}")
+    return [device.index]
+
+
 def setup(device_request: str) -> DistContext:
     """Join the ``torchrun`` process group when there is one, and pick the device.
 

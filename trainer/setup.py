@@ -24,7 +24,7 @@ from flame.trainer.architectures import architecture, preset_for
 from flame.trainer.checkpoint import card_of, read_checkpoint
 from flame.trainer.config import TrainConfig, TrainOptions, check_options, merge_resume, resolve_config
 from flame.trainer.data import Augmentation, WindowDataset, offset_error, window_samples
-from flame.trainer.distributed import DistContext, setup
+from flame.trainer.distributed import DistContext, ddp_device_ids, setup
 from flame.trainer.models import build_model, count_parameters, load_pretrained
 from flame.trainer.optim import make_optimizer, make_scheduler
 from flame.trainer.reporting import Reporter
@@ -222,13 +222,13 @@ def _prepare(options: TrainOptions, config: TrainConfig | None, resumed: dict[st
     optimizer = make_optimizer(model, config)
     run = Run(out, ctx, reporter, config, card, val_set.head(config.max_val_sequences), train_data, sampler, loader,
               steps, model, model, amp, optimizer, make_scheduler(optimizer, config, config.recipe.epochs * steps),
-              torch.amp.GradScaler("cuda", enabled=amp))
+              torch.amp.GradScaler(ctx.device.type, enabled=amp))
     if resumed is not None:
         restore(run, resumed)
     else:
         torch.manual_seed(config.seed + ctx.rank)  # each rank its own dropout draws
     if ctx.distributed:
-        run.net = DistributedDataParallel(model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
+        run.net = DistributedDataParallel(model, device_ids=ddp_device_ids(ctx.device))
     reporter.info(
         f"{config.model} ({count_parameters(model) / 1e6:.2f}M parameters), {config.mode}: window "
         f"{config.window}, trained offset {config.offset}, FLAME at k={config.eval_offset}; "

@@ -13,6 +13,7 @@ Setting a run up is :mod:`flame.trainer.setup`; checkpoints are
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -77,7 +78,8 @@ def train_one_epoch(run: Run, epoch: int) -> tuple[float, float]:
             break
         frames = frames.to(ctx.device, non_blocking=True)
         labels = labels.to(ctx.device, non_blocking=True)
-        with torch.autocast(ctx.device.type, dtype=torch.float16, enabled=run.amp):
+        # No autocast context at all without AMP: it exists only for CUDA and CPU (not, say, meta).
+        with torch.autocast(ctx.device.type, dtype=torch.float16) if run.amp else contextlib.nullcontext():
             logits = run.net(normalise(frames, run.card.mean, run.card.std))
         loss = segmentation_loss(logits, labels)
         run.optimizer.zero_grad(set_to_none=True)

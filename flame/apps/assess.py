@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from flame.core.card import ModelCard, card_differences
 from flame.core.errors import ConfigError, DataError
 from flame.core.offsets import frame_offset
 from flame.evaluation.datasets import SequenceDataset
@@ -38,14 +39,31 @@ from flame.runtime.machine import machine_info
 from flame.runtime.run_report import latency_samples_ms, read_run_report
 from flame.runtime.stream import Stream
 
-def latency_from_report(path: str | os.PathLike, stat: str = "p50", extra_ms: float = 0.0) -> Latency:
+def latency_from_report(path: str | os.PathLike, stat: str = "p50", extra_ms: float = 0.0,
+                        card: ModelCard | None = None, force: bool = False) -> Latency:
     """The per-frame latencies of a ``flame-run`` report.
+
+    Args:
+        path: the report.
+        stat, extra_ms: as for :class:`Latency`.
+        card: the card of the model to be scored; a report measured on a model that
+            computes something else (architecture, window, input size, classes: another
+            latency) is refused unless ``force``.
+        force: use the report's latencies whatever model they were measured on.
 
     Raises:
         DataError: when the file is not a run report or holds no frame.
-        ConfigError: on an unknown statistic or a negative extra delay.
+        ConfigError: on an unknown statistic, a negative extra delay, or a report
+            made with another model (without ``force``).
     """
-    samples = latency_samples_ms(read_run_report(path))
+    report = read_run_report(path)
+    if card is not None and isinstance(report.get("card"), dict) and not force:
+        differences = card_differences(report["card"], card)
+        if differences:
+            said = "; ".join(f"{key.replace('_', ' ')} {theirs} there, {ours} here" for key, theirs, ours in differences)
+            raise ConfigError(f"run report {path} was measured on another model ({said}), so its latencies "
+                              "are not this engine's; pass {force} to use them anyway", parameter="latency_from")
+    samples = latency_samples_ms(report)
     return Latency(np.asarray(samples, np.float64), check_stat(stat), check_extra(extra_ms), f"run report {path}")
 
 
@@ -140,19 +158,22 @@ def assess(predictor: Callable[[np.ndarray], np.ndarray], card: Any, dataset: Se
 
 def choose_latency(engine: Engine | None, dataset: SequenceDataset, latency_ms: float | None = None,
                    latency_from: str | os.PathLike | None = None, stat: str = "p50", extra_ms: float = 0.0,
-                   samples: int = 50, warmup: int = 5) -> Latency:
+                   samples: int = 50, warmup: int = 5, force: bool = False) -> Latency:
     """The latency to score with: fixed, from a run report, or measured on ``engine``.
+
+    A report made with a model other than ``engine``'s is refused unless ``force``
+    (see :func:`latency_from_report`).
 
     Raises:
         ConfigError: when both a fixed latency and a report are given, or
-            neither is and there is no engine to measure.
+            neither is and there is no engine to measure, or the report's model differs.
     """
     if latency_ms is not None and latency_from is not None:
         raise ConfigError("give either {latency_ms} or {latency_from}, not both")
     if latency_ms is not None:
         return fixed_latency(latency_ms, extra_ms)
     if latency_from is not None:
-        return latency_from_report(latency_from, stat, extra_ms)
+        return latency_from_report(latency_from, stat, extra_ms, engine.card if engine is not None else None, force)
     if engine is None:
         raise ConfigError("no latency to score with: pass {latency_ms} MS or {latency_from} RUN.json")
     return measure_latency(engine, dataset, samples, warmup, stat, extra_ms)

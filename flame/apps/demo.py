@@ -134,8 +134,12 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None 
         events: receives progress.
 
     Raises:
+        MissingExtraError: before any work, when the [train] extra (torch, onnx) is missing.
         FlameError: on any failure of a step (with what to do about it).
     """
+    from flame.core.deps import require_extra
+
+    require_extra("torch", "onnx", "matplotlib")
     from flame.apps.assess import assess, measure_latency, plot_offsets
     from flame.apps.forecast import forecasting
     from flame.core.offsets import frame_offset

@@ -30,6 +30,8 @@ STATS = ["p50", "mean", "p90", "p99", "max"]
 @click.option("--latency", "latency_ms", type=float, default=None,
               help="Fixed latency in ms instead of measuring (predictions default to 0 = static).")
 @click.option("--latency-from", type=click.Path(), default=None, help="Take per-frame latencies from a flame-run report.")
+@click.option("--force", is_flag=True,
+              help="Use a --latency-from report even when it was measured on another model (card mismatch).")
 @click.option("--latency-stat", type=click.Choice(STATS), default="p50", show_default=True,
               help="Which statistic of the latency samples gives k.")
 @click.option("--extra-latency-ms", type=float, default=0.0, show_default=True, help="Camera and transport delay to add.")
@@ -48,8 +50,8 @@ STATS = ["p50", "mean", "p90", "p99", "max"]
               help="Write a PNG: FLAME vs latency with the operating point, and per-class IoU.")
 @handle_errors(flags={"extra_ms": "--extra-latency-ms", "stat": "--latency-stat"})
 def main(engine_path, card_path, checkpoint, predictions, dataset, data_root, split, label_ids, latency_ms, latency_from,
-         latency_stat, extra_latency_ms, fps, forecast, streaming, max_sequences, latency_samples, warmup, device,
-         threads, json_out, plot_out):
+         force, latency_stat, extra_latency_ms, fps, forecast, streaming, max_sequences, latency_samples, warmup,
+         device, threads, json_out, plot_out):
     """Score segmentation with FLAME: accuracy against the frame that is current when the output is ready.
 
     Give exactly one of --engine, --checkpoint or --predictions. For engines and
@@ -73,6 +75,10 @@ def main(engine_path, card_path, checkpoint, predictions, dataset, data_root, sp
         raise ConfigError("--label-ids applies to --predictions only")
     if card_path and not engine_path:
         raise ConfigError("--card applies to --engine only")
+    if checkpoint:
+        from flame.core.deps import require_extra
+
+        require_extra("torch")  # before the data set is read
     data = open_dataset(dataset, data_root, split, fps).head(max_sequences).require_nonempty()
 
     if predictions:
@@ -80,7 +86,7 @@ def main(engine_path, card_path, checkpoint, predictions, dataset, data_root, sp
                                     streaming, label_ids, forecast)
     else:
         report = _score_engine(data, engine_path, card_path, checkpoint, device, threads, latency_ms, latency_from,
-                               latency_stat, extra_latency_ms, latency_samples, warmup, streaming, bool(plot_out),
+                               latency_stat, extra_latency_ms, latency_samples, warmup, streaming, bool(plot_out), force,
                                forecast)
     out.print(summary_table(report))
     out.print(per_class_table(report))
@@ -112,7 +118,7 @@ def _score_predictions(data, predictions, latency_ms, latency_from, stat, extra_
 
 
 def _score_engine(data, engine_path, card_path, checkpoint, device, threads, latency_ms, latency_from, stat, extra_ms,
-                  samples, warmup, streaming, curve, forecast):
+                  samples, warmup, streaming, curve, force=False, forecast="none"):
     from flame.apps.assess import choose_latency, evaluate_engine
     from flame.runtime.engines import engine_kind, load_engine
 
@@ -128,7 +134,7 @@ def _score_engine(data, engine_path, card_path, checkpoint, device, threads, lat
     with engine:
         if latency_ms is None and latency_from is None:
             console.print(f"measuring latency: {warmup} warm-up calls, then {samples} frames of {data.name}")
-        latency = choose_latency(engine, data, latency_ms, latency_from, stat, extra_ms, samples, warmup)
+        latency = choose_latency(engine, data, latency_ms, latency_from, stat, extra_ms, samples, warmup, force)
         with progress_bar("scoring") as progress:
             return evaluate_engine(engine, data, latency, streaming, curve, progress, forecast)
 

@@ -68,9 +68,11 @@ def human_size(size: int) -> str:
               help="TensorRT timing cache file, reused and updated across builds.")
 @click.option("--workspace-mb", type=click.IntRange(min=1), default=1024, show_default=True,
               help="TensorRT builder workspace limit in MiB.")
+@click.option("--force", is_flag=True,
+              help="Overwrite the output even when it holds an export made with other options (or something else).")
 @handle_errors
 def main(checkpoint, out, fmt, fp16, size, output, returns, input_name, mean, std, channels, input_scale, classes,
-         palette, window, fps, verify, timing_cache, workspace_mb):
+         palette, window, fps, verify, timing_cache, workspace_mb, force):
     """Export CHECKPOINT, or wrap a foreign MODEL.onnx, into the artifact a robot runs, and verify it.
 
     A checkpoint is checked against PyTorch; a foreign ONNX model against
@@ -78,7 +80,8 @@ def main(checkpoint, out, fmt, fp16, size, output, returns, input_name, mean, st
 
     Exit status: 0 when written (and its parity reaches 99.9%, or 99% for FP16),
     1 when the parity check falls short (the artifact is kept for inspection),
-    2 on bad input or a missing dependency.
+    2 on bad input, a missing dependency, or an output that already holds an
+    export made with other options (--force overwrites it).
     """
     from pathlib import Path
 
@@ -116,13 +119,13 @@ def main(checkpoint, out, fmt, fp16, size, output, returns, input_name, mean, st
                                     channels=channels, scale=input_scale, classes=classes, palette=palette,
                                     window=window, fps=fps, input_name=input_name, output_name=output,
                                     output=returns or "labels", verify=verify, timing_cache=timing_cache,
-                                    workspace_mb=workspace_mb, on_step=on_step)
+                                    workspace_mb=workspace_mb, on_step=on_step, force=force)
         else:
             from flame.export.exporter import export_checkpoint
 
             result = export_checkpoint(checkpoint, out, fmt, fp16=fp16, size=parse_size(size),
                                        output=output or "labels", verify=verify, timing_cache=timing_cache,
-                                       workspace_mb=workspace_mb, on_step=on_step)
+                                       workspace_mb=workspace_mb, on_step=on_step, force=force)
         finish_step()
     card = result.card
     height, width = card.input_size

@@ -65,16 +65,18 @@ def _check_writable(path: str | None, option: str) -> None:
 
 
 def _summary_table(report: dict):
-    lat, eng, ovh = report["latency_ms"], report["engine_ms"], report["overhead_ms"]
+    lat, eng = report["latency_ms"], report["engine_ms"]
     rows = [
         ["frames captured / processed / dropped",
          f"{report['frames_captured']} / {report['frames_processed']} / {report['frames_dropped']}"],
         ["latency ms (mean / p50 / p90 / p99 / max)", " / ".join(fmt(lat[s], 1) for s in ("mean", "p50", "p90", "p99", "max"))],
-        ["engine ms (mean / p50 / p99)", " / ".join(fmt(eng[s], 1) for s in ("mean", "p50", "p99"))],
-        ["runtime overhead ms (p50)", fmt(ovh["p50"], 2)],
-        *([[f"forecast {report['forecast']['method']} ms (p50 / p99), fallbacks",
+        # latency = the frame's wait for a busy engine + the engine call + the forecast + the runtime's own work
+        ["  waiting for the engine ms (p50 / max)", " / ".join(fmt(report["wait_ms"][s], 1) for s in ("p50", "max"))],
+        ["  engine call ms (mean / p50 / p99)", " / ".join(fmt(eng[s], 1) for s in ("mean", "p50", "p99"))],
+        *([[f"  forecast {report['forecast']['method']} ms (p50 / p99), fallbacks",
             f"{fmt(report['forecast_ms']['p50'], 2)} / {fmt(report['forecast_ms']['p99'], 2)}, "
             f"{report['forecast']['fallbacks']}"]] if report["forecast"]["method"] != "none" else []),
+        ["  runtime's own work ms (p50 / max)", " / ".join(fmt(report["runtime_ms"][s], 3) for s in ("p50", "max"))],
         ["fps in / out", f"{fmt(report['fps_in'], 1)} / {fmt(report['fps_out'], 1)}"],
         [f"k at {fmt(report['k_fps'], 3)} fps (p50 latency)", fmt(report["k"])],
         ["ended because", report["end_reason"]],
@@ -101,14 +103,16 @@ def _summary_table(report: dict):
 @click.option("--duration", type=float, default=None, help="Stop after S seconds.")
 @click.option("--warmup", type=int, default=5, show_default=True, help="Engine calls before measuring.")
 @click.option("--reconnect", type=int, default=3, show_default=True, help="Reconnection attempts for a camera/URL that stops.")
+@click.option("--stall-timeout", type=float, default=10.0, show_default=True,
+              help="A camera/URL that delivers no frame for S seconds (reconnection attempts included) ends the run.")
 @click.option("--forecast", type=click.Choice(list(FORECASTERS)), default="none", show_default=True,
               help="Move the labels to the moment they are used (flow: optical flow, constant velocity); "
                    "latency then runs to the forecast labels.")
 @click.option("--extra-latency-ms", type=float, default=0.0, show_default=True,
               help="Delay after the labels are ready (actuation, transport) that the forecast also covers.")
-@handle_errors(flags={"duration_s": "--duration"})
+@handle_errors(flags={"duration_s": "--duration", "stall_timeout_s": "--stall-timeout"})
 def main(camera, video, frames_dir, url, fps, engine_path, card_path, device, realtime, show, save, report_path, max_frames,
-         duration, warmup, reconnect, forecast, extra_latency_ms):
+         duration, warmup, reconnect, stall_timeout, forecast, extra_latency_ms):
     """Run an engine on a camera, video, image folder or stream in real time, measuring per-frame latency."""
     from flame.runtime.engines import load_engine
     from flame.runtime.forecast import make_forecaster
@@ -119,7 +123,8 @@ def main(camera, video, frames_dir, url, fps, engine_path, card_path, device, re
 
     for path, what in ((report_path, "--report"), (save, "--save")):
         _check_writable(path, what)
-    live = {"reconnect": reconnect} if camera is not None or url is not None else {}
+    live = ({"reconnect": reconnect, "stall_timeout_s": stall_timeout} if camera is not None or url is not None
+            else {})
     with open_source(camera=camera, video=video, frames=frames_dir, url=url, fps=fps, realtime=realtime,
                      **live) as source, load_engine(engine_path, device=device, card=card_path) as engine:
         card = engine.card
@@ -130,11 +135,11 @@ def main(camera, video, frames_dir, url, fps, engine_path, card_path, device, re
             if problem:
                 console.print(f"notice: --show: {problem}; running without a window")
             else:
-                outputs.append(WindowOutput(card.palette))
+                outputs.append(WindowOutput(card.palette, class_names=card.class_names))
                 window = True
         if save:
             outputs.append(VideoOutput(save, card.palette, source.fps or 30.0, keep_timeline=source.realtime,
-                                       size=source.size))
+                                       size=source.size, class_names=card.class_names))
         if not window and sys.stderr.isatty():
             outputs.append(StatusLine())
         where = source.describe()
@@ -151,6 +156,8 @@ def main(camera, video, frames_dir, url, fps, engine_path, card_path, device, re
             if report_path:
                 write_run_report(report_path, report)
         out.print(_summary_table(report))
+        if not report["complete"]:
+            console.print(f"notice: the run is incomplete: {report['end_reason']}")
         share = report["output_share"]
         if share and share > 0.2 and report["frames_dropped"]:
             console.print(f"notice: drawing/saving took {100 * share:.0f}% of the run and cost dropped frames; "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any, Callable
 
 import click
@@ -12,7 +11,6 @@ from flame.cli.common import handle_errors, parse_size
 from flame.cli.ui import console, fmt, out
 from flame.core.errors import ConfigError
 from flame.evaluation.datasets import DATASET_KINDS
-from flame.trainer.architectures import MODEL_NAMES
 
 
 def parse_crop(text: str | None) -> tuple[int, int] | None:
@@ -82,9 +80,18 @@ class RichReporter:
         )
 
 
+def _model_names() -> str:
+    # The registry imports torch; without the [train] extra, --help still works (and main says what to install).
+    try:
+        from flame.trainer.architectures import MODEL_NAMES
+    except ModuleNotFoundError:
+        return "install the [train] extra to list them"
+    return ", ".join(MODEL_NAMES)
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 # --model stays free text so that the trainer's message lists the registry (and --resume needs none).
-@click.option("--model", default=None, help=f"Network (required unless --resume): {', '.join(MODEL_NAMES)}.")
+@click.option("--model", default=None, help=f"Network (required unless --resume): {_model_names()}.")
 @click.option("--mode", default=None,
               help="static: I_t -> S_t; future: I_t -> S_t+k; two-frame: (I_t-1, I_t) -> S_t+k. [default: static]")
 @click.option("--offset", type=int, default=None, help="Frame offset k (or give --latency-ms).")
@@ -133,11 +140,11 @@ def main(model, mode, offset, latency_ms, window, dataset, data_root, size, crop
     try:
         with RichReporter() as reporter:
             result = train(options, reporter)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: handle_errors says which and exits 130 or 143
         if main_rank:
-            click.echo(f"interrupted: {os.path.join(out_dir, LAST)} holds the last finished epoch; continue with "
+            click.echo(f"{os.path.join(out_dir, LAST)} holds the last finished epoch; continue with "
                        f"flame-train --out {out_dir} --resume", err=True)
-        sys.exit(130)
+        raise
     if main_rank:
         best = f"best FLAME(k={result.config.eval_offset}) {fmt(result.best_flame)} at epoch {result.best_epoch}" \
             if result.best_flame is not None else "no validation score"

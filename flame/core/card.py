@@ -171,6 +171,40 @@ class ModelCard:
         return {k: data[k] for k in keys}
 
 
+#: Card fields that decide what a model computes per frame, and so its latency on a given machine.
+COMPUTE_FIELDS = ("architecture", "window", "input_size", "num_classes")
+
+
+def _shown(key: str, value: Any) -> str:
+    if key == "input_size" and isinstance(value, (list, tuple)) and len(value) == 2:
+        return f"{value[0]}x{value[1]}"
+    return str(value)
+
+
+def card_differences(first: "ModelCard | dict[str, Any]", second: "ModelCard | dict[str, Any]",
+                     fields: tuple[str, ...] = COMPUTE_FIELDS) -> list[tuple[str, str, str]]:
+    """The ``fields`` in which two cards (or card dicts, such as a report's summary) differ.
+
+    Args:
+        first, second: the cards; a field one of them lacks is not compared.
+        fields: which fields to compare.
+
+    Returns:
+        ``(field, first's value, second's value)`` per difference, values as shown to users
+        (an input size as ``HxW``).
+    """
+    a = first.to_dict() if isinstance(first, ModelCard) else dict(first)
+    b = second.to_dict() if isinstance(second, ModelCard) else dict(second)
+    found = []
+    for key in fields:
+        if key not in a or key not in b:
+            continue
+        left, right = (list(v) if isinstance(v, (list, tuple)) else v for v in (a[key], b[key]))
+        if left != right:
+            found.append((key, _shown(key, a[key]), _shown(key, b[key])))
+    return found
+
+
 def sidecar_path(engine_path: str | os.PathLike) -> Path:
     """The card sidecar of an engine file: ``<engine>.json``."""
     path = Path(engine_path)

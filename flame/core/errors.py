@@ -89,3 +89,13 @@ def first_line(exc: BaseException | str, limit: int = 200, typed: bool = False) 
     if not line:
         return kind
     return f"{kind}: {line}" if typed and kind else line
+
+
+class Terminated(KeyboardInterrupt):
+    """The process received SIGTERM (``docker stop``, systemd, ROS launch).
+
+    A KeyboardInterrupt, so every path that finishes its work on Ctrl-C
+    (a run report, a checkpoint) does the same on SIGTERM; code that must tell
+    them apart (a report's ``end_reason``) checks for this class. Commands exit
+    with status 143.
+    """

@@ -1,7 +1,10 @@
 """CUDA through NVIDIA's ``cuda-bindings`` (``cuda.bindings.runtime``): device checks, buffers, a stream.
 
 Used by the TensorRT engine and exporter. ``cuda.bindings.runtime`` is
-imported only when a function here is called. Every call goes through
+imported only when a function here is called: each one first calls
+:func:`require_bindings` (a one-line :class:`DependencyError` when it is
+missing), then imports the module by name, so that mypy checks every call
+against the installed cuda-bindings (tests/typecheck). Every call goes through
 :func:`check`, which turns a CUDA error code into an :class:`EngineError`.
 
 Why ask ``cudaGetDeviceCount`` first: without a usable GPU, TensorRT objects
@@ -12,40 +15,45 @@ crash the interpreter, whereas this call fails cleanly with an error code
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from flame.core.deps import needs
 from flame.core.errors import DependencyError, EngineError
 
+if TYPE_CHECKING:
+    from cuda.bindings.runtime import cudaError_t
+
 INSTALL_HINT = "pip install cuda-bindings (or pip install -e '.[tensorrt]')"
 
 
-def import_runtime() -> Any:
-    """The ``cuda.bindings.runtime`` module.
+def require_bindings() -> None:
+    """Check that ``cuda.bindings.runtime`` imports.
 
     Raises:
         DependencyError: when cuda-bindings is not installed (``from cuda import
             cudart`` is not used: cuda-bindings 13 removed it).
     """
     with needs("the TensorRT backend", "cuda-bindings", INSTALL_HINT):
-        from cuda.bindings import runtime
-    return runtime
+        from cuda.bindings import runtime  # noqa: F401
 
 
-def _error_text(rt: Any, err: Any) -> str:
+def _error_text(err: cudaError_t) -> str:
+    from cuda.bindings import runtime as rt
+
     name = getattr(err, "name", str(err))
     try:
-        _, text = rt.cudaGetErrorString(err)
-        text = text.decode() if isinstance(text, bytes) else str(text)
+        _, raw = rt.cudaGetErrorString(err)
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
     except Exception:  # the error lookup itself must never mask the original error
         text = ""
     return f"{name} ({text})" if text else name
 
 
-def check(result: Any, what: str) -> Any:
+def check(result: tuple[Any, ...], what: str) -> Any:
     """Unwrap a ``cuda.bindings`` result tuple ``(err, *values)``.
 
     Returns:
@@ -54,13 +62,12 @@ def check(result: Any, what: str) -> Any:
     Raises:
         EngineError: when ``err`` is not ``cudaSuccess``.
     """
-    rt = import_runtime()
-    if isinstance(result, tuple):
-        err, values = result[0], result[1:]
-    else:
-        err, values = result, ()
+    require_bindings()
+    from cuda.bindings import runtime as rt
+
+    err, values = result[0], result[1:]
     if err != rt.cudaError_t.cudaSuccess:
-        raise EngineError(f"CUDA call {what} failed: {_error_text(rt, err)}")
+        raise EngineError(f"CUDA call {what} failed: {_error_text(err)}")
     if not values:
         return None
     return values[0] if len(values) == 1 else values
@@ -95,10 +102,12 @@ def device_count() -> int:
         DependencyError: when cuda-bindings is missing, or the runtime reports no
             usable device (no GPU, no or too old driver); the message says which.
     """
-    rt = import_runtime()
+    require_bindings()
+    from cuda.bindings import runtime as rt
+
     err, count = rt.cudaGetDeviceCount()
     if err != rt.cudaError_t.cudaSuccess:
-        raise DependencyError(f"no usable CUDA device (cudaGetDeviceCount: {_error_text(rt, err)}; "
+        raise DependencyError(f"no usable CUDA device (cudaGetDeviceCount: {_error_text(err)}; "
                               "an NVIDIA GPU with its driver is needed)")
     if not count:
         raise DependencyError("no CUDA device found (an NVIDIA GPU with its driver is needed)")
@@ -114,7 +123,8 @@ def require_device(index: int = 0) -> DeviceInfo:
     count = device_count()
     if not 0 <= index < count:
         raise DependencyError(f"CUDA device {index} does not exist: this machine has {count}")
-    rt = import_runtime()
+    from cuda.bindings import runtime as rt
+
     check(rt.cudaSetDevice(index), "cudaSetDevice")
     props = check(rt.cudaGetDeviceProperties(index), "cudaGetDeviceProperties")
     name = props.name
@@ -127,7 +137,10 @@ class Stream:
     """A CUDA stream (``cudaStreamCreate``), destroyed by :meth:`close`."""
 
     def __init__(self) -> None:
-        self._rt = import_runtime()
+        require_bindings()
+        from cuda.bindings import runtime as rt
+
+        self._rt = rt
         self.handle = check(self._rt.cudaStreamCreate(), "cudaStreamCreate")
 
     def synchronize(self) -> None:
@@ -148,17 +161,21 @@ class HostBuffer:
     """
 
     def __init__(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
-        self._rt = import_runtime()
+        require_bindings()
+        from cuda.bindings import runtime as rt
+
+        self._rt = rt
         dtype = np.dtype(dtype)
         self.nbytes = int(np.prod(shape)) * dtype.itemsize
         self.ptr = check(self._rt.cudaMallocHost(self.nbytes), "cudaMallocHost")
         raw = (ctypes.c_uint8 * self.nbytes).from_address(int(self.ptr))
-        self.array = np.frombuffer(raw, dtype=dtype).reshape(shape)
+        self.array = np.frombuffer(memoryview(raw), dtype=dtype).reshape(shape)
 
     def close(self) -> None:
         """Free the pinned memory (idempotent); the array must not be used after."""
         if self.ptr is not None:
-            self.array = None
+            # An empty array, so that a stale use fails on its shape instead of touching freed memory.
+            self.array = np.empty((0,), dtype=self.array.dtype)
             check(self._rt.cudaFreeHost(self.ptr), "cudaFreeHost")
             self.ptr = None
 
@@ -167,7 +184,10 @@ class DeviceBuffer:
     """Device memory (``cudaMalloc``) with async copies to and from a :class:`HostBuffer`."""
 
     def __init__(self, nbytes: int) -> None:
-        self._rt = import_runtime()
+        require_bindings()
+        from cuda.bindings import runtime as rt
+
+        self._rt = rt
         self.nbytes = int(nbytes)
         self.ptr = check(self._rt.cudaMalloc(self.nbytes), "cudaMalloc")
 
@@ -195,12 +215,14 @@ class GraphCapture:
     ``execute_async_v3``), then :meth:`launch`.
     """
 
-    def __init__(self, stream: Stream, enqueue: Any) -> None:
-        self._rt = import_runtime()
+    def __init__(self, stream: Stream, enqueue: Callable[[], None]) -> None:
+        require_bindings()
+        from cuda.bindings import runtime as rt
+
+        self._rt = rt
         self.stream = stream
-        self.graph = None
-        self.exec = None
-        rt = self._rt
+        self.graph: Any = None
+        self.exec: Any = None
         check(rt.cudaStreamBeginCapture(stream.handle, rt.cudaStreamCaptureMode.cudaStreamCaptureModeGlobal),
               "cudaStreamBeginCapture")
         try:

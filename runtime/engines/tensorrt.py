@@ -7,7 +7,9 @@ The card comes from the ``<plan>.json`` sidecar written by flame-export.
 
 Before any TensorRT object exists, :func:`require_tensorrt` checks that
 TensorRT is installed and that a CUDA device answers: without a GPU,
-TensorRT objects crash the interpreter instead of raising.
+TensorRT objects crash the interpreter instead of raising. ``tensorrt`` is
+then imported by name where it is used, so that mypy checks every call
+against TensorRT's type stubs (tests/typecheck).
 """
 
 from __future__ import annotations
@@ -16,16 +18,20 @@ import importlib.util
 import logging
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from flame.core.deps import needs
+from flame.core.deps import installed, needs
 from flame.core.errors import DependencyError, EngineError, first_line
 from flame.runtime.engines import cudart
 from flame.runtime.engines.base import Engine, Timing, check_card_fits, now_ms
 from flame.core.card import ModelCard, read_sidecar, sidecar_path
+
+if TYPE_CHECKING:
+    import tensorrt as trt
 
 INSTALL_HINT = ("pip install -e '.[tensorrt]' (tensorrt and cuda-bindings) on a machine with an NVIDIA GPU "
                 "and driver; the tensorrt wheels fetch NVIDIA's libraries from pypi.nvidia.com")
@@ -39,52 +45,63 @@ class PlanMismatchWarning(UserWarning):
     """The plan's card names another GPU or TensorRT version than this machine's."""
 
 
-_LOGGER: Any = None
+class _ErrorLog:
+    """TensorRT's errors since the last :meth:`take` (the last 20)."""
+
+    def __init__(self) -> None:
+        self._errors: list[str] = []
+
+    def add(self, message: str) -> None:
+        self._errors.append(message)
+        del self._errors[:-20]
+
+    def take(self) -> list[str]:
+        """The errors logged since the last call."""
+        errors, self._errors = self._errors, []
+        return errors
 
 
-def tensorrt_logger(trt: Any) -> Any:
+_ERRORS = _ErrorLog()
+_LOGGER: trt.ILogger | None = None
+
+
+def tensorrt_logger() -> trt.ILogger:
     """The process's one TensorRT logger (TensorRT expects a single logger for all its objects).
 
-    Errors are kept (the last 20) so that a failure can be reported in one line
-    instead of TensorRT printing to stderr; warnings go to the ``flame.tensorrt``
-    Python logger; info and verbose messages are dropped.
+    Errors are kept for :func:`last_error`, so that a failure can be reported
+    in one line instead of TensorRT printing to stderr; warnings go to the
+    ``flame.tensorrt`` Python logger; info and verbose messages are dropped.
     """
+    import tensorrt as trt
+
     global _LOGGER
     if _LOGGER is None:
         class CollectingLogger(trt.ILogger):
             def __init__(self) -> None:
                 trt.ILogger.__init__(self)
-                self.errors: list[str] = []
 
-            def log(self, severity: Any, msg: str) -> None:
+            def log(self, severity: trt.ILogger.Severity, msg: str) -> None:
                 if severity in (trt.ILogger.INTERNAL_ERROR, trt.ILogger.ERROR):
-                    self.errors.append(str(msg).strip())
-                    del self.errors[:-20]
+                    _ERRORS.add(str(msg).strip())
                 elif severity == trt.ILogger.WARNING:
                     logging.getLogger("flame.tensorrt").warning("%s", msg)
-
-            def take(self) -> list[str]:
-                """The errors logged since the last call."""
-                errors, self.errors = self.errors, []
-                return errors
 
         _LOGGER = CollectingLogger()
     return _LOGGER
 
 
-def last_error(logger: Any) -> str:
+def last_error() -> str:
     """The last TensorRT error since the last call, shortened for a one-line message ('' if none)."""
-    errors = logger.take()
+    errors = _ERRORS.take()
     return first_line(errors[-1]) if errors else ""
 
 
-def _installed(module: str) -> bool:
+def _stubs_only(module: str) -> bool:
     try:
         spec = importlib.util.find_spec(module)
-    except ImportError:  # a parent package is missing
+    except (ImportError, ValueError):
         return False
-    # A folder without __init__ (tensorrt-stubs installs tensorrt/*.pyi) is a namespace package, not TensorRT.
-    return spec is not None and spec.origin is not None
+    return spec is not None and spec.origin is None
 
 
 def missing_for_tensorrt() -> list[str]:
@@ -94,9 +111,9 @@ def missing_for_tensorrt() -> list[str]:
     and the device is asked through cuda-bindings.
     """
     problems = []
-    if not _installed("tensorrt"):
-        problems.append("TensorRT is not installed")
-    if not _installed("cuda.bindings"):
+    if not installed("tensorrt"):
+        problems.append("TensorRT is not installed" + (" (only its type stubs are)" if _stubs_only("tensorrt") else ""))
+    if not installed("cuda.bindings"):
         problems.append("cuda-bindings is not installed")
     else:
         try:
@@ -106,14 +123,16 @@ def missing_for_tensorrt() -> list[str]:
     return problems
 
 
-def require_tensorrt(device: str | None = None) -> tuple[Any, cudart.DeviceInfo]:
+def require_tensorrt(device: str | None = None) -> cudart.DeviceInfo:
     """Import TensorRT once a CUDA device is known to exist.
+
+    After it returns, ``import tensorrt`` is safe.
 
     Args:
         device: ``cuda``, ``cuda:N`` or None (device 0).
 
     Returns:
-        ``(tensorrt module, device info)``; the device is made current.
+        The device info; the device is made current.
 
     Raises:
         DependencyError: one line naming everything missing (TensorRT, cuda-bindings,
@@ -127,8 +146,8 @@ def require_tensorrt(device: str | None = None) -> tuple[Any, cudart.DeviceInfo]
     info = cudart.require_device(index)
     # Found installed above, it can still fail to load (missing or broken shared libraries).
     with needs("the TensorRT backend", "TensorRT", INSTALL_HINT):
-        import tensorrt
-    return tensorrt, info
+        import tensorrt  # noqa: F401
+    return info
 
 
 def plan_mismatches(card: ModelCard, tensorrt_version: str, info: cudart.DeviceInfo) -> list[str]:
@@ -143,19 +162,28 @@ def plan_mismatches(card: ModelCard, tensorrt_version: str, info: cudart.DeviceI
     return found
 
 
-def numpy_dtype(trt: Any, dtype: Any) -> np.dtype:
+def numpy_dtype(nptype: Callable[[Any], Any], dtype: Any) -> np.dtype:
     """The numpy dtype of a TensorRT ``DataType``.
+
+    Args:
+        nptype: ``tensorrt.nptype`` (TensorRT's own mapping).
+        dtype: a ``tensorrt.DataType``.
 
     Raises:
         EngineError: for types numpy cannot hold (BF16, FP8, INT4).
     """
     try:
-        return np.dtype(trt.nptype(dtype))
+        return np.dtype(nptype(dtype))
     except (TypeError, AttributeError) as exc:
         name = getattr(dtype, "name", str(dtype)).split(".")[-1]
         if name not in _NUMPY_TYPES:
             raise EngineError(f"TensorRT tensor type {name} has no numpy equivalent") from exc
         return np.dtype(_NUMPY_TYPES[name])
+
+
+def _shape(dims: trt.Dims) -> tuple[int, ...]:
+    # Dims is a sequence by __len__/__getitem__ (no __iter__ in its type).
+    return tuple(int(dims[i]) for i in range(len(dims)))
 
 
 class TensorRTEngine(Engine):
@@ -181,54 +209,60 @@ class TensorRTEngine(Engine):
     def __init__(self, path: str | os.PathLike, device: str | None = None, cuda_graph: bool = False,
                  card: ModelCard | None = None) -> None:
         path = Path(path)
-        trt, info = require_tensorrt(device)
+        info = require_tensorrt(device)
+        import tensorrt as trt
+
         self._card_source = "the given card" if card is not None else f"the sidecar {sidecar_path(path).name}"
         card = card if card is not None else read_sidecar(path)
         super().__init__(path, card, f"cuda:{info.index}")
         self.device_info = info
         self.tensorrt_version = str(trt.__version__)
-        self._graph = None
-        self._context = self._engine = self._runtime = None
-        self._buffers: list[Any] = []
-        self._stream = None
+        self._graph: cudart.GraphCapture | None = None
+        self._context: trt.IExecutionContext | None = None
+        self._engine: trt.ICudaEngine | None = None
+        self._runtime: trt.Runtime | None = None
+        self._buffers: list[cudart.HostBuffer | cudart.DeviceBuffer] = []
+        self._stream: cudart.Stream | None = None
         mismatches = plan_mismatches(card, self.tensorrt_version, info)
         if mismatches:
             warnings.warn(f"{path.name}: " + "; ".join(mismatches) + " (rebuild it here with flame-export "
                           "--format tensorrt if it fails to load or runs slowly)", PlanMismatchWarning, stacklevel=2)
         try:
-            self._load(trt, path, mismatches)
+            self._load(path, mismatches)
             if cuda_graph:
                 self._capture_graph()
         except BaseException:
             self._release()
             raise
 
-    def _load(self, trt: Any, path: Path, mismatches: list[str]) -> None:
-        logger = tensorrt_logger(trt)
-        logger.take()
+    def _load(self, path: Path, mismatches: list[str]) -> None:
+        import tensorrt as trt
+
+        logger = tensorrt_logger()
+        last_error()  # forget errors of earlier objects
         self._runtime = trt.Runtime(logger)
-        self._engine = self._runtime.deserialize_cuda_engine(path.read_bytes())
-        if self._engine is None:
+        engine = self._runtime.deserialize_cuda_engine(path.read_bytes())
+        if engine is None:
             why = "; ".join(mismatches) or "the file is not a TensorRT plan, or was built by another TensorRT version or GPU"
-            said = last_error(logger)
+            said = last_error()
             raise EngineError(f"TensorRT cannot deserialise {path} ({why}{'; TensorRT says: ' + said if said else ''}); "
                               "rebuild it on this machine with flame-export --format tensorrt")
-        engine = self._engine
+        self._engine = engine
         names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
         inputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
         outputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
         if len(inputs) != 1 or len(outputs) != 1:
             raise EngineError(f"{path.name} has inputs {inputs} and outputs {outputs}; a FLAME plan has one of each")
         self.input_name, self.output_name = inputs[0], outputs[0]
-        in_shape = tuple(int(d) for d in engine.get_tensor_shape(self.input_name))
-        out_shape = tuple(int(d) for d in engine.get_tensor_shape(self.output_name))
-        in_dtype = numpy_dtype(trt, engine.get_tensor_dtype(self.input_name))
-        out_dtype = numpy_dtype(trt, engine.get_tensor_dtype(self.output_name))
+        in_shape, out_shape = _shape(engine.get_tensor_shape(self.input_name)), _shape(engine.get_tensor_shape(self.output_name))
+        in_dtype = numpy_dtype(trt.nptype, engine.get_tensor_dtype(self.input_name))
+        out_dtype = numpy_dtype(trt.nptype, engine.get_tensor_dtype(self.output_name))
         check_card_fits(self.card, in_shape, in_dtype, out_shape, out_dtype, path.name, self._card_source)
 
-        self._context = engine.create_execution_context()
-        if self._context is None:
+        context = engine.create_execution_context()
+        if context is None:
             raise EngineError(f"TensorRT could not create an execution context for {path.name} (out of GPU memory?)")
+        self._context = context
         self._stream = cudart.Stream()
         self._host_in = cudart.HostBuffer(in_shape, in_dtype)
         self._host_out = cudart.HostBuffer(out_shape, out_dtype)
@@ -237,21 +271,24 @@ class TensorRTEngine(Engine):
         self._dev_out = cudart.DeviceBuffer(self._host_out.nbytes)
         self._buffers += [self._dev_in, self._dev_out]
         for name, buffer in ((self.input_name, self._dev_in), (self.output_name, self._dev_out)):
-            if not self._context.set_tensor_address(name, int(buffer.ptr)):
+            if not context.set_tensor_address(name, int(buffer.ptr)):
                 raise EngineError(f"TensorRT refused the device address of tensor {name!r}")
 
     def _enqueue(self) -> None:
+        if self._context is None or self._stream is None:
+            raise EngineError(f"{self.path.name}: the engine is closed")
         if not self._context.execute_async_v3(int(self._stream.handle)):
-            said = last_error(_LOGGER) if _LOGGER is not None else ""
+            said = last_error()
             raise EngineError(f"TensorRT execute_async_v3 failed on {self.path.name}" + (f": {said}" if said else ""))
 
     def _capture_graph(self) -> None:
         # One plain run first: TensorRT defers some work to the first enqueue,
         # which must not end up inside the captured graph.
+        stream = self._live_stream()
         self._enqueue()
-        self._stream.synchronize()
+        stream.synchronize()
         try:
-            self._graph = cudart.GraphCapture(self._stream, self._enqueue)
+            self._graph = cudart.GraphCapture(stream, self._enqueue)
         except EngineError as exc:
             self._graph = None
             warnings.warn(f"CUDA graph capture failed, running without it: {exc}", RuntimeWarning, stacklevel=3)
@@ -261,24 +298,30 @@ class TensorRTEngine(Engine):
         """Whether calls replay a captured CUDA graph."""
         return self._graph is not None
 
+    def _live_stream(self) -> cudart.Stream:
+        if self._stream is None:
+            raise EngineError(f"{self.path.name}: the engine is closed")
+        return self._stream
+
     def _infer(self, frames: np.ndarray, timing: Timing) -> np.ndarray:
+        stream = self._live_stream()
         start = now_ms()
         np.copyto(self._host_in.array, frames)
         mark = now_ms()
         timing.prepare_ms = mark - start
-        self._dev_in.upload(self._host_in, self._stream)
-        self._stream.synchronize()
+        self._dev_in.upload(self._host_in, stream)
+        stream.synchronize()
         timing.copy_in_ms = now_ms() - mark
         mark = now_ms()
         if self._graph is not None:
             self._graph.launch()
         else:
             self._enqueue()
-        self._stream.synchronize()
+        stream.synchronize()
         timing.compute_ms = now_ms() - mark
         mark = now_ms()
-        self._dev_out.download(self._host_out, self._stream)
-        self._stream.synchronize()
+        self._dev_out.download(self._host_out, stream)
+        stream.synchronize()
         # A copy: the pinned buffer is overwritten by the next call.
         labels = self._host_out.array.copy()
         timing.copy_out_ms = now_ms() - mark

@@ -157,6 +157,49 @@ def test_a_logits_export_scores_and_streams_like_the_labels_export(tiny_data, ti
     assert run_report["frames_processed"] == 10 and run_report["card"]["output"] == "logits"
 
 
+def _report_from_another_model(path, card, latency_ms=250.0, frames=6):
+    """A flame-run report of ``frames`` frames at ``latency_ms`` each, measured on a model with ``card``."""
+    from flame.runtime.run_report import build_run_report, write_run_report
+    from flame.runtime.stream_result import RunResult
+
+    result = RunResult(window=card.window, train_fps=card.fps, source_fps=30.0, started_ns=0,
+                       ended_ns=frames * 100_000_000, frames_captured=frames, end_reason="end of source")
+    step, lat = 100_000_000, int(latency_ms * 1e6)
+    result.records = [(i, i * step, i * step, i * step + lat, lat - 1_000_000, -1, 0) for i in range(frames)]
+    report = build_run_report(result)
+    report["card"] = card.summary()
+    return write_run_report(path, report)
+
+
+def test_latency_from_a_report_of_another_model_is_refused_unless_forced(tiny_data, tiny_onnx, tmp_path):
+    import dataclasses
+
+    with load_engine(tiny_onnx) as engine:
+        card = engine.card
+    # The issue's case: a T=1 576x768 run applied to this T=2 64x128 engine.
+    other = _report_from_another_model(tmp_path / "other.json",
+                                       dataclasses.replace(card, window=1, input_size=(576, 768)))
+    args = ["--engine", tiny_onnx, "--dataset", "folder", "--data-root", tiny_data, "--latency-from", other,
+            "--no-streaming", "--json", tmp_path / "r.json"]
+    code, output = run(args)
+    assert code == 2, output
+    lines = output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: run report"), output
+    assert "window 1 there, 2 here" in lines[0] and "input size 576x768 there, 64x128 here" in lines[0]
+    assert "--force" in lines[0] and not (tmp_path / "r.json").exists()
+    code, output = run(args + ["--force"])
+    assert code == 0, output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["k"] == 8  # 250 ms at 30 fps: what the user asked for with --force
+    # The same model at another precision or backend (the robot's plan, this ONNX) is the same computation.
+    same = _report_from_another_model(tmp_path / "same.json", dataclasses.replace(card, precision="fp16",
+                                                                                 backend="tensorrt"))
+    assert latency_from_report(same, card=card).value_ms == pytest.approx(250.0)
+    with pytest.raises(ConfigError, match="measured on another model"):
+        latency_from_report(other, card=card)
+    assert latency_from_report(other, card=card, force=True).value_ms == pytest.approx(250.0)
+
+
 def test_forecast_cost_is_added_to_a_given_latency_and_shown_apart(tiny_data, tiny_onnx, tmp_path):
     code, output = run(["--engine", tiny_onnx, "--dataset", "folder", "--data-root", tiny_data, "--latency", 30,
                         "--extra-latency-ms", 2, "--forecast", "flow", "--no-streaming", "--json", tmp_path / "r.json"])

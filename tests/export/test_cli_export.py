@@ -115,3 +115,33 @@ def test_human_size():
     assert human_size(999) == "999 B"
     assert human_size(47_394_422) == "47.4 MB"
     assert human_size(2_500_000_000) == "2.5 GB"
+
+
+def test_an_artifact_made_with_other_options_is_never_silently_replaced(artifacts, tmp_path):
+    # README's own sequence: best.onnx, then --size/--output logits into the same default name.
+    checkpoint = tmp_path / "best.pt"
+    shutil.copy(artifacts.checkpoint, checkpoint)
+    out = tmp_path / "best.onnx"
+    assert run(checkpoint, "--no-verify").exit_code == 0
+    before = out.read_bytes()
+    height, width = SIZE
+    result = run(checkpoint, "--size", f"{2 * height}x{2 * width}", "--output", "logits", "--no-verify")
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == (
+        f"error: {out} already holds an export made with other options (input size {height}x{width} there, "
+        f"{2 * height}x{2 * width} now; output labels there, logits now); pass --force to overwrite it, "
+        "or choose another --out")
+    assert out.read_bytes() == before  # untouched
+    # The same model and options: replaced, and said so.
+    result = run(checkpoint, "--no-verify")
+    assert result.exit_code == 0 and f"replaced the earlier best.onnx (same model and options)" in result.output
+    # --force replaces it whatever it holds.
+    result = run(checkpoint, "--output", "logits", "--no-verify", "--force")
+    assert result.exit_code == 0, result.output
+    with load_engine(out, device="cpu") as engine:
+        assert engine.card.output == "logits"
+    # A file that is not a FLAME export is not replaced either.
+    (tmp_path / "notes.onnx").write_text("my notes")
+    result = run(checkpoint, "-o", tmp_path / "notes.onnx", "--no-verify")
+    assert result.exit_code == 2 and "is not a FLAME onnx export" in result.output and "--force" in result.output
+    assert (tmp_path / "notes.onnx").read_text() == "my notes"

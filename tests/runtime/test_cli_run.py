@@ -74,14 +74,10 @@ def test_bad_inputs_exit_2_with_one_line_within_seconds(files):
     assert time.monotonic() - started < 30
 
 
-def test_ctrl_c_stops_cleanly_and_writes_the_report(files):
-    tmp, engine, _ = files
-    video = write_video(tmp / "long.avi", 300, fps=30)  # 10 s in real time
-    report = tmp / "run.json"
-    proc = subprocess.Popen(RUN + ["--video", str(video), "--realtime", "--engine", str(engine), "--report",
-                                   str(report)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def _start_and_signal(args, sig, after_s=1.0):
+    """Start flame-run, wait for its header (printed as the loop starts), send ``sig`` after ``after_s``."""
+    proc = subprocess.Popen(RUN + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        # The header goes to stderr just before the loop starts.
         seen, deadline = b"", time.monotonic() + 30
         while b"onnxruntime" not in seen and time.monotonic() < deadline:
             chunk = os.read(proc.stderr.fileno(), 4096)
@@ -89,19 +85,56 @@ def test_ctrl_c_stops_cleanly_and_writes_the_report(files):
                 break
             seen += chunk
         assert b"onnxruntime" in seen, seen
-        time.sleep(1.0)
-        proc.send_signal(signal.SIGINT)
+        time.sleep(after_s)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130, (out, err)
-    assert b"Traceback" not in err
+    return proc.returncode, out, seen + err
+
+
+@pytest.mark.parametrize("sig, status, reason, said", [(signal.SIGINT, 130, "interrupted", b"interrupted"),
+                                                       (signal.SIGTERM, 143, "terminated", b"terminated")])
+def test_ctrl_c_and_sigterm_stop_cleanly_and_write_report_and_video(files, sig, status, reason, said):
+    # SIGTERM is what docker stop, systemd and ROS launch send: it must act like Ctrl-C.
+    tmp, engine, _ = files
+    video = write_video(tmp / "long.avi", 300, fps=30)  # 10 s in real time
+    report, saved = tmp / "run.json", tmp / "overlay.avi"
+    code, out, err = _start_and_signal(["--video", str(video), "--realtime", "--engine", str(engine), "--report",
+                                        str(report), "--save", str(saved)], sig)
+    assert code == status, (out, err)
+    assert b"Traceback" not in err and err.strip().splitlines()[-1] == said
     data = json.loads(report.read_text())
-    assert data["end_reason"] == "interrupted" and data["complete"] is False
+    assert data["end_reason"] == reason and data["complete"] is False
     assert 0 < data["frames_processed"] < 300
     assert data["frames_processed"] + data["frames_dropped"] == data["frames_captured"]
     assert data["latency_ms"]["count"] == data["frames_processed"] == len(data["frames"])
+    # The overlay video was finished and renamed into place: in real time it keeps the source's timeline.
+    capture = cv2.VideoCapture(str(saved))
+    frames = 0
+    while capture.read()[0]:
+        frames += 1
+    indices = [row[0] for row in data["frames"]]
+    assert frames == indices[-1] - indices[0] + 1
+    assert not list(tmp.glob(".*partial*"))
+
+
+def test_a_video_cut_short_is_reported_incomplete_with_its_counts(files):
+    tmp, engine, _ = files
+    whole = write_video(tmp / "whole.avi", 60, fps=30)
+    data = whole.read_bytes()
+    cut = tmp / "cut.avi"
+    cut.write_bytes(data[: len(data) * 4 // 10])  # the header still announces 60 frames
+    result = CliRunner().invoke(main, ["--video", str(cut), "--engine", str(engine), "--report", str(tmp / "run.json")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp / "run.json").read_text())
+    read = report["frames_processed"]
+    assert 5 < read < 60
+    assert report["complete"] is False
+    assert report["end_reason"] == f"the video ended after {read} of the 60 frames its header announced"
+    assert report["source"]["frames_announced"] == 60 and report["source"]["frames_read"] == read
+    assert f"incomplete: the video ended after {read} of the 60 frames" in result.output
 
 
 def test_bad_options_fail_before_the_run(files):

@@ -144,15 +144,13 @@ def test_numpy_dtype_by_name():
         def __init__(self, name):
             self.name = name
 
-    class NoNptype:
-        @staticmethod
-        def nptype(dtype):
-            raise TypeError("no numpy type")
+    def no_nptype(dtype):  # tensorrt.nptype for a type numpy lacks
+        raise TypeError("no numpy type")
 
-    assert numpy_dtype(NoNptype, Fake("UINT8")) == np.uint8
-    assert numpy_dtype(NoNptype, Fake("HALF")) == np.float16
+    assert numpy_dtype(no_nptype, Fake("UINT8")) == np.uint8
+    assert numpy_dtype(no_nptype, Fake("HALF")) == np.float16
     with pytest.raises(EngineError, match="BF16"):
-        numpy_dtype(NoNptype, Fake("BF16"))
+        numpy_dtype(no_nptype, Fake("BF16"))
 
 
 def test_cuda_device_check_fails_cleanly_without_a_gpu():

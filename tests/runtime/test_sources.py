@@ -50,10 +50,13 @@ def test_damaged_video_streams_what_it_can(tmp_path):
     assert capture.get(cv2.CAP_PROP_FRAME_COUNT) == 30  # the container still claims 30
     capture.release()
     with VideoSource(cut) as source:
+        assert source.frames_announced == 30
         taken = drain(source)
     assert 5 < len(taken) < 30
     assert [t.frame.index for t in taken] == list(range(len(taken)))
-    assert source.end_reason == "end of source"
+    # Cut short: the end says how short, against the count the header announced.
+    assert source.end_reason == f"the video ended after {len(taken)} of the 30 frames its header announced"
+    assert source.describe()["frames_read"] == len(taken) and source.describe()["frames_announced"] == 30
 
 
 def test_folder_in_natural_order_skips_unreadable_images(tmp_path):

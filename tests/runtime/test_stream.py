@@ -83,6 +83,12 @@ def test_realtime_pacing_drops_exactly_the_frames_a_slow_engine_misses(tmp_path)
     assert list(cols["engine_ms"]) == [250.0] * 9
     assert list(cols["capture_ms"]) == [100.0 * i for i in cols["index"]]
     assert result.summary()["k"] == 3  # p50 300 ms at 10 fps
+    # The latency splits into the newest frame's wait for the busy engine, the engine call and the
+    # runtime's own work (none on a virtual clock): a frame taken at 250 ms arrived at 200 ms.
+    assert list(np.round(cols["wait_ms"], 6)) == [0, 50, 0, 50, 0, 50, 0, 50, 100]
+    assert list(cols["runtime_ms"]) == [0.0] * 9
+    summary = result.summary()
+    assert summary["wait_ms"]["p50"] == 50 and summary["runtime_ms"]["max"] == 0
     # The engine saw the frames it was said to process.
     assert [decoded_index(fed[0]) for fed in engine.fed] == list(cols["index"])
 
@@ -132,6 +138,30 @@ def test_interrupted_run_keeps_a_consistent_result(tmp_path):
     assert report["complete"] is False and report["frames_processed"] == 5
 
 
+class SlowOutput:
+    """An output that takes 25 ms per frame on the virtual clock (drawing and saving)."""
+
+    def __init__(self, clock):
+        self.clock = clock
+
+    def __call__(self, result):
+        self.clock.advance_ms(25)
+
+    def close(self):
+        pass
+
+
+def test_output_share_is_the_fraction_of_the_run_spent_on_outputs(tmp_path):
+    # 10 frames offline, 75 ms engine + 25 ms output each: 1 s of run, 250 ms of it drawing.
+    clock = VirtualClock()
+    engine = DelayEngine(75, make_card(1, (48, 64)), clock)
+    source = VideoSource(write_video(tmp_path / "v.avi", 10, fps=10), clock=clock, sleep=clock.sleep)
+    summary = Stream(engine, source, warmup=0, outputs=[SlowOutput(clock)]).run().summary()
+    assert summary["duration_s"] == pytest.approx(1.0)
+    assert summary["output_ms"]["mean"] == pytest.approx(25.0) and summary["output_ms"]["count"] == 10
+    assert summary["output_share"] == pytest.approx(0.25)
+
+
 def test_report_schema_round_trip(tmp_path):
     clock = VirtualClock()
     engine = DelayEngine(250, make_card(2, (48, 64), fps=5), clock)
@@ -145,7 +175,7 @@ def test_report_schema_round_trip(tmp_path):
                 "end_reason", "complete", "duration_s", "window", "window_padded", "output_share"):
         assert key in raw, key
     assert raw["frames_processed"] + raw["frames_dropped"] == raw["frames_captured"] == 20
-    for block in ("latency_ms", "engine_ms", "overhead_ms"):
+    for block in ("latency_ms", "wait_ms", "engine_ms", "runtime_ms"):
         assert set(raw[block]) >= {"mean", "p50", "p90", "p99", "max"}
     assert raw["latency_ms"]["p50"] == 300.0 and raw["latency_ms"]["max"] == 350.0
     assert raw["engine_ms"]["mean"] == 250.0
@@ -156,9 +186,10 @@ def test_report_schema_round_trip(tmp_path):
     assert raw["source"]["kind"] == "video" and raw["source"]["realtime"] is True and raw["source"]["fps"] == 10
     assert raw["machine"]["cpu"] and "gpu" in raw["machine"]
     assert raw["frame_fields"] == list(FRAME_FIELDS)
-    assert raw["frames"][2] == [5, 500.0, 750.0, 250.0, 250.0, 3, 0.0]
+    # Frame 5 arrived at 500 ms as the engine came free: no wait, 250 ms in the engine (no forecast: 0 ms).
+    assert raw["frames"][2] == [5, 500.0, 750.0, 250.0, 0.0, 250.0, 3, 0.0]
     # One line per frame keeps long runs small.
-    assert "    [5,500.0,750.0,250.0,250.0,3,0.0]" in path.read_text()
+    assert '    [5,500.0,750.0,250.0,0.0,250.0,3,0.0]' in path.read_text()
     back = read_run_report(path)
     assert list(latency_samples_ms(back)) == [250, 300, 250, 300, 250, 300, 250, 300, 350]
     assert list(back["frame_columns"]["index"]) == [0, 2, 5, 7, 10, 12, 15, 17, 19]
@@ -206,6 +237,37 @@ def test_overlay_blends_the_palette(tmp_path):
     # Bottom-left: class 0 (black) halves the grey; bottom-right: class 1 (red in RGB) lifts the red channel.
     assert tuple(canvas[-1, 5]) == (50, 50, 50)
     assert tuple(canvas[-1, -5]) == (50, 50, 178)
+
+
+def test_overlay_legend_names_the_classes_on_screen_in_their_colours():
+    from flame.runtime.frames import Frame
+    from flame.runtime.overlay import draw_legend, legend_classes
+    from flame.runtime.stream import FrameResult, LiveStats
+
+    names = ["road", "car", "person", "sky"]
+    lut = palette_lut([(128, 64, 128), (0, 0, 142), (220, 20, 60), (70, 130, 180)])
+    image = np.full((120, 240, 3), 100, np.uint8)
+    labels = np.zeros((120, 240), np.uint8)
+    labels[60:, 120:] = 2  # road and person on screen; car and sky not
+    labels[0, 0] = 255     # void is never listed
+    result = FrameResult(Frame(image, 0, 0, 0.0), (), labels, 41.0, 38.0, LiveStats(41.0, 38.0, 12.0, 2, 30.0, 1, 0))
+    plain = draw_overlay(result, lut)
+    canvas = draw_overlay(result, lut, class_names=names)
+    boxes = draw_legend(plain.copy(), labels, names, lut, top=17)  # the layout draw_overlay uses at this width
+    assert len(boxes) == 2  # one entry per class on screen
+    for (x0, y0, x1, y1), cls in zip(boxes, [0, 2]):
+        # The swatch is the class's palette colour (BGR), unblended.
+        assert (canvas[y0:y1, x0:x1] == lut[cls, 0]).all()
+        # The name is written (white text) to the right of its swatch.
+        assert canvas[y0:y1, x1:].max() > 200
+    assert tuple(lut[2, 0]) == (60, 20, 220)  # person: RGB (220, 20, 60)
+    # Without names, no legend: the pixels there are the plain blend.
+    x0, y0, x1, y1 = boxes[1]
+    assert not (plain[y0:y1, x0:x1] == lut[2, 0]).all(axis=-1).any()
+    # More classes on screen than rows: the largest ones, listed in id order; ids past the names left out.
+    many = np.repeat(np.array([0, 1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 5, 5, 5, 5, 5], np.uint8), 4).reshape(8, 8)
+    assert legend_classes(many, 6, 3) == [2, 3, 5]
+    assert legend_classes(many, 4, 10) == [0, 1, 2, 3]
 
 
 class ClockForecaster:
