@@ -1,93 +1,18 @@
-"""Forecasters: move a label map to the moment it is used (latency compensation).
+"""The ``flow`` forecaster: constant velocity from dense optical flow, moved segment by segment.
 
-A segmenter's labels for frame I_t are used ``horizon`` seconds after I_t was
-captured (its own latency, plus transport). A forecaster takes
-
-    (labels from I_t, I_t, the source frame before it, the time between the two, horizon)
-
-and returns the labels expected at ``t + horizon``. Its cost is part of the
-deployed path: ``flame-run`` measures latency to the forecast labels.
-
-Methods (the registry :data:`FORECASTERS`, which every command reads):
-
-* ``none``: the labels as they are (the baseline).
-* ``flow``: dense optical flow from I_t back to the frame before it (OpenCV DIS
-  or Farneback, at a reduced working width), read as a constant velocity and
-  extrapolated to the horizon. *Thing* classes (cars, people, ...) are moved
-  segment by segment: each connected segment by the median flow inside it,
-  refined by matching the segment's colour pixels in the earlier frame, so an
-  object moves whole into pixels whose own flow is the background's (a
-  per-pixel backward warp cannot do that). The background moves on its own, as
-  one affine camera motion fitted robustly to its flow (per-pixel flow is noise
-  on textureless ground and smears the objects' motion around them). Pixels a
-  moving object uncovers get the background label nearest to them, as if the
-  background continued behind the object; segments are painted far to near
-  (by their lowest row: in a street scene lower is nearer).
-
-The per-frame path stays light: flow, segments and matching run at the
-working size; only the final warp and paste touch the full-size labels.
+See :mod:`flame.runtime.forecast` for what it does and why; this module is the
+method itself (flow algorithms, segment motion, background motion, warp and paste).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Iterable, Protocol, Sequence
+from typing import Callable, Iterable
 
 import cv2
 import numpy as np
 
 from flame.core.errors import ConfigError
-
-#: Class names moved segment by segment (everything else is background).
-THING_NAMES = frozenset({
-    "car", "truck", "bus", "train", "motorcycle", "motorbike", "bicycle", "person", "rider", "pedestrian",
-    "ball", "caravan", "trailer", "vehicle", "animal", "dog", "cat", "horse", "cow", "sheep", "bird", "boat",
-})
-
-
-def thing_classes(class_names: Sequence[str]) -> tuple[int, ...]:
-    """Ids of the classes whose names are known objects (:data:`THING_NAMES`)."""
-    return tuple(i for i, name in enumerate(class_names) if name.strip().lower() in THING_NAMES)
-
-
-@dataclass(frozen=True)
-class Forecast:
-    """What a forecaster returned.
-
-    Attributes:
-        labels: the label map expected at ``t + horizon`` (same shape and dtype as the input).
-        method: the method that made it (``none`` when ``flow`` had to fall back).
-        fallback: why the requested method was not used (None when it was).
-    """
-
-    labels: np.ndarray
-    method: str
-    fallback: str | None = None
-
-
-class Forecaster(Protocol):
-    """``(labels, image, previous, interval_s, horizon_s) -> Forecast``.
-
-    ``labels`` is the label map computed from ``image`` (I_t); ``previous`` is
-    the source frame captured ``interval_s`` seconds before it (None when there
-    is none); ``horizon_s`` is how long after I_t's capture the labels are used.
-    Images are uint8 BGR (or grey) of any size; the labels' size is kept.
-    """
-
-    name: str
-
-    def __call__(self, labels: np.ndarray, image: np.ndarray, previous: np.ndarray | None, interval_s: float,
-                 horizon_s: float) -> Forecast: ...  # noqa: E704
-
-
-class NoForecast:
-    """The labels as they are (today's behaviour, the baseline)."""
-
-    name = "none"
-
-    def __call__(self, labels: np.ndarray, image: np.ndarray, previous: np.ndarray | None, interval_s: float,
-                 horizon_s: float) -> Forecast:
-        return Forecast(labels, "none")
+from flame.runtime.forecast.base import Forecast
 
 
 def _farneback() -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
@@ -324,23 +249,3 @@ def _warp_affine(labels: np.ndarray, camera: np.ndarray | None, gain: float,
     height, width = labels.shape[:2]
     return cv2.warpAffine(labels, full[:2], (width, height), flags=cv2.INTER_NEAREST,
                           borderMode=cv2.BORDER_REPLICATE)
-
-
-#: The forecasting methods: name -> factory taking the method's options.
-FORECASTERS: dict[str, Callable[..., Forecaster]] = {
-    "none": lambda **_: NoForecast(),
-    "flow": FlowForecast,
-}
-
-
-def make_forecaster(name: str, class_names: Sequence[str] = (), **options) -> Forecaster:
-    """A forecaster by name, its thing classes taken from ``class_names`` when not given.
-
-    Raises:
-        ConfigError: on an unknown method or option value.
-    """
-    if name not in FORECASTERS:
-        raise ConfigError(f"unknown forecast method {name!r}; choose one of {', '.join(FORECASTERS)}")
-    if name == "flow" and "things" not in options:
-        options["things"] = thing_classes(class_names)
-    return FORECASTERS[name](**options)
