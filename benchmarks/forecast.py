@@ -14,7 +14,11 @@ other jobs the one-thread CPU time is the quiet machine's wall time).
 ground truth as the predictions (a perfect static segmenter): FLAME at k = 1, 2,
 3 without and with the forecast and the share of the FLAME drop recovered,
 (FLAME_flow - FLAME_none) / (mIoU - FLAME_none), for each flow setting given with
-``--oracle-settings`` (``flow:width:search``, comma separated).
+``--oracle-settings`` (``flow:width:search``, comma separated), and a ceiling: the
+same forecaster with each segment moved by its true displacement between t-1
+and t (its shape matched against its class in the ground truth of t-1, within
+20 pixels, at the labels' size); what it misses is the constant-velocity segment
+model itself (acceleration, bounces, occlusions, objects entering the frame).
 
 Usage: python benchmarks/forecast.py [--size 512x1024] [--iterations 30] [--warmup 3] [--no-engine]
        [--flow dis-ultrafast] [--width 256] [--search 4] [--oracle [--oracle-settings ...]]
@@ -75,6 +79,45 @@ def engine_p50(size: tuple[int, int], iterations: int, warmup: int) -> list[floa
         return timed_calls(lambda _: engine(frames), iterations, warmup, cpu), cpu
 
 
+def _true_motion_classes():
+    """The ``flow`` forecaster with each segment's motion matched on the ground truth of t-1 (the ceiling)."""
+    from flame.apps.forecast import ForecastSource
+    from flame.runtime.forecast import FlowForecast
+
+    class TrueMotion(FlowForecast):
+        previous_labels: np.ndarray | None = None
+        segment_class = 0
+
+        def _segment_motion(self, seg, x0, y0, motion, cur, prev):
+            # Where the segment's shape best fits its class in the earlier ground truth, within 20 px.
+            height, width = self.previous_labels.shape
+            h, w = seg.shape
+            ax, ay = max(0, x0 - 20), max(0, y0 - 20)
+            bx, by = min(width, x0 + w + 20), min(height, y0 + h + 20)
+            search = (self.previous_labels[ay:by, ax:bx] == self.segment_class).astype(np.float32)
+            if search.shape[0] < h or search.shape[1] < w:
+                return 0.0, 0.0
+            _, _, best, _ = cv2.minMaxLoc(cv2.matchTemplate(search, seg.astype(np.float32), cv2.TM_SQDIFF))
+            return float(x0 - (ax + best[0])), float(y0 - (ay + best[1]))
+
+        def _paste(self, labels, labels_small, motion, cur, prev, gain, out):
+            things = self._things
+            try:
+                for c in things:  # one class at a time, so the match knows the segment's class
+                    self._things, self.segment_class = [c], c
+                    super()._paste(labels, labels_small, motion, cur, prev, gain, out)
+            finally:
+                self._things = things
+
+    class TrueMotionSource(ForecastSource):
+        def predict_for(self, sequence, index, target):
+            if index >= 1:
+                self.forecaster.previous_labels = sequence.label(index - 1)
+            return super().predict_for(sequence, index, target)
+
+    return TrueMotion, TrueMotionSource
+
+
 def oracle(settings: list[str]) -> None:
     """Recovered share of the FLAME drop with ground truth as the predictions, per flow setting."""
     from flame.apps.forecast import ForecastSource
@@ -86,6 +129,9 @@ def oracle(settings: list[str]) -> None:
         def predict(self, sequence, index):
             return sequence.label(index)
 
+    from flame.runtime.forecast import thing_classes
+
+    TrueMotion, TrueMotionSource = _true_motion_classes()
     dataset = load_synthetic("val")
     offsets = [0, 1, 2, 3]
     none = evaluate(dataset, Truth(), offsets).flame
@@ -99,6 +145,12 @@ def oracle(settings: list[str]) -> None:
         shares = [(scores[k].miou - none[k].miou) / (miou - none[k].miou) for k in offsets[1:]]
         print(f"  flow {setting:<22} FLAME " + ", ".join(f"{scores[k].miou:.4f}" for k in offsets[1:])
               + "  recovered " + ", ".join(f"{share:.1%}" for share in shares))
+    # The ceiling: each segment moved by its true displacement, found on the ground truth of t-1.
+    ceiling = TrueMotion(things=thing_classes(dataset.class_names))
+    scores = evaluate(dataset, TrueMotionSource(Truth(), ceiling), offsets).flame
+    shares = [(scores[k].miou - none[k].miou) / (miou - none[k].miou) for k in offsets[1:]]
+    print(f"  {'ceiling: true segment motion':<27} FLAME " + ", ".join(f"{scores[k].miou:.4f}" for k in offsets[1:])
+          + "  recovered " + ", ".join(f"{share:.1%}" for share in shares))
 
 
 def main() -> None:
@@ -111,7 +163,8 @@ def main() -> None:
     parser.add_argument("--search", type=int, default=4, help="the segment colour-match radius")
     parser.add_argument("--no-engine", action="store_true", help="skip the SwiftNet-R18 baseline (no torch needed)")
     parser.add_argument("--oracle", action="store_true", help="also the recovered share on the synthetic video")
-    parser.add_argument("--oracle-settings", default="dis-ultrafast:256:4,dis-ultrafast:256:0,farneback:256:4")
+    parser.add_argument("--oracle-settings",
+                        default="dis-ultrafast:256:4,farneback:256:4,dis-ultrafast:256:0,farneback:256:0")
     args = parser.parse_args()
 
     from flame.cli.common import parse_size
