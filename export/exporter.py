@@ -19,10 +19,11 @@ import numpy as np
 from flame.core.card import OUTPUTS, ModelCard
 from flame.core.errors import ConfigError
 from flame.core.deps import require_extra
-from flame.export.formats import EXPORT_FORMATS, FORMATS, ExportJob
+from flame.export.formats import EXPORT_FORMATS, FORMATS, ExportFormat, ExportJob, Int8Job
 from flame.export.overwrite import check_overwrite
 
 if TYPE_CHECKING:
+    from flame.evaluation.datasets import SequenceDataset
     from flame.export.parity import Parity
 
 __all__ = ["ExportResult", "FORMATS", "default_output", "export_checkpoint", "export_model", "format_of"]
@@ -72,16 +73,42 @@ def format_of(out: str | os.PathLike | None, fmt: str | None) -> str:
     return fmt
 
 
-def default_output(checkpoint: str | os.PathLike, fmt: str, fp16: bool) -> Path:
-    """Next to the checkpoint: ``best.pt`` -> ``best.onnx``, ``best.fp16.plan``, ``best.pt2``..."""
+def default_output(checkpoint: str | os.PathLike, fmt: str, fp16: bool, int8: bool = False) -> Path:
+    """Next to the checkpoint: ``best.pt`` -> ``best.onnx``, ``best.fp16.plan``, ``best.int8.onnx``, ``best.pt2``..."""
     checkpoint = Path(checkpoint)
-    return checkpoint.with_name(checkpoint.stem + (".fp16" if fp16 else "") + EXPORT_FORMATS[fmt].suffixes[0])
+    tag = ".fp16" if fp16 else ".int8" if int8 else ""
+    return checkpoint.with_name(checkpoint.stem + tag + EXPORT_FORMATS[fmt].suffixes[0])
+
+
+def int8_target_of(exporter: ExportFormat, int8: bool, target: str | None) -> str | None:
+    """The INT8 flavour: as given, else the format's default (``tensorrt`` for plans, ``cpu`` for ONNX).
+
+    Raises:
+        ConfigError: on an unknown target, a target without INT8, INT8 for a format
+            without an INT8 form, or a flavour the format cannot hold.
+    """
+    from flame.export.int8 import check_target
+
+    if not int8:
+        if target is not None:
+            raise ConfigError(f"{{int8_target}} {target!r} applies to {{int8}} exports only")
+        return None
+    if not exporter.int8_targets:
+        holders = " or ".join(f.name for f in EXPORT_FORMATS.values() if f.int8_targets)
+        raise ConfigError(f"{{fmt}} {exporter.name} has no INT8 form; INT8 is exported with {{fmt}} {holders}")
+    target = check_target(target or exporter.int8_targets[0])
+    if target not in exporter.int8_targets:
+        raise ConfigError(f"{{fmt}} {exporter.name} holds {{int8_target}} {' or '.join(exporter.int8_targets)} "
+                          f"only, not {target!r}")
+    return target
 
 
 def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | None = None, fmt: str | None = None,
                       fp16: bool = False, size: tuple[int, int] | None = None, output: str = "labels",
                       verify: bool = True, timing_cache: str | os.PathLike | None = None, workspace_mb: int = 1024,
-                      windows: int = 4, on_step: Callable[[str], None] | None = None,
+                      windows: int = 4, on_step: Callable[[str], None] | None = None, int8: bool = False,
+                      int8_target: str | None = None, calibration: "SequenceDataset | None" = None,
+                      calibration_frames: int = 64, validation: "SequenceDataset | None" = None,
                       force: bool = False) -> ExportResult:
     """Export a checkpoint with its format's exporter and check the artifact against the PyTorch wrapper.
 
@@ -99,6 +126,11 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
         workspace_mb: TensorRT builder workspace limit.
         windows: input windows of the parity check.
         on_step: called with a short description before each step.
+        int8: INT8 artifact (post-training static quantisation in QDQ form, :mod:`flame.export.int8`).
+        int8_target: ``cpu`` or ``tensorrt`` flavour; default the format's first (``tensorrt`` for plans).
+        calibration: data set whose windows calibrate INT8 (default the synthetic video's train split).
+        calibration_frames: calibration windows, drawn evenly across its sequences.
+        validation: data set of the INT8 parity check and static mIoU change (default the synthetic video's val).
         force: replace an existing ``out`` whatever it holds; without it, a file there is
             replaced only when it is an export of the same model with the same options
             (:mod:`flame.export.overwrite`).
@@ -107,8 +139,9 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
         An :class:`ExportResult`.
 
     Raises:
-        ConfigError: on bad options (format, size, output kind), or an existing ``out``
-            made with other options (without ``force``).
+        ConfigError: on bad options (format, size, output kind, fp16 with int8, INT8 target), or an existing
+            ``out`` made with other options (without ``force``).
+        DataError: when the calibration set has fewer windows than ``calibration_frames``.
         CheckpointError: when the checkpoint is missing, corrupt or has no card.
         MissingExtraError: when torch or onnx (the [train] extra) is not installed.
         DependencyError: when the format's backend (TensorRT, a GPU, onnx...) is missing.
@@ -119,11 +152,14 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
     exporter = EXPORT_FORMATS[format_of(out, fmt)]
     if output not in OUTPUTS:
         raise ConfigError(f"{{output}} must be {' or '.join(OUTPUTS)}, found {output!r}")
+    if fp16 and int8:
+        raise ConfigError("{fp16} and {int8} exclude each other: choose one precision")
+    int8_target = int8_target_of(exporter, int8, int8_target)
     # Without the [train] extra (a robot's base install): one line naming it, before anything is read.
     require_extra("torch", "onnx")
     if exporter.require is not None:
         exporter.require()
-    out = Path(out) if out is not None else default_output(checkpoint, exporter.name, fp16)
+    out = Path(out) if out is not None else default_output(checkpoint, exporter.name, fp16, int8)
 
     from flame.trainer.blocks import check_input_size
     from flame.trainer.checkpoint import load_checkpoint
@@ -134,14 +170,36 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
         check_input_size(*size)
     card = card.replace(input_size=tuple(size or card.input_size), output=output)
     check_input_size(*card.input_size)
+    int8_job = int8_job_of(card, int8_target, calibration, calibration_frames, step)
     return export_model(model, card, out, exporter.name, fp16, verify, timing_cache, workspace_mb, windows, step,
-                        started, force)
+                        started, force, int8_job, validation)
+
+
+def int8_job_of(card: ModelCard, target: str | None, calibration: "SequenceDataset | None", frames: int,
+                step: Callable[[str], None]) -> Int8Job | None:
+    """The INT8 part of an export job (None without a target): calibration windows drawn at the card's size.
+
+    Drawn before the (slow) export, so that a calibration set too small fails at once.
+
+    Raises:
+        ConfigError, DataError: see :func:`flame.export.int8.calibration_windows`.
+    """
+    if target is None:
+        return None
+    from flame.export.int8 import calibration_windows, default_calibration
+
+    calibration = calibration if calibration is not None else default_calibration("train")
+    step(f"drawing {frames} calibration windows from {calibration.name}")
+    size = (int(card.input_size[0]), int(card.input_size[1]))
+    return Int8Job(target, calibration_windows(calibration, card.window, size, frames),
+                   calibration.name)
 
 
 def export_model(model: Any, card: ModelCard, out: str | os.PathLike, fmt: str | None = None, fp16: bool = False,
                  verify: bool = True, timing_cache: str | os.PathLike | None = None, workspace_mb: int = 1024,
                  windows: int = 4, on_step: Callable[[str], None] | None = None,
-                 started: float | None = None, force: bool = False) -> ExportResult:
+                 started: float | None = None, force: bool = False, int8: Int8Job | None = None,
+                 validation: "SequenceDataset | None" = None) -> ExportResult:
     """Export a network with its card: wrap it (bytes in, labels out), write the format, check parity.
 
     Args:
@@ -151,6 +209,8 @@ def export_model(model: Any, card: ModelCard, out: str | os.PathLike, fmt: str |
         out, fmt, fp16, verify, timing_cache, workspace_mb, windows, on_step, force: as for
             :func:`export_checkpoint`.
         started: ``perf_counter`` time the whole export began (for its duration), default now.
+        int8: INT8 artifact (:func:`int8_job_of`), checked on ``validation``'s frames (default the
+            synthetic video's val split).
 
     Raises:
         ConfigError, DependencyError, EngineError: as :func:`export_checkpoint`.
@@ -163,17 +223,27 @@ def export_model(model: Any, card: ModelCard, out: str | os.PathLike, fmt: str |
     if exporter.require is not None:
         exporter.require()
     out = Path(out)
-    replaced = check_overwrite(out, exporter.name, card.replace(precision="fp16" if fp16 else "fp32"), force)
+    precision = "fp16" if fp16 else "int8" if int8 is not None else "fp32"
+    replaced = check_overwrite(out, exporter.name, card.replace(precision=precision), force)
 
     from flame.trainer.deploy import deploy_wrapper
     from flame.trainer.reference import ReferenceEngine
 
     wrapper = deploy_wrapper(model, card)
-    written = exporter.write(ExportJob(wrapper, card, out, fp16, timing_cache, workspace_mb, step))
+    written = exporter.write(ExportJob(wrapper, card, out, fp16, timing_cache, workspace_mb, step, int8))
     if replaced:
         written.notes.append(replaced)
     # The PyTorch reference runs the same network through its own deploy wrapper (on the CPU, in FP32).
-    parity = _verify(out, written.card, ReferenceEngine(model, card).raw, windows, step) if verify else None
+    reference = ReferenceEngine(model, card)
+    if not verify:
+        parity = None
+    elif int8 is not None:
+        from flame.export.int8 import verify_int8
+
+        step("checking parity and the static mIoU change on the validation frames")
+        parity = verify_int8(out, written.card, reference.raw, reference, validation, max(windows, 8))
+    else:
+        parity = _verify(out, written.card, reference.raw, windows, step)
     return ExportResult(out, written.card, out.stat().st_size, parity, tuple(written.extra_files),
                         time.perf_counter() - started, tuple(written.notes))
 

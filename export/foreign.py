@@ -18,7 +18,7 @@ import numpy as np
 
 from flame.core.card import ModelCard
 from flame.core.errors import ConfigError, DataError, first_line
-from flame.export.exporter import ExportResult, format_of
+from flame.export.exporter import ExportResult, format_of, int8_job_of, int8_target_of
 from flame.export.formats import EXPORT_FORMATS, ExportJob
 from flame.export.foreign_graph import classify_output, inspect_graph, with_opset, wrap_graph
 from flame.export.host_reference import Preprocessing, host_postprocess, host_preprocess, preprocessing
@@ -29,10 +29,11 @@ NAMED_CLASSES = ("cityscapes",)
 ARCHITECTURE = "foreign"
 
 
-def default_foreign_output(model: str | os.PathLike, fmt: str, fp16: bool) -> Path:
-    """Beside the model, never onto it: ``seg.onnx`` -> ``seg.flame.onnx``, ``seg.flame.fp16.plan``..."""
+def default_foreign_output(model: str | os.PathLike, fmt: str, fp16: bool, int8: bool = False) -> Path:
+    """Beside the model, never onto it: ``seg.onnx`` -> ``seg.flame.onnx``, ``seg.flame.fp16.plan``, ``seg.flame.int8.onnx``..."""
     model = Path(model)
-    return model.with_name(f"{model.stem}.flame{'.fp16' if fp16 else ''}{EXPORT_FORMATS[fmt].suffixes[0]}")
+    tag = ".fp16" if fp16 else ".int8" if int8 else ""
+    return model.with_name(f"{model.stem}.flame{tag}{EXPORT_FORMATS[fmt].suffixes[0]}")
 
 
 def read_classes(spec: str | os.PathLike | None, count: int | None) -> tuple[list[str], np.ndarray | None]:
@@ -174,8 +175,9 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
                    palette: str | os.PathLike | None = None, window: int = 1, fps: float = 30.0,
                    input_name: str | None = None, output_name: str | None = None, output: str = "labels",
                    verify: bool = True, timing_cache: str | os.PathLike | None = None, workspace_mb: int = 1024,
-                   windows: int = 4, on_step: Callable[[str], None] | None = None,
-                   force: bool = False) -> ExportResult:
+                   windows: int = 4, on_step: Callable[[str], None] | None = None, int8: bool = False,
+                   int8_target: str | None = None, calibration: Any = None, calibration_frames: int = 64,
+                   validation: Any = None, force: bool = False) -> ExportResult:
     """Wrap a foreign segmentation ONNX into a FLAME artifact and verify it.
 
     Args:
@@ -198,6 +200,9 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
         timing_cache, workspace_mb: TensorRT builder options.
         windows: input windows of the parity check.
         on_step: called with a short description before each step.
+        int8, int8_target, calibration, calibration_frames, validation: INT8 artifact, as for
+            :func:`flame.export.exporter.export_checkpoint` (the wrapped graph is quantised; its
+            ends, the preprocessing and the upsampling with argmax, stay float).
         force: replace an existing ``out`` whatever it holds (see :mod:`flame.export.overwrite`).
 
     Raises:
@@ -219,10 +224,13 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
                           f"{' or '.join(graph_formats)} ({{fmt}})")
     if output not in ("labels", "logits"):
         raise ConfigError(f"output must be labels or logits, found {output!r}", parameter="output")
+    if fp16 and int8:
+        raise ConfigError("{fp16} and {int8} exclude each other: choose one precision")
+    int8_target = int8_target_of(exporter, int8, int8_target)
     if exporter.require is not None:
         exporter.require()
     model_path = Path(model_path)
-    out = Path(out) if out is not None else default_foreign_output(model_path, fmt, fp16)
+    out = Path(out) if out is not None else default_foreign_output(model_path, fmt, fp16, int8)
     if out.resolve() == model_path.resolve():
         raise ConfigError(f"the artifact would overwrite the model {model_path}: name another output ({{out}})")
     pre = preprocessing(mean, std, channels, scale)
@@ -261,12 +269,22 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
     step("wrapping the graph (onnx.compose: preprocessing, model, upsampling, argmax)")
     graph = wrap_graph(model, io, pre, window, size, kind, tuple(raw.shape), output)
     set_card(graph, card)
-    replaced = check_overwrite(out, exporter.name, card.replace(precision="fp16" if fp16 else "fp32"), force)
-    written = exporter.write_graph(graph, ExportJob(None, card, out, fp16, timing_cache, workspace_mb, step))
+    int8_job = int8_job_of(card, int8_target, calibration, calibration_frames, step)
+    precision = "fp16" if fp16 else "int8" if int8_job is not None else "fp32"
+    replaced = check_overwrite(out, exporter.name, card.replace(precision=precision), force)
+    written = exporter.write_graph(graph, ExportJob(None, card, out, fp16, timing_cache, workspace_mb, step,
+                                                    int8_job))
     if replaced:
         written.notes.append(replaced)
     parity = None
-    if verify:
+    if verify and int8_job is not None:
+        from flame.export.int8 import verify_int8
+
+        step("checking parity and the static mIoU change on the validation frames against the foreign model")
+        parity = verify_int8(out, written.card, host_reference(session, io, pre, kind, size, output),
+                             host_reference(session, io, pre, kind, size, "labels"), validation, max(windows, 8),
+                             "the foreign model (ONNX Runtime, host preprocessing)")
+    elif verify:
         from flame.export.parity import check_parity, parity_windows
         from flame.runtime.engines import load_engine
 

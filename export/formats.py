@@ -13,10 +13,27 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
+
+import numpy as np
 
 from flame.core.card import ModelCard
 from flame.runtime.engines import ENGINE_KINDS
+
+
+@dataclass(frozen=True)
+class Int8Job:
+    """The INT8 part of a job: the flavour and the calibration windows (drawn before the export).
+
+    Attributes:
+        target: ``cpu`` or ``tensorrt`` (:data:`flame.export.int8.TARGETS`).
+        windows: calibration inputs, uint8 ``[T, H, W, 3]`` at the export size.
+        calibration: the name of the data set they came from.
+    """
+
+    target: str
+    windows: Sequence[np.ndarray]
+    calibration: str
 
 
 @dataclass(frozen=True)
@@ -31,6 +48,7 @@ class ExportJob:
         timing_cache: TensorRT timing cache file, or None.
         workspace_mb: TensorRT builder workspace limit.
         step: called with a short description before each step.
+        int8: INT8 artifact (None: FP32 or FP16).
     """
 
     wrapper: Any
@@ -40,6 +58,7 @@ class ExportJob:
     timing_cache: str | os.PathLike | None
     workspace_mb: int
     step: Callable[[str], None]
+    int8: Int8Job | None = None
 
 
 @dataclass
@@ -60,12 +79,23 @@ def _onnx_graph(job: ExportJob) -> tuple[Any, ModelCard]:
     return to_onnx(job.wrapper, card), card
 
 
+def _quantized(graph: Any, job: ExportJob) -> tuple[Any, Written]:
+    """The job's INT8 Q/DQ graph of an FP32 graph and what was written so far, or the graph unchanged."""
+    if job.int8 is None:
+        return graph, Written(job.card)
+    from flame.export.int8 import int8_graph
+
+    job.step(f"calibrating and quantising to INT8 ({job.int8.target} target, {len(job.int8.windows)} windows)")
+    graph, card, notes = int8_graph(graph, job.card, job.int8.windows, job.int8.calibration, job.int8.target)
+    return graph, Written(card, notes=notes)
+
+
 def save_graph(graph: Any, job: ExportJob) -> Written:
-    """An FP32 ONNX graph (card in its metadata) written as ONNX, FP32 or converted to FP16 (I/O and risky
-    ops kept in FP32). A foreign model's wrapped graph starts here too."""
+    """An FP32 ONNX graph (card in its metadata) written as ONNX, FP32, converted to FP16 (I/O and risky
+    ops kept in FP32) or quantised to INT8 (QDQ). A foreign model's wrapped graph starts here too."""
     from flame.export.onnx_export import save_onnx, set_card
 
-    written = Written(job.card)
+    graph, written = _quantized(graph, job)
     if job.fp16:
         from flame.export.fp16 import convert_to_fp16
 
@@ -85,14 +115,15 @@ def build_graph(graph: Any, job: ExportJob) -> Written:
     """A TensorRT plan built from an FP32 ONNX graph, with its card sidecar (and the timing cache)."""
     from flame.export.tensorrt_build import build_plan
 
-    precision = "fp16" if job.fp16 else "fp32"
+    graph, quantized = _quantized(graph, job)
+    precision = "fp16" if job.fp16 else "int8" if job.int8 else "fp32"
     job.step(f"building the TensorRT plan ({precision}, workspace {job.workspace_mb} MiB)")
-    build = build_plan(graph, job.out, job.card, fp16=job.fp16, workspace_mb=job.workspace_mb,
-                       timing_cache=job.timing_cache)
-    written = Written(build.card, [build.sidecar])
+    build = build_plan(graph, job.out, quantized.card, fp16=job.fp16, int8=job.int8 is not None,
+                       workspace_mb=job.workspace_mb, timing_cache=job.timing_cache)
+    written = Written(build.card, [build.sidecar], quantized.notes)
+    typing = f"strongly typed {precision.upper()} graph" if build.strongly_typed else "builder precision flags"
     written.notes.append(f"built in {build.seconds:.1f} s with TensorRT {build.card.tensorrt_version} on "
-                         f"{build.card.gpu_name} "
-                         f"({'strongly typed FP16 graph' if build.strongly_typed else 'builder precision flags'})")
+                         f"{build.card.gpu_name} ({typing})")
     if build.timing_cache is not None:
         written.extra_files.append(build.timing_cache)
         written.notes.append(f"timing cache {build.timing_cache}: "
@@ -142,6 +173,8 @@ class ExportFormat:
         require: checks, before the checkpoint is loaded, that this machine can write the format.
         write_graph: writes an ONNX graph that carries its card (a wrapped foreign model), for the
             formats made from ONNX; None for those that need the torch module.
+        int8_targets: the INT8 flavours it can hold (:data:`flame.export.int8.TARGETS`), the
+            first the default; empty when it has no INT8 form.
     """
 
     name: str
@@ -149,6 +182,7 @@ class ExportFormat:
     write: Callable[[ExportJob], Written]
     require: Callable[[], None] | None = None
     write_graph: Callable[[Any, ExportJob], Written] | None = None
+    int8_targets: tuple[str, ...] = ()
 
     @property
     def suffixes(self) -> tuple[str, ...]:
@@ -157,8 +191,9 @@ class ExportFormat:
 
 
 EXPORT_FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
-    ExportFormat("onnx", "onnx", write_onnx, write_graph=save_graph),
-    ExportFormat("tensorrt", "tensorrt", write_plan, _require_tensorrt, build_graph),
+    ExportFormat("onnx", "onnx", write_onnx, write_graph=save_graph, int8_targets=("cpu", "tensorrt")),
+    # TensorRT's explicit quantisation takes symmetric Q/DQ only.
+    ExportFormat("tensorrt", "tensorrt", write_plan, _require_tensorrt, build_graph, int8_targets=("tensorrt",)),
     ExportFormat("torch", "torch-export", write_program),
 )}
 FORMATS = tuple(EXPORT_FORMATS)

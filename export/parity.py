@@ -9,14 +9,17 @@ id matches (for logits exports: whose argmax matches).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
 from flame.core.card import ModelCard
 
+if TYPE_CHECKING:
+    from flame.evaluation.datasets import SequenceDataset
+
 #: Minimum pixel agreement expected of an artifact, by precision.
-THRESHOLDS = {"fp32": 0.999, "fp16": 0.99}
+THRESHOLDS = {"fp32": 0.999, "fp16": 0.99, "int8": 0.97}
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,9 @@ class Parity:
         precision: precision the artifact ran in.
         engine: short description of what ran it (backend and device).
         max_abs_diff: largest logit difference (logits exports only).
+        miou_reference: static mIoU of the reference on ``miou_dataset`` (INT8 exports).
+        miou: static mIoU of the artifact there.
+        miou_dataset: the data set both were scored on.
     """
 
     agreement: float
@@ -41,6 +47,9 @@ class Parity:
     engine: str
     max_abs_diff: float | None = None
     reference: str = "the PyTorch wrapper"
+    miou_reference: float | None = None
+    miou: float | None = None
+    miou_dataset: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -53,7 +62,42 @@ class Parity:
                 f"over {self.windows} windows ({self.engine}, {self.precision}; expected >= {100 * self.threshold:g}%)")
         if self.max_abs_diff is not None:
             text += f", max |logit difference| {self.max_abs_diff:.4g}"
+        if self.miou is not None and self.miou_reference is not None:
+            text += (f"; static mIoU on {self.miou_dataset}: {self.miou:.4f} against the reference's "
+                     f"{self.miou_reference:.4f} ({self.miou - self.miou_reference:+.4f})")
         return text
+
+    @property
+    def miou_change(self) -> float | None:
+        """Artifact minus reference static mIoU (None when not measured)."""
+        if self.miou is None or self.miou_reference is None:
+            return None
+        return self.miou - self.miou_reference
+
+
+def dataset_windows(dataset: "SequenceDataset", window: int, size: tuple[int, int], count: int) -> list[np.ndarray]:
+    """Up to ``count`` input windows of a data set, evenly spread over its sequences, resized to ``size``."""
+    from flame.export.int8 import calibration_windows
+
+    available = sum(max(0, seq.num_frames - window + 1) for seq in dataset.sequences)
+    return calibration_windows(dataset, window, size, min(count, available))
+
+
+def static_mious(reference: Callable[[np.ndarray], np.ndarray], candidate: Callable[[np.ndarray], np.ndarray],
+                 dataset: "SequenceDataset", card: ModelCard) -> tuple[float, float]:
+    """Static mIoU of two label predictors on every annotated frame of ``dataset``.
+
+    Frames are resized to the card's input size and the labels back to the
+    data set's (as ``flame-eval`` scores an engine).
+
+    Returns:
+        ``(reference mIoU, candidate mIoU)``.
+    """
+    from flame.evaluation.protocols import PredictorSource, static_miou
+
+    size = (int(card.input_size[0]), int(card.input_size[1]))
+    scores = [static_miou(dataset, PredictorSource(p, card.window, input_size=size)).miou for p in (reference, candidate)]
+    return scores[0], scores[1]
 
 
 def parity_windows(card: ModelCard, count: int = 4, seed: int = 0) -> list[np.ndarray]:

@@ -5,6 +5,9 @@
 * TensorRT 11 (no FP16 flag; networks are always strongly typed): FP16 comes
   from the graph itself, converted by :mod:`flame.export.fp16` (inputs,
   outputs and risky ops kept in FP32), built as a strongly typed network.
+* INT8 (TensorRT 10 and 11): the Q/DQ graph of :mod:`flame.export.int8`'s
+  ``tensorrt`` flavour, built as a strongly typed network (explicit
+  quantisation; the implicit calibrators are deprecated in 10, removed in 11).
 
 The calls are type-checked against the TensorRT 10 stubs (tests/typecheck);
 TensorRT 11 adds no call used here, it removes ``BuilderFlag.FP16`` and
@@ -98,7 +101,8 @@ def _read_cache(path: Path | None) -> bytes:
     return path.read_bytes()
 
 
-def build_plan(model: Any, plan_path: str | os.PathLike, card: ModelCard, *, fp16: bool, workspace_mb: int = 1024,
+def build_plan(model: Any, plan_path: str | os.PathLike, card: ModelCard, *, fp16: bool, int8: bool = False,
+               workspace_mb: int = 1024,
                timing_cache: str | os.PathLike | None = None, device: str | None = None) -> PlanBuild:
     """Build and write a TensorRT plan and its card sidecar.
 
@@ -107,6 +111,9 @@ def build_plan(model: Any, plan_path: str | os.PathLike, card: ModelCard, *, fp1
         plan_path: where the plan goes (its sidecar is ``<plan>.json``).
         card: the card of the exported graph.
         fp16: build for FP16.
+        int8: ``model`` is an INT8 Q/DQ graph (the tensorrt flavour of :mod:`flame.export.int8`):
+            built as a strongly typed network, the precision of every layer from the graph
+            (TensorRT 10 and 11; no implicit calibration, deprecated in 10 and removed in 11).
         workspace_mb: builder workspace limit in MiB.
         timing_cache: timing cache file, read if it exists and rewritten after the build.
         device: ``cuda`` or ``cuda:N``.
@@ -120,10 +127,13 @@ def build_plan(model: Any, plan_path: str | os.PathLike, card: ModelCard, *, fp1
 
     if workspace_mb <= 0:
         raise EngineError(f"workspace must be a positive number of MiB, found {workspace_mb}")
+    if fp16 and int8:
+        raise EngineError("a plan is built either from an FP16 or from an INT8 graph, not both")
     # TensorRT 11 removed BuilderFlag.FP16 with all weak typing ("In TensorRT 11.x, the
     # BuilderFlag.FP16 flag has been removed", TENSORRT_11_MIGRATION): FP16 then comes from the graph.
-    strongly_typed = fp16 and not hasattr(trt.BuilderFlag, "FP16")
-    if strongly_typed:
+    # An INT8 Q/DQ graph is built strongly typed with TensorRT 10 and 11 alike (explicit quantisation).
+    strongly_typed = int8 or (fp16 and not hasattr(trt.BuilderFlag, "FP16"))
+    if strongly_typed and fp16:
         from flame.export.fp16 import convert_to_fp16
 
         model, _ = convert_to_fp16(model)
@@ -174,7 +184,7 @@ def build_plan(model: Any, plan_path: str | os.PathLike, card: ModelCard, *, fp1
     if cache_path is not None:
         with atomic_path(cache_path) as tmp:
             tmp.write_bytes(memoryview(config.get_timing_cache().serialize()))
-    plan_card = card.replace(backend="tensorrt", precision="fp16" if fp16 else "fp32",
+    plan_card = card.replace(backend="tensorrt", precision="fp16" if fp16 else "int8" if int8 else "fp32",
                              tensorrt_version=str(trt.__version__), gpu_name=info.name,
                              compute_capability=info.compute_capability)
     sidecar = write_sidecar(plan_path, plan_card)

@@ -1,13 +1,15 @@
 """``flame-bench``: what each deployment format buys in FLAME, not just in milliseconds.
 
-For one checkpoint, every format available here is exported, loaded, timed
-through flame-run's loop on the data set's frames, and scored at its own k:
-one row per format with status, file size, latency p50/p99, static mIoU,
-FLAME and pixel agreement with the PyTorch reference. For an engine file on
-its own (:func:`bench_engine`), one row with the same figures but agreement.
-With several forecast methods (``none,flow``) each format gets one row per
-method: the same engine and latency samples, the forecast's cost (timed once)
-charged on top.
+For one checkpoint, every format available here is exported at every input
+size asked for, loaded, timed through flame-run's loop on the data set's
+frames (resized to the engine's input), and scored at its own k (labels back
+at the data set's size): one row per (format, size) with status, file size,
+latency p50/p99, static mIoU, FLAME and pixel agreement with the PyTorch
+reference at that size. The row with the highest FLAME is the one to deploy.
+For an engine file on its own (:func:`bench_engine`), one row with the same
+figures but agreement. With several forecast methods (``none,flow``) each of
+those rows becomes one per method: the same engine and latency samples, the
+forecast's cost (timed once) charged on top.
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ from flame.apps.events import Events
 from flame.core.errors import ConfigError, DependencyError, EngineError
 from flame.evaluation.datasets import SequenceDataset
 
-#: Format name -> (exporter format, FP16).
-FORMATS: dict[str, tuple[str | None, bool]] = {
-    "torch": (None, False),
-    "pt2": ("torch", False),
-    "onnx": ("onnx", False),
-    "onnx-fp16": ("onnx", True),
-    "tensorrt-fp16": ("tensorrt", True),
+#: Format name -> (exporter format, precision).
+FORMATS: dict[str, tuple[str | None, str]] = {
+    "torch": (None, "fp32"),
+    "pt2": ("torch", "fp32"),
+    "onnx": ("onnx", "fp32"),
+    "onnx-fp16": ("onnx", "fp16"),
+    "onnx-int8": ("onnx", "int8"),
+    "tensorrt-fp16": ("tensorrt", "fp16"),
+    "tensorrt-int8": ("tensorrt", "int8"),
 }
 DEFAULT_FORMATS = tuple(FORMATS)
 AGREEMENT_WINDOWS = 8
@@ -37,10 +41,15 @@ AGREEMENT_WINDOWS = 8
 
 @dataclass
 class BenchRow:
-    """One format's figures; ``status`` is ``ok``, ``export only`` or ``unavailable``."""
+    """One (format, size)'s figures; ``status`` is ``ok``, ``export only`` or ``unavailable``.
+
+    ``best`` marks the ok row with the highest FLAME (the first of equals).
+    """
 
     format: str
     status: str
+    size: tuple[int, int] | None = None
+    best: bool = False
     why: str | None = None
     path: str | None = None
     size_mb: float | None = None
@@ -69,21 +78,6 @@ def parse_formats(text: str | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def parse_forecasts(text: str | None) -> list[str]:
-    """Comma-separated forecast method names, checked (default ``none``).
-
-    Raises:
-        ConfigError: on an unknown name.
-    """
-    from flame.runtime.forecast import FORECASTERS
-
-    names = [n.strip() for n in (text or "none").split(",") if n.strip()] or ["none"]
-    unknown = [n for n in names if n not in FORECASTERS]
-    if unknown:
-        raise ConfigError(f"unknown forecast method(s) {unknown}; choose from {', '.join(FORECASTERS)}")
-    return list(dict.fromkeys(names))
-
-
 def agreement_windows(dataset: SequenceDataset, window: int, size: tuple[int, int],
                       count: int = AGREEMENT_WINDOWS) -> list[np.ndarray]:
     """Real input windows from the data set, evenly spread, resized to the engine input."""
@@ -102,26 +96,113 @@ def agreement_windows(dataset: SequenceDataset, window: int, size: tuple[int, in
     return out
 
 
+def parse_forecasts(text: str | None) -> list[str]:
+    """Comma-separated forecast method names, checked (default ``none``).
+
+    Raises:
+        ConfigError: on an unknown name.
+    """
+    from flame.runtime.forecast import FORECASTERS
+
+    names = [n.strip() for n in (text or "none").split(",") if n.strip()] or ["none"]
+    unknown = [n for n in names if n not in FORECASTERS]
+    if unknown:
+        raise ConfigError(f"unknown forecast method(s) {unknown}; choose from {', '.join(FORECASTERS)}")
+    return list(dict.fromkeys(names))
+
+
+def parse_sizes(text: str | None) -> list[tuple[int, int]] | None:
+    """``HxW,HxW,...`` into a list of sizes (None for none given).
+
+    Raises:
+        ConfigError: on a malformed size or one that is not a multiple of 32.
+    """
+    from flame.trainer.models import check_input_size
+
+    if text is None:
+        return None
+    sizes = []
+    for part in (p.strip() for p in text.split(",")):
+        fields = part.lower().split("x")
+        if len(fields) != 2 or not all(f.isdigit() and int(f) > 0 for f in fields):
+            raise ConfigError(f"expected {{sizes}} as HxW,HxW,... (for example 256x512,512x1024), found {part!r}")
+        size = (int(fields[0]), int(fields[1]))
+        check_input_size(*size)
+        sizes.append(size)
+    if not sizes:
+        raise ConfigError("expected at least one size HxW in {sizes}")
+    return list(dict.fromkeys(sizes))
+
+
+def check_latency_scale(scale: float) -> float:
+    """Return the what-if latency factor or raise on a non-positive or non-finite one.
+
+    Raises:
+        ConfigError: on a factor that is not a positive number.
+    """
+    if not np.isfinite(scale) or scale <= 0:
+        raise ConfigError(f"expected a positive {{latency_scale}}, found {scale!r}")
+    return float(scale)
+
+
+def mark_best(rows: list[BenchRow]) -> BenchRow | None:
+    """Mark (and return) the ok row with the highest FLAME; the first one wins ties."""
+    scored = [row for row in rows if row.status == "ok" and row.flame is not None]
+    for row in rows:
+        row.best = False
+    if not scored:
+        return None
+    best = max(scored, key=lambda row: float(row.flame or 0.0))  # max keeps the first of equal values
+    best.best = True
+    return best
+
+
+def pareto_front(rows: list[BenchRow]) -> list[BenchRow]:
+    """The scored rows no other row beats on both latency p50 (lower) and FLAME (higher), fastest first."""
+    scored = sorted((r for r in rows if r.status == "ok" and r.flame is not None and r.latency_p50_ms is not None),
+                    key=lambda r: (float(r.latency_p50_ms or 0.0), -float(r.flame or 0.0)))
+    front: list[BenchRow] = []
+    best = -np.inf
+    for row in scored:
+        if float(row.flame or 0.0) > best:
+            front.append(row)
+            best = float(row.flame or 0.0)
+    return front
+
+
+def scaled(latency: Any, scale: float) -> Any:
+    """The same latency with every measured sample multiplied by ``scale`` (the extra delay unchanged)."""
+    from dataclasses import replace
+
+    if scale == 1.0:
+        return latency
+    return replace(latency, samples_ms=latency.samples_ms * scale, source=f"{latency.source} x {scale:g}")
+
+
 def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list[str] | None = None,
           out_dir: str | os.PathLike | None = None, samples: int = 50, warmup: int = 5, device: str | None = None,
-          streaming: bool = True, events: Events | None = None,
+          streaming: bool = True, events: Events | None = None, sizes: list[tuple[int, int]] | None = None,
+          latency_scale: float = 1.0, calibration: SequenceDataset | None = None,
           forecasts: list[str] | None = None) -> list[BenchRow]:
-    """Export, time and score one checkpoint in every format asked for.
+    """Export, time and score one checkpoint in every format asked for, at every size asked for.
 
     Args:
         checkpoint: a ``flame-train`` checkpoint.
         dataset: the data set to time and score on.
         formats: names from :data:`FORMATS` (default all).
+        sizes: input sizes ``(H, W)`` (default the card's); one row per (format, size), format-major.
+        latency_scale: every measured latency sample multiplied by this (what-if: a device X times as slow).
+        calibration: the INT8 formats' calibration set (default the synthetic video's train split).
         out_dir: where the artifacts go (default ``<checkpoint stem>.bench/`` beside it).
         samples, warmup: latency measurement per format.
         device: ``cpu``/``cuda`` for the engines (backend default when None).
         streaming: also score streaming FLAME.
         events: progress receiver.
-        forecasts: forecast methods (:data:`flame.runtime.forecast.FORECASTERS`), one row
-            per format and method (default ``none`` only).
+        forecasts: forecast methods (:data:`flame.runtime.forecast.FORECASTERS`), one row each per
+            (format, size) (default ``none`` only).
 
     Returns:
-        One :class:`BenchRow` per format (and forecast), in the order asked.
+        One :class:`BenchRow` per (format, size, forecast), in the order asked, the best marked.
 
     Raises:
         CheckpointError: when the checkpoint cannot be read.
@@ -129,81 +210,127 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
     """
     from flame.apps.assess import check_compatible
     from flame.apps.forecast import forecasting
-    from flame.export.exporter import default_output, export_checkpoint
-    from flame.export.parity import compare
     from flame.trainer.reference import load_reference
-    from flame.runtime.engines import load_engine
 
     events = events or Events()
     formats = formats or list(DEFAULT_FORMATS)
+    latency_scale = check_latency_scale(latency_scale)
     checkpoint = Path(checkpoint)
     out_dir = Path(out_dir) if out_dir else checkpoint.with_name(checkpoint.stem + ".bench")
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    reference = load_reference(checkpoint, "cpu")
-    card = reference.card
+    with load_reference(checkpoint, "cpu") as probe:
+        card = probe.card
     check_compatible(card, dataset)
-    windows = agreement_windows(dataset, card.window, card.input_size)
-    with reference:
-        expected = [np.asarray(reference(w)) for w in windows]
     plans = [forecasting(method, card.class_names, dataset) for method in dict.fromkeys(forecasts or ["none"])]
-
+    height, width = card.input_size
+    sizes = sizes or [(int(height), int(width))]
+    several = len(sizes) > 1
     rows = []
+    references: dict[tuple[int, int], tuple[list[np.ndarray], list[np.ndarray]]] = {}
     for name in formats:
-        fmt, fp16 = FORMATS[name]
-        events.stage(name)
-        row = BenchRow(name, "ok", forecast=plans[0].method)
-        rows.append(row)
-        try:
-            if fmt is None:
-                engine = load_reference(checkpoint, device)
-                row.path = str(checkpoint)
-            else:
-                path = out_dir / default_output(checkpoint, fmt, fp16).name
-                result = export_checkpoint(checkpoint, path, fmt, fp16=fp16, verify=False)
-                row.path = str(result.path)
-                row.size_mb = result.size_bytes / 2**20
-                engine = load_engine(result.path, device=device)
-        except (DependencyError, EngineError, ConfigError) as exc:
-            row.status, row.why = ("export only" if row.path and fmt else "unavailable"), str(exc)
-            continue
-        if row.size_mb is None:
-            row.size_mb = Path(row.path).stat().st_size / 2**20
-        try:
-            with engine:
-                more = _score(row, engine, dataset, samples, warmup, streaming, events, plans)
-                row.agreement = compare(expected, [engine(w) for w in windows], "labels")[0]
-                for other in more:
-                    other.agreement = row.agreement
-                rows.extend(more)
-        except (DependencyError, EngineError) as exc:
-            row.status, row.why = "export only", str(exc)
+        for size in sizes:
+            events.stage(f"{name} at {size[0]}x{size[1]}" if several else name)
+            rows.extend(_bench_one(checkpoint, dataset, name, (size[0], size[1]), out_dir, samples, warmup, device,
+                                   streaming, events, latency_scale, calibration, several, references,
+                                   card.window, plans))
+    mark_best(rows)
     return rows
 
 
-def _score(row: BenchRow, engine: Any, dataset: SequenceDataset, samples: int, warmup: int, streaming: bool,
-           events: Events, plans: list[Any]) -> list[BenchRow]:
-    """Time ``engine`` through flame-run's loop once and score it at its own k, into ``row``.
+def _calibration_frames(calibration: SequenceDataset | None, window: int) -> int:
+    """The INT8 calibration window count: the exporter's default, or every window of a smaller set."""
+    from flame.export.int8 import DEFAULT_CALIBRATION_FRAMES
 
-    ``row`` gets the first forecast plan's scores; each further plan (the same
-    engine and latency samples, its own forecast cost charged) gets a copy of
-    ``row``, returned in order.
+    if calibration is None:
+        return DEFAULT_CALIBRATION_FRAMES
+    available = sum(max(0, seq.num_frames - window + 1) for seq in calibration.sequences)
+    return max(1, min(DEFAULT_CALIBRATION_FRAMES, available))
+
+
+def _reference_outputs(checkpoint: Path, dataset: SequenceDataset, size: tuple[int, int], window: int,
+                       cache: dict) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The agreement windows at ``size`` and the PyTorch reference's labels on them (once per size)."""
+    from flame.trainer.reference import load_reference
+
+    if size not in cache:
+        windows = agreement_windows(dataset, window, size)
+        with load_reference(checkpoint, "cpu", input_size=size) as reference:
+            cache[size] = (windows, [np.asarray(reference(w)) for w in windows])
+    return cache[size]
+
+
+def _bench_one(checkpoint: Path, dataset: SequenceDataset, name: str, size: tuple[int, int], out_dir: Path,
+               samples: int, warmup: int, device: str | None, streaming: bool, events: Events,
+               latency_scale: float, calibration: SequenceDataset | None, tag_size: bool,
+               references: dict, window: int, plans: list[Any]) -> list[BenchRow]:
+    """One row per forecast plan: export (or load) the format at ``size``, time it, score it."""
+    from flame.export.exporter import default_output, export_checkpoint
+    from flame.export.parity import compare
+    from flame.runtime.engines import load_engine
+    from flame.trainer.reference import load_reference
+
+    fmt, precision = FORMATS[name]
+    row = BenchRow(name, "ok", size=size)
+    try:
+        if fmt is None:
+            engine = load_reference(checkpoint, device, input_size=size)
+            row.path = str(checkpoint)
+        else:
+            path = out_dir / default_output(checkpoint, fmt, precision == "fp16", precision == "int8").name
+            if tag_size:  # best.int8.onnx at several sizes: best.256x512.int8.onnx, best.512x1024.int8.onnx
+                path = path.with_name(f"{checkpoint.stem}.{size[0]}x{size[1]}{path.name[len(checkpoint.stem):]}")
+            result = export_checkpoint(checkpoint, path, fmt, fp16=precision == "fp16", size=size, verify=False,
+                                       int8=precision == "int8", calibration=calibration,
+                                       calibration_frames=_calibration_frames(calibration, window))
+            row.path = str(result.path)
+            row.size_mb = result.size_bytes / 2**20
+            engine = load_engine(result.path, device=device)
+    except (DependencyError, EngineError, ConfigError) as exc:
+        row.status, row.why = ("export only" if row.path and fmt else "unavailable"), str(exc)
+        return [row]
+    if row.size_mb is None:
+        row.size_mb = Path(row.path).stat().st_size / 2**20
+    try:
+        with engine:
+            windows, expected = _reference_outputs(checkpoint, dataset, size, engine.card.window, references)
+            more = _score(row, engine, dataset, samples, warmup, streaming, events, latency_scale, plans)
+            row.agreement = compare(expected, [engine(w) for w in windows], "labels")[0]
+            for other in more:
+                other.agreement = row.agreement
+    except (DependencyError, EngineError) as exc:
+        row.status, row.why = "export only", str(exc)
+        more = []
+    return [row, *more]
+
+
+def _score(row: BenchRow, engine: Any, dataset: SequenceDataset, samples: int, warmup: int, streaming: bool,
+           events: Events, latency_scale: float = 1.0, plans: list[Any] | None = None) -> list[BenchRow]:
+    """Time ``engine`` through flame-run's loop once and score it at its own (scaled) latency's k, into ``row``.
+
+    ``row`` gets the first forecast plan's scores (default: none); each further
+    plan (the same engine and latency samples, its own forecast cost charged)
+    gets a copy of ``row``, returned in order.
     """
     from flame.apps.assess import assess, measure_latency
+    from flame.apps.forecast import Forecasting
+    from flame.core.offsets import frame_offset
 
-    latency = measure_latency(engine, dataset, samples, warmup)
+    measured = measure_latency(engine, dataset, samples, warmup)
+    latency = scaled(measured, latency_scale)
     summary = latency.summary
     row.latency_p50_ms, row.latency_p99_ms = summary["p50"], summary["p99"]
     more = []
-    for n, plan in enumerate(plans):
+    for n, plan in enumerate(plans or [Forecasting("none")]):
         target = row if n == 0 else BenchRow(**{**asdict(row), "forecast": plan.method})
         with events.progress() as progress:
             report = assess(engine, engine.card, dataset, latency, streaming, None, progress, forecast=plan)
         target.k, target.miou, target.flame = report["k"], report["miou"], report["flame"]
         target.streaming_flame = report["streaming_flame"]
-        target.forecast = plan.method
-        target.forecast_ms = report["latency_ms"]["forecast_ms"]
-        target.extra = {"engine": engine.describe(), "latency_ms": report["latency_ms"]}
+        target.forecast, target.forecast_ms = plan.method, report["latency_ms"]["forecast_ms"]
+        target.extra = {"engine": engine.describe(), "latency_ms": report["latency_ms"],
+                        "latency_scale": latency_scale, "measured_latency_ms": measured.report(),
+                        "measured_k": frame_offset(measured.value_ms / 1000.0, dataset.fps)}
         if n:
             more.append(target)
     return more
@@ -212,12 +339,13 @@ def _score(row: BenchRow, engine: Any, dataset: SequenceDataset, samples: int, w
 def engine_format(engine: Any) -> str:
     """The bench format name of a loaded engine: ``onnx``, ``onnx-fp16``, ``tensorrt-fp16``, ``pt2``..."""
     base = {"onnxruntime": "onnx", "tensorrt": "tensorrt", "torch-export": "pt2"}.get(engine.backend, engine.backend)
-    return base + ("-fp16" if engine.card.precision == "fp16" else "")
+    return base + ("" if engine.card.precision == "fp32" else f"-{engine.card.precision}")
 
 
 def bench_engine(path: str | os.PathLike, dataset: SequenceDataset, samples: int = 50, warmup: int = 5,
                  device: str | None = None, streaming: bool = True, card: str | os.PathLike | None = None,
-                 events: Events | None = None, forecasts: list[str] | None = None) -> list[BenchRow]:
+                 events: Events | None = None, latency_scale: float = 1.0,
+                 forecasts: list[str] | None = None) -> list[BenchRow]:
     """One row for an engine file on its own, like trtexec or a benchmark of a file: no checkpoint, no reference.
 
     Args:
@@ -228,6 +356,7 @@ def bench_engine(path: str | os.PathLike, dataset: SequenceDataset, samples: int
         streaming: also score streaming FLAME.
         card: a card JSON for an engine that carries none.
         events: progress receiver.
+        latency_scale: every measured latency sample multiplied by this (what-if).
         forecasts: forecast methods, one row each (default ``none`` only).
 
     Returns:
@@ -242,14 +371,19 @@ def bench_engine(path: str | os.PathLike, dataset: SequenceDataset, samples: int
     from flame.runtime.engines import load_engine
 
     events = events or Events()
+    latency_scale = check_latency_scale(latency_scale)
     with load_engine(path, device=device, card=card) as engine:
         check_compatible(engine.card, dataset)
         row = BenchRow(engine_format(engine), "ok", path=str(path), size_mb=Path(path).stat().st_size / 2**20)
         events.stage(f"{row.format}: {Path(path).name}")
+        row.size = (int(engine.card.input_size[0]), int(engine.card.input_size[1]))
         plans = [forecasting(method, engine.card.class_names, dataset)
                  for method in dict.fromkeys(forecasts or ["none"])]
-        more = _score(row, engine, dataset, samples, warmup, streaming, events, plans)
-    return [row, *more]
+        rows = [row, *_score(row, engine, dataset, samples, warmup, streaming, events, latency_scale, plans)]
+    mark_best(rows)
+    return rows
+
+
 
 
 def rows_as_dicts(rows: list[BenchRow]) -> list[dict[str, Any]]:

@@ -115,3 +115,50 @@ def plot_modes(rows: Sequence[dict[str, Any]], fps: float, path: str | os.PathLi
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
     return Path(path)
+
+
+def plot_choices(rows: Sequence[Any], fps: float, path: str | os.PathLike, title: str) -> Path:
+    """``flame-bench``'s choice: FLAME against latency p50, one point per scored row.
+
+    The best row is starred, the Pareto front (no other row both faster and
+    higher in FLAME) is drawn as a line, and dotted verticals mark the frame
+    intervals where k steps up.
+
+    Args:
+        rows: :class:`flame.apps.bench.BenchRow` objects (rows without a FLAME are left out).
+        fps: frame rate of the data set.
+        path: PNG to write (atomically).
+        title: figure title.
+    """
+    from flame.apps.bench import pareto_front
+
+    plt = _pyplot()
+    scored = [r for r in rows if r.flame is not None and r.latency_p50_ms is not None]
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    for row in scored:
+        label = row.format + (f" {row.size[0]}x{row.size[1]}" if row.size else "")
+        ax.plot([row.latency_p50_ms], [row.flame], "o", color="steelblue", ms=6)
+        ax.annotate(label, (row.latency_p50_ms, row.flame), textcoords="offset points", xytext=(6, 4), fontsize=7)
+    front = pareto_front(list(scored))
+    if front:
+        ax.plot([r.latency_p50_ms for r in front], [r.flame for r in front], "-", color="gray", lw=1,
+                label="Pareto front")
+    best = next((r for r in scored if r.best), None)
+    if best is not None:
+        ax.plot([best.latency_p50_ms], [best.flame], "*", color="crimson", ms=16, zorder=5,
+                label=f"best: {best.format}" + (f" {best.size[0]}x{best.size[1]}" if best.size else ""))
+    if scored:
+        interval = 1000.0 / fps
+        top = max(r.latency_p50_ms for r in scored) * 1.1
+        for k in range(1, int(top // interval) + 1):
+            ax.axvline(k * interval, color="lightgray", ls=":", lw=1)
+    ax.set_xlabel("latency p50 (ms)")
+    ax.set_ylabel("FLAME")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return Path(path)

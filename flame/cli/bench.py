@@ -9,26 +9,37 @@ from flame.cli.common import handle_errors
 from flame.cli.ui import TerminalEvents, fmt, out, table
 from flame.core.errors import ConfigError
 from flame.core.files import write_json
-from flame.runtime.forecast import FORECASTERS
 from flame.evaluation.datasets import DATASET_KINDS
+from flame.runtime.forecast import FORECASTERS
 
 
-def bench_table(rows: list, dataset: str) -> object:
-    """One row per format, as deployment tools print them."""
+def bench_table(rows: list, dataset: str, latency_scale: float = 1.0) -> object:
+    """One row per (format, size), as deployment tools print them; the best row marked."""
     body = []
     for row in rows:
+        size = "-" if row.size is None else f"{row.size[0]}x{row.size[1]}"
         name = row.format if row.forecast == "none" else f"{row.format} + {row.forecast} ({fmt(row.forecast_ms, 1)} ms)"
-        body.append([name, row.status, fmt(row.size_mb, 1), fmt(row.latency_p50_ms, 1), fmt(row.latency_p99_ms, 1),
-                     row.k, fmt(row.miou), fmt(row.flame), fmt(row.streaming_flame),
-                     "-" if row.agreement is None else f"{100 * row.agreement:.2f}%"])
-    columns = ["format", "status", "MB", "p50 ms", "p99 ms", "k", "mIoU", "FLAME", "streaming", "agree"]
-    return table(f"Deployment formats on {dataset} (FLAME at each format's own k)", columns, body)
+        body.append(["*" if row.best else "", name, size, row.status, fmt(row.size_mb, 1),
+                     fmt(row.latency_p50_ms, 1), fmt(row.latency_p99_ms, 1), row.k, fmt(row.miou), fmt(row.flame),
+                     fmt(row.streaming_flame), "-" if row.agreement is None else f"{100 * row.agreement:.2f}%"])
+    columns = ["best", "format", "input", "status", "MB", "p50 ms", "p99 ms", "k", "mIoU", "FLAME", "streaming",
+               "agree"]
+    title = f"Deployment choices on {dataset} (FLAME at each row's own k; * = highest FLAME, the one to deploy)"
+    if latency_scale != 1.0:
+        title += f"; latencies scaled x {latency_scale:g} (what-if)"
+    return table(title, columns, body)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("checkpoint", metavar="CHECKPOINT|ENGINE", type=click.Path())
 @click.option("--formats", default=None,
               help=f"Comma-separated: {', '.join(BENCH_FORMATS)} (default all).")
+@click.option("--sizes", default=None, metavar="HxW,...",
+              help="Input sizes, multiples of 32: every format at every size. Default: the checkpoint card's.")
+@click.option("--latency-scale", type=float, default=1.0, show_default=True,
+              help="What-if: multiply every measured latency by this (0.5 = a device twice as fast).")
+@click.option("--plot", "plot_out", type=click.Path(), default=None,
+              help="PNG of FLAME against latency p50, one point per row, the best marked, the Pareto front drawn.")
 @click.option("--dataset", type=click.Choice(DATASET_KINDS), default="synthetic", show_default=True)
 @click.option("--data-root", type=click.Path(), default=None)
 @click.option("--split", default="val", show_default=True)
@@ -43,28 +54,33 @@ def bench_table(rows: list, dataset: str) -> object:
               help="Model card JSON for an engine file that carries none (a trtexec plan, a lost sidecar).")
 @click.option("--json", "json_out", type=click.Path(), default=None, help="Write the rows as JSON.")
 @click.option("--forecast", "forecasts", default="none", show_default=True,
-              help=f"Comma-separated forecast methods ({', '.join(FORECASTERS)}): one row per format and method, "
-                   "the forecast's cost charged to the latency.")
+              help=f"Comma-separated forecast methods ({', '.join(FORECASTERS)}): one row per method for each "
+                   "format and size, the forecast's cost charged to the latency.")
 @handle_errors
-def main(checkpoint, formats, dataset, data_root, split, fps, max_sequences, latency_samples, warmup, device,
-         streaming, out_dir, card_path, json_out, forecasts):
-    """Export CHECKPOINT to each format available here; one row per format with latency, mIoU, FLAME, agreement.
+def main(checkpoint, formats, sizes, latency_scale, plot_out, dataset, data_root, split, fps, max_sequences,
+         latency_samples, warmup, device, streaming, out_dir, card_path, json_out, forecasts):
+    """Export CHECKPOINT to each format available here, at each size; one row per (format, size) with latency,
+    mIoU, FLAME and agreement, the highest FLAME marked as the one to deploy.
 
-    Given an ENGINE file (.onnx, .plan/.engine, .pt2) instead, time and score that engine alone: one row.
+    INT8 formats calibrate on the train split of the same data set. Given an ENGINE file (.onnx,
+    .plan/.engine, .pt2) instead, time and score that engine alone: one row.
     """
     from pathlib import Path
 
-    from flame.apps.bench import bench, bench_engine, parse_forecasts, parse_formats, rows_as_dicts
+    from flame.apps.bench import FORMATS, bench, bench_engine, check_latency_scale, parse_forecasts, parse_formats
+    from flame.apps.bench import parse_sizes
+    from flame.apps.bench import rows_as_dicts
     from flame.evaluation.datasets import open_dataset
     from flame.runtime.engines import SUFFIXES
 
-    methods = parse_forecasts(forecasts)
     is_engine = Path(checkpoint).suffix.lower() in SUFFIXES
-    if is_engine and (formats or out_dir):
-        raise ConfigError(f"{'--formats' if formats else '--out-dir'} applies to a checkpoint; "
-                          f"{Path(checkpoint).name} is an engine file, benchmarked as it is")
+    if is_engine and (formats or out_dir or sizes):
+        raise ConfigError(f"{'--formats' if formats else '--out-dir' if out_dir else '--sizes'} applies to a "
+                          f"checkpoint; {Path(checkpoint).name} is an engine file, benchmarked as it is")
     if card_path and not is_engine:
         raise ConfigError("--card applies to an engine file, not to a checkpoint (it carries its card)")
+    check_latency_scale(latency_scale)
+    methods = parse_forecasts(forecasts)
     if is_engine:
         if not Path(checkpoint).is_file():
             raise ConfigError(f"engine file {checkpoint} does not exist")
@@ -72,23 +88,32 @@ def main(checkpoint, formats, dataset, data_root, split, fps, max_sequences, lat
         from flame.trainer.checkpoint import read_checkpoint
 
         names = parse_formats(formats)
+        input_sizes = parse_sizes(sizes)
         read_checkpoint(checkpoint)  # a bad checkpoint fails before any data is read
     data = open_dataset(dataset, data_root, split, fps).head(max_sequences).require_nonempty()
     if is_engine:
         rows = bench_engine(checkpoint, data, latency_samples, warmup, device, streaming, card_path, TerminalEvents(),
-                            methods)
+                            latency_scale, methods)
     else:
+        calibration = None
+        if any(FORMATS[name][1] == "int8" for name in names):
+            calibration = open_dataset(dataset, data_root, "train", fps)
         rows = bench(checkpoint, data, names, out_dir, latency_samples, warmup, device, streaming, TerminalEvents(),
-                     methods)
-    out.print(bench_table(rows, data.name))
+                     input_sizes, latency_scale, calibration, methods)
+    out.print(bench_table(rows, data.name, latency_scale))
     for row in rows:
         if row.why:
             out.print(f"{row.format}: {row.status}: {row.why}")
     if json_out:
         write_json(json_out, {("engine" if is_engine else "checkpoint"): str(checkpoint), "dataset": data.name,
-                              "fps": data.fps,
-                              "rows": rows_as_dicts(rows)})
+                              "fps": data.fps, "latency_scale": latency_scale, "rows": rows_as_dicts(rows)})
         out.print(f"rows written to {json_out}")
+    if plot_out:
+        from flame.apps.plots import plot_choices
+
+        plot_choices(rows, data.fps, plot_out, f"FLAME against latency on {data.name}"
+                     + (f" (latencies x {latency_scale:g})" if latency_scale != 1.0 else ""))
+        out.print(f"plot written to {plot_out}")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,17 @@ def human_size(size: int) -> str:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help=f"Artifact kind. Default: from the -o suffix ({_SUFFIXES}), else onnx.")
 @click.option("--fp16", is_flag=True, help="FP16 artifact (inputs, outputs and risky ops stay FP32).")
+@click.option("--int8", is_flag=True,
+              help="INT8 artifact: static quantisation (QDQ), calibrated on data set windows; the graph's ends stay float.")
+@click.option("--calibrate", "calibrate", default="synthetic", show_default=True, metavar="DATASET",
+              help="INT8 calibration data set: synthetic, cityscapes or folder (its train split calibrates, "
+                   "its val split is scored).")
+@click.option("--data-root", type=click.Path(), default=None, help="Root of the --calibrate data set.")
+@click.option("--calib-frames", type=int, default=64, show_default=True,
+              help="INT8 calibration windows, drawn evenly across the data set's sequences.")
+@click.option("--int8-target", default=None, metavar="cpu|tensorrt",
+              help="INT8 flavour: cpu (uint8 activations, VNNI) or tensorrt (symmetric). "
+                   "Default: tensorrt with --format tensorrt, else cpu.")
 @click.option("--size", default=None,
               help="Input size HxW (checkpoints: multiples of 32). Default: the checkpoint card's, or a model's fixed "
                    "size; required for a MODEL.onnx with dynamic spatial axes.")
@@ -70,15 +81,16 @@ def human_size(size: int) -> str:
               help="TensorRT builder workspace limit in MiB.")
 @click.option("--force", is_flag=True,
               help="Overwrite the output even when it holds an export made with other options (or something else).")
-@handle_errors
-def main(checkpoint, out, fmt, fp16, size, output, returns, input_name, mean, std, channels, input_scale, classes,
-         palette, window, fps, verify, timing_cache, workspace_mb, force):
+@handle_errors(flags={"calibration_frames": "--calib-frames", "calibration": "--calibrate"})
+def main(checkpoint, out, fmt, fp16, int8, calibrate, data_root, calib_frames, int8_target, size, output, returns,
+         input_name, mean, std, channels, input_scale, classes, palette, window, fps, verify, timing_cache,
+         workspace_mb, force):
     """Export CHECKPOINT, or wrap a foreign MODEL.onnx, into the artifact a robot runs, and verify it.
 
     A checkpoint is checked against PyTorch; a foreign ONNX model against
     itself run by ONNX Runtime on frames preprocessed on the host.
 
-    Exit status: 0 when written (and its parity reaches 99.9%, or 99% for FP16),
+    Exit status: 0 when written (and its parity reaches 99.9%, 99% for FP16, 97% for INT8),
     1 when the parity check falls short (the artifact is kept for inspection),
     2 on bad input, a missing dependency, or an output that already holds an
     export made with other options (--force overwrites it).
@@ -95,6 +107,14 @@ def main(checkpoint, out, fmt, fp16, size, output, returns, input_name, mean, st
         raise ConfigError(f"{flags} apply to a foreign MODEL.onnx; a checkpoint carries its own card")
     if not foreign and output is not None and output not in OUTPUTS:
         raise ConfigError(f"--output for a checkpoint is labels or logits, found {output!r}")
+
+    int8_options = {}
+    if int8:
+        calibration, validation = _int8_data(calibrate, data_root)
+        int8_options = {"int8": True, "int8_target": int8_target, "calibration": calibration,
+                        "calibration_frames": calib_frames, "validation": validation}
+    elif int8_target is not None or calib_frames != 64 or calibrate != "synthetic" or data_root is not None:
+        raise ConfigError("{int8_target}, {calibrate}, {data_root} and {calib_frames} apply to {int8} only")
 
     # The running step shows on a spinner; each step is printed once it is done, so that a
     # failure leaves only the completed steps and one error line.
@@ -119,13 +139,14 @@ def main(checkpoint, out, fmt, fp16, size, output, returns, input_name, mean, st
                                     channels=channels, scale=input_scale, classes=classes, palette=palette,
                                     window=window, fps=fps, input_name=input_name, output_name=output,
                                     output=returns or "labels", verify=verify, timing_cache=timing_cache,
-                                    workspace_mb=workspace_mb, on_step=on_step, force=force)
+                                    workspace_mb=workspace_mb, on_step=on_step, force=force, **int8_options)
         else:
             from flame.export.exporter import export_checkpoint
 
             result = export_checkpoint(checkpoint, out, fmt, fp16=fp16, size=parse_size(size),
                                        output=output or "labels", verify=verify, timing_cache=timing_cache,
-                                       workspace_mb=workspace_mb, on_step=on_step, force=force)
+                                       workspace_mb=workspace_mb, on_step=on_step, force=force,
+                                       **int8_options)
         finish_step()
     card = result.card
     height, width = card.input_size
@@ -144,6 +165,13 @@ def main(checkpoint, out, fmt, fp16, size, output, returns, input_name, mean, st
                    f"of pixels (expected >= {100 * result.parity.threshold:g}%); the file is kept for inspection",
                    err=True)
         sys.exit(1)
+
+
+def _int8_data(kind: str, root: str | None):
+    """The calibration (train) and validation (val) splits of the ``--calibrate`` data set."""
+    from flame.evaluation.datasets import open_dataset
+
+    return open_dataset(kind, root, "train"), open_dataset(kind, root, "val").require_nonempty()
 
 
 if __name__ == "__main__":

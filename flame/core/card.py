@@ -21,7 +21,7 @@ FORMAT_VERSION = 1
 ONNX_KEY = "flame.card"
 INPUT_LAYOUT = "THWC-uint8-BGR"
 OUTPUTS = ("labels", "logits")
-PRECISIONS = ("fp32", "fp16")
+PRECISIONS = ("fp32", "fp16", "int8")
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class ModelCard:
         mode: ``static``, ``future``, ``two-frame`` or ``custom``.
         input_layout: always ``THWC-uint8-BGR`` (uint8 [T, H, W, 3] BGR).
         output: ``labels`` (integer [H, W]) or ``logits`` ([C, H, W] float).
-        precision: ``fp32`` or ``fp16``.
+        precision: ``fp32``, ``fp16`` or ``int8``.
         backend: ``pytorch`` (checkpoint), ``onnx``, ``torch-export``, ``tensorrt``.
         tensorrt_version, gpu_name, compute_capability: for TensorRT plans.
         extra: free-form provenance (data set, epochs...).

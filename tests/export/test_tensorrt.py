@@ -113,6 +113,15 @@ def test_fp32_plan_parity(trt, artifacts, tmp_path):
     assert result.parity.agreement >= 0.999
 
 
+def test_int8_plan_strongly_typed_from_the_symmetric_graph(trt, artifacts, tmp_path):
+    # No implicit calibrator: the plan is built from the tensorrt-flavour Q/DQ graph (TensorRT 10 and 11).
+    result = export_checkpoint(artifacts.checkpoint, tmp_path / "sharp.int8.plan", int8=True, calibration_frames=32,
+                               workspace_mb=512)
+    assert result.card.precision == "int8" and result.card.extra["int8"]["target"] == "tensorrt"
+    assert any("strongly typed INT8 graph" in note for note in result.notes)
+    assert result.parity.passed and result.parity.agreement >= 0.97 and result.parity.miou_change is not None
+
+
 def test_timing_cache_is_reused(fp16_plan, artifacts, tmp_path):
     from flame.export.onnx_export import card_of
     from flame.export.tensorrt_build import build_plan
