@@ -41,6 +41,9 @@ class PredictionSource(ABC):
     """
 
     window: int = 1
+    #: True when a prediction depends on the frame it is scored against (e.g. forecast to that
+    #: frame's time): then :meth:`predict_for` is called once per pair instead of once per frame.
+    per_target: bool = False
 
     @property
     def history(self) -> int:
@@ -50,6 +53,10 @@ class PredictionSource(ABC):
     @abstractmethod
     def predict(self, sequence: Sequence, index: int) -> np.ndarray:
         """Label map predicted from the window ending at frame ``index``."""
+
+    def predict_for(self, sequence: Sequence, index: int, target: int) -> np.ndarray:
+        """Label map from the window ending at ``index``, used at frame ``target`` (>= index)."""
+        return self.predict(sequence, index)
 
     def check_available(self, needed: dict[str, tuple[Sequence, set[int]]]) -> None:
         """Raise before scoring when some needed prediction cannot be had."""
@@ -211,13 +218,16 @@ def evaluate(dataset: SequenceDataset, source: PredictionSource, offsets: Iterab
         needed[seq.name] = (seq, frames)
     source.check_available(needed)
     total = sum(len(frames) for _, frames in needed.values())
+    if source.per_target:
+        total = sum(len({(i, j) for pairs in per_k.values() for j, i in pairs.items() if i is not None})
+                    for _, per_k, _ in plans)
 
     num_classes = dataset.num_classes
     scores = {k: Score(ConfusionMatrix(num_classes), k=k) for k in offsets}
     streaming = StreamingScore(ConfusionMatrix(num_classes)) if cycle is not None else None
     done = 0
     for seq, per_k, jobs in plans:
-        cache: dict[int, np.ndarray] = {}
+        cache: dict = {}  # frame (or (frame, target) pair) -> prediction
         for j in seq.annotated:
             gt = seq.label(j)
             for key, pairs in per_k.items():
@@ -228,12 +238,13 @@ def evaluate(dataset: SequenceDataset, source: PredictionSource, offsets: Iterab
                     score.missed += 1
                     score.confusion.add_miss(gt)
                     continue
-                if i not in cache:
-                    cache[i] = source.predict(seq, i)
+                key_i = (i, j) if source.per_target else i
+                if key_i not in cache:
+                    cache[key_i] = source.predict_for(seq, i, j)
                     done += 1
                     if progress is not None:
                         progress(done, total)
-                _update(score.confusion, gt, cache[i], seq, i, j)
+                _update(score.confusion, gt, cache[key_i], seq, i, j)
                 if key == -1:
                     streaming.delays.append(j - i)
         if streaming is not None and jobs:

@@ -36,12 +36,15 @@ class Latency:
         stat: the statistic k comes from (``p50``, ``mean``, ``p90``, ``p99``, ``max`` or ``fixed``).
         extra_ms: fixed camera/transport delay added to every sample.
         source: ``measured``, ``fixed`` or ``run report <path>``.
+        forecast_ms: the measured cost of a forecast run on every output (its p50), added
+            to every sample: FLAME charges for the forecast.
     """
 
     samples_ms: np.ndarray
     stat: str
     extra_ms: float = 0.0
     source: str = "measured"
+    forecast_ms: float = 0.0
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -50,20 +53,22 @@ class Latency:
 
     @property
     def value_ms(self) -> float:
-        """The latency k is computed from: the chosen statistic plus the extra delay."""
+        """The latency k is computed from: the chosen statistic plus the extra delay and the forecast."""
         base = float(self.samples_ms[0]) if self.stat == "fixed" else float(self.summary[self.stat])
-        return base + self.extra_ms
+        return base + self.extra_ms + self.forecast_ms
 
     @property
     def streaming_samples_s(self) -> np.ndarray:
-        """Every sample plus the extra delay, in seconds, for streaming FLAME."""
-        return (self.samples_ms + self.extra_ms) / 1000.0
+        """Every sample plus the extra delay and the forecast, in seconds, for streaming FLAME."""
+        return (self.samples_ms + self.extra_ms + self.forecast_ms) / 1000.0
 
     def report(self) -> dict[str, Any]:
-        """The ``latency_ms`` block of a report: mean/p50/p90/p99/max, count, used, value, extra_ms, source."""
+        """The ``latency_ms`` block of a report: mean/p50/p90/p99/max (of the samples), count, used,
+        value (the statistic + extra_ms + forecast_ms), extra_ms, forecast_ms, source."""
         summary = self.summary
         return {**{k: summary[k] for k in STATS}, "count": summary["count"], "used": self.stat,
-                "value": self.value_ms, "extra_ms": self.extra_ms, "source": self.source}
+                "value": self.value_ms, "extra_ms": self.extra_ms, "forecast_ms": self.forecast_ms,
+                "source": self.source}
 
 
 def check_stat(stat: str) -> str:

@@ -9,10 +9,14 @@ torch) is imported only when an engine of that kind is loaded, so
 
     with load_engine("model.onnx") as engine, open_source(camera=0) as source:
         result = Stream(engine, source, max_frames=300).run()
+
+A forecast of the labels to when they are used: ``Stream(..., forecaster=make_forecaster("flow",
+engine.card.class_names))``.
 """
 
 from flame.core.card import ModelCard
 from flame.runtime.engines import Engine, Timing, load_engine
+from flame.runtime.forecast import FORECASTERS, Forecast, make_forecaster
 from flame.runtime.machine import machine_info
 from flame.runtime.overlay import VideoOutput, WindowOutput
 from flame.runtime.run_report import build_run_report, latency_samples_ms, read_run_report, write_run_report
@@ -30,8 +34,8 @@ from flame.runtime.stream import Stream
 from flame.runtime.stream_result import FrameResult, LiveStats, RunResult
 
 __all__ = [
-    "ArraySource", "CameraSource", "Engine", "FolderSource", "FrameResult", "LiveSource", "LiveStats", "ModelCard",
+    "ArraySource", "CameraSource", "Engine", "FORECASTERS", "FolderSource", "Forecast", "FrameResult", "LiveSource", "LiveStats", "ModelCard",
     "RunResult", "Source", "Stream", "Timing", "UrlSource", "VideoOutput", "VideoSource", "WindowOutput",
-    "build_run_report", "latency_samples_ms", "load_engine", "machine_info", "open_source", "read_run_report",
+    "build_run_report", "latency_samples_ms", "load_engine", "machine_info", "make_forecaster", "open_source", "read_run_report",
     "write_run_report",
 ]

@@ -5,14 +5,15 @@ Schema (``"report": "flame-run"``, ``"version": 1``)::
     report, version, created, end_reason, complete
     frames_captured, frames_processed, frames_dropped   # processed + dropped = captured
     duration_s, fps_in, fps_out
-    latency_ms, wait_ms, engine_ms, runtime_ms          # each count/mean/p50/p90/p99/max/min;
-                                                        # latency = wait for the engine + engine + runtime's work
+    latency_ms, wait_ms, engine_ms, forecast_ms, runtime_ms   # each count/mean/p50/p90/p99/max/min; latency =
+                                                        # wait for the engine + engine + forecast + runtime's work
+    forecast {method, fallbacks, fallback_reason}       # latency runs to the forecast labels
     output_ms, output_share                             # drawing/saving per frame; its total / run time (0..1)
     k, k_fps, k_latency_ms                              # k = ceil(p50 latency * source fps)
     window, window_padded, warmup
     engine {backend, device, path, card summary...}, card, source {...}, machine {cpu, gpu, ...}
-    frame_fields ["index", "capture_ms", "finish_ms", "latency_ms", "wait_ms", "engine_ms", "previous"]
-    frames [[index, capture_ms, finish_ms, latency_ms, wait_ms, engine_ms, previous], ...]
+    frame_fields ["index", "capture_ms", "finish_ms", "latency_ms", "wait_ms", "engine_ms", "previous", "forecast_ms"]
+    frames [[index, capture_ms, finish_ms, latency_ms, wait_ms, engine_ms, previous, forecast_ms], ...]
 
 Per-frame rows are compact lists (one line each) so hour-long runs stay small;
 ``frame_fields`` names the columns. Times are milliseconds since the run
@@ -36,7 +37,7 @@ from flame.runtime.machine import machine_info
 
 REPORT_KIND = "flame-run"
 REPORT_VERSION = 1
-FRAME_FIELDS = ("index", "capture_ms", "finish_ms", "latency_ms", "wait_ms", "engine_ms", "previous")
+FRAME_FIELDS = ("index", "capture_ms", "finish_ms", "latency_ms", "wait_ms", "engine_ms", "previous", "forecast_ms")
 _INTEGER_FIELDS = ("index", "previous")
 #: End reasons of a run that did all it was asked; any other (a source cut short, Ctrl-C) is incomplete.
 COMPLETE_REASONS = ("end of source", "max frames", "duration")

@@ -17,6 +17,12 @@ timestamp), resizes into a reused input buffer, runs the engine, and records
 * the engine call alone, and
 * the runtime's own work: the rest (window, resize, label conversion).
 
+With a forecaster (:mod:`flame.runtime.forecast`) the labels are moved to the
+moment they are used (this frame's latency so far, the forecast's own recent
+time and a fixed extra delay), from I_t and the source frame captured just
+before it (from the ring, by timestamp); latency then runs to the forecast
+labels and the forecast's own time is recorded per frame.
+
 Outputs (overlay window, video file, status line) run after the latency
 span closes; their cost is recorded per frame so a loop that falls behind
 because of them says so. What outputs receive and what a run measured
@@ -34,6 +40,7 @@ import numpy as np
 from flame.core.errors import ConfigError, FlameError, Terminated
 from flame.core.offsets import frame_offset
 from flame.runtime.engines.base import Engine
+from flame.runtime.forecast import Forecaster, NoForecast
 from flame.runtime.frames import Frame, Taken, history_needed, pick_window
 from flame.runtime.source_base import Source
 from flame.runtime.stream_result import FrameResult, LiveStats, Output, RunResult
@@ -53,20 +60,26 @@ class Stream:
         outputs: called with each :class:`FrameResult` after its latency is recorded;
             closed when the run ends.
         interpolation: OpenCV interpolation for resizing frames to the engine's input.
+        forecaster: moves each label map to the time it is used (default: ``none``).
+        extra_latency_ms: delay after the labels are ready (actuation, transport) the
+            forecast also covers.
 
     Raises:
-        ConfigError: on a negative ``max_frames``, ``duration_s`` or ``warmup``.
+        ConfigError: on a negative ``max_frames``, ``duration_s``, ``warmup`` or ``extra_latency_ms``.
     """
 
     def __init__(self, engine: Engine, source: Source, max_frames: int | None = None,
                  duration_s: float | None = None, warmup: int = 5, outputs: Iterable[Output] = (),
-                 interpolation: int = cv2.INTER_LINEAR) -> None:
+                 interpolation: int = cv2.INTER_LINEAR, forecaster: Forecaster | None = None,
+                 extra_latency_ms: float = 0.0) -> None:
         if max_frames is not None and max_frames < 1:
             raise ConfigError(f"expected {{max_frames}} >= 1, found {max_frames}")
         if duration_s is not None and not duration_s > 0:
             raise ConfigError(f"expected {{duration_s}} > 0 seconds, found {duration_s}")
         if warmup < 0:
             raise ConfigError(f"expected {{warmup}} >= 0, found {warmup}")
+        if not np.isfinite(extra_latency_ms) or extra_latency_ms < 0:
+            raise ConfigError(f"expected {{extra_latency_ms}} >= 0 ms, found {extra_latency_ms!r}")
         self.engine = engine
         self.source = source
         self.max_frames = max_frames
@@ -78,7 +91,11 @@ class Stream:
         self.window = card.window
         self.interval_s = 1.0 / card.fps
         self.input_hw = tuple(card.input_size)
-        self.result = RunResult(window=card.window, train_fps=card.fps, source_fps=source.fps, warmup=warmup)
+        self.forecaster: Forecaster = forecaster or NoForecast()
+        self.extra_latency_ns = int(round(extra_latency_ms * 1e6))
+        self.result = RunResult(window=card.window, train_fps=card.fps, source_fps=source.fps, warmup=warmup,
+                                forecast=self.forecaster.name)
+        self._forecast_ns: collections.deque[int] = collections.deque(maxlen=15)  # recent forecast times
         self._clock: Callable[[], int] = source.clock
         self._buffer = np.empty((card.window, *self.input_hw, 3), dtype=np.uint8)
         self._recent: collections.deque[tuple[int, int, int]] = collections.deque(maxlen=30)
@@ -177,8 +194,11 @@ class Stream:
         inputs = self._inputs(frames)
         start = self._clock()
         labels = self.engine(inputs)  # uint8 [H, W] for labels and logits exports alike
-        # The labels are in host memory when the engine returns: its end is the frame's end.
+        # The labels are in host memory when the engine returns: its end is the frame's end (or the forecast's).
         finished = engine_done = self._clock()
+        if not isinstance(self.forecaster, NoForecast):
+            labels = self._forecast(taken, labels, engine_done)
+            finished = self._clock()
         previous = frames[-2].index if len(frames) > 1 else -1
         timing = self.engine.last_timing
         if timing is not None:
@@ -187,7 +207,7 @@ class Stream:
                 sums[name] = sums.get(name, 0.0) + value
         # One append per frame keeps the record consistent if Ctrl-C lands here.
         result.records.append((frame.index, frame.captured_ns, max(frame.captured_ns, taken_ns), finished,
-                               engine_done - start, previous))
+                               engine_done - start, previous, finished - engine_done))
         if not self.outputs:
             return None
         self._recent.append((finished - frame.captured_ns, engine_done - start, finished))
@@ -200,6 +220,22 @@ class Stream:
                 keep_going = False
         result.output_ns.append(self._clock() - out_start)
         return keep_going
+
+    def _forecast(self, taken: Taken, labels: np.ndarray, now: int) -> np.ndarray:
+        """The labels moved to when they are used: latency so far, the forecast's own time, the extra delay."""
+        frame = taken.frame
+        before = taken.recent[-2] if len(taken.recent) > 1 else None  # the source frame captured just before
+        expected = int(np.median(self._forecast_ns)) if self._forecast_ns else 0
+        horizon_s = (now - frame.captured_ns + expected + self.extra_latency_ns) / 1e9
+        interval_s = frame.stream_s - before.stream_s if before is not None else 0.0
+        forecast = self.forecaster(labels, frame.image, before.image if before is not None else None, interval_s,
+                                   horizon_s)
+        self._forecast_ns.append(self._clock() - now)
+        if forecast.fallback is not None:
+            result = self.result
+            result.forecast_fallbacks += 1
+            result.forecast_fallback_reason = result.forecast_fallback_reason or forecast.fallback
+        return forecast.labels
 
     def _live_stats(self) -> LiveStats:
         recent = np.asarray(self._recent, dtype=np.float64)

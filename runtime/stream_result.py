@@ -90,10 +90,13 @@ class RunResult:
     window_padded: int = 0
     end_reason: str = "not started"
     warmup: int = 0
-    # index, captured, taken by the loop, finished, engine, previous index
+    # index, captured, taken by the loop, finished, engine, previous index, forecast
     records: list[tuple[int, int, int, int, int, int]] = field(default_factory=list)
     output_ns: list[int] = field(default_factory=list)
     timing_sums: dict[str, float] = field(default_factory=dict)  # the engine's own breakdown, summed
+    forecast: str = "none"  # the forecast method asked for
+    forecast_fallbacks: int = 0  # frames it could not be used on (forecast with ``none``)
+    forecast_fallback_reason: str | None = None  # why, the first time
 
     @property
     def frames_processed(self) -> int:
@@ -106,15 +109,17 @@ class RunResult:
         return max(0, self.frames_captured - self.frames_processed)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Per-frame columns: index, capture/finish (ms since start), latency, wait, engine, runtime, previous index.
+        """Per-frame columns: index, capture/finish (ms since start), latency, wait, engine, runtime, previous
+        index, forecast.
 
-        ``latency_ms = wait_ms + engine_ms + runtime_ms``: the wait from capture
-        to the loop taking the frame, the engine call, the loop's own work.
+        ``latency_ms = wait_ms + engine_ms + forecast_ms + runtime_ms``: the wait from capture
+        to the loop taking the frame, the engine call, the forecast, the loop's own work.
         """
-        data = np.asarray(self.records, dtype=np.int64).reshape(-1, 6)
+        data = np.asarray(self.records, dtype=np.int64).reshape(-1, 7)
         latency = (data[:, 3] - data[:, 1]) / 1e6
         wait = (data[:, 2] - data[:, 1]) / 1e6
         engine = data[:, 4] / 1e6
+        forecast = data[:, 6] / 1e6
         return {
             "index": data[:, 0],
             "capture_ms": (data[:, 1] - self.started_ns) / 1e6,
@@ -122,7 +127,8 @@ class RunResult:
             "latency_ms": latency,
             "wait_ms": wait,
             "engine_ms": engine,
-            "runtime_ms": np.maximum(0.0, latency - wait - engine),
+            "forecast_ms": forecast,
+            "runtime_ms": np.maximum(0.0, latency - wait - engine - forecast),
             "previous": data[:, 5],
         }
 
@@ -131,9 +137,10 @@ class RunResult:
 
         Returns:
             ``frames_captured/processed/dropped``, ``duration_s``, ``fps_in``,
-            ``fps_out``, ``latency_ms``/``wait_ms``/``engine_ms``/``runtime_ms``/``output_ms``
-            (each mean/p50/p90/p99/max), ``output_share`` (drawing and saving time over
-            the run's duration, a fraction), ``engine_breakdown_ms``
+            ``fps_out``, ``latency_ms``/``wait_ms``/``engine_ms``/``forecast_ms``/``runtime_ms``/``output_ms``
+            (each mean/p50/p90/p99/max; latency runs to the forecast labels, so it includes
+            ``forecast_ms``), ``forecast`` (method, fallbacks, fallback reason), ``output_share``
+            (drawing and saving time over the run's duration, a fraction), ``engine_breakdown_ms``
             (mean of the engine's own timing spans), ``k``, ``k_fps``,
             ``k_latency_ms``, ``window_padded``, ``end_reason``.
         """
@@ -156,6 +163,9 @@ class RunResult:
             "latency_ms": latency,
             "wait_ms": summarize(cols["wait_ms"]),
             "engine_ms": summarize(cols["engine_ms"]),
+            "forecast_ms": summarize(cols["forecast_ms"]),
+            "forecast": {"method": self.forecast, "fallbacks": self.forecast_fallbacks,
+                         "fallback_reason": self.forecast_fallback_reason},
             "runtime_ms": summarize(cols["runtime_ms"]),
             "output_ms": summarize(output_ms),
             "output_share": float(output_ms.sum() / 1000.0 / span_s) if span_s > 0 else None,

@@ -31,7 +31,8 @@ from flame.core.errors import ConfigError, DataError
 from flame.core.offsets import frame_offset
 from flame.evaluation.datasets import SequenceDataset
 from flame.evaluation.protocols import PredictorSource
-from flame.evaluation.scoring import Latency, Progress, check_extra, check_stat, fixed_latency, score
+from flame.apps.forecast import Forecasting, forecasting, score_forecast
+from flame.evaluation.scoring import Latency, Progress, check_extra, check_stat, fixed_latency
 from flame.runtime.engines import Engine
 from flame.runtime.file_sources import ArraySource
 from flame.runtime.machine import machine_info
@@ -128,7 +129,7 @@ def plot_offsets(k: int) -> list[int]:
 
 def assess(predictor: Callable[[np.ndarray], np.ndarray], card: Any, dataset: SequenceDataset, latency: Latency,
            streaming: bool = True, offsets: list[int] | None = None, progress: Progress | None = None,
-           k: int | None = None) -> dict[str, Any]:
+           k: int | None = None, forecast: Forecasting | None = None) -> dict[str, Any]:
     """Score static mIoU, FLAME at the latency's k and streaming FLAME of a predictor.
 
     Args:
@@ -137,6 +138,8 @@ def assess(predictor: Callable[[np.ndarray], np.ndarray], card: Any, dataset: Se
         card: the model card (window, input size, classes).
         dataset, latency, streaming, offsets, progress, k: as for
             :func:`flame.evaluation.scoring.score`, which does the scoring.
+        forecast: a forecast of the labels to when they are used (its cost is
+            added to ``latency``; see :mod:`flame.apps.forecast`); None: none.
 
     Returns:
         The report of :func:`flame.evaluation.scoring.score` (the keys of
@@ -147,7 +150,7 @@ def assess(predictor: Callable[[np.ndarray], np.ndarray], card: Any, dataset: Se
     """
     check_compatible(card, dataset)
     source = PredictorSource(predictor, window=card.window, input_size=tuple(card.input_size))
-    report = score(dataset, source, latency, streaming, offsets, progress, k)
+    report = score_forecast(dataset, source, latency, forecast or Forecasting("none"), streaming, offsets, progress, k)
     report["machine"] = machine_info()
     report["card"] = card.to_dict()
     return report
@@ -177,7 +180,8 @@ def choose_latency(engine: Engine | None, dataset: SequenceDataset, latency_ms: 
 
 
 def evaluate_engine(engine: Engine, dataset: SequenceDataset, latency: Latency, streaming: bool = True,
-                    with_curve: bool = False, progress: Progress | None = None) -> dict[str, Any]:
+                    with_curve: bool = False, progress: Progress | None = None,
+                    forecast: str = "none") -> dict[str, Any]:
     """Deployed accuracy of a loaded engine: the report ``flame-eval --engine`` prints.
 
     Args:
@@ -187,12 +191,15 @@ def evaluate_engine(engine: Engine, dataset: SequenceDataset, latency: Latency, 
         streaming: also score streaming FLAME.
         with_curve: also score k = 0..K for the FLAME-vs-latency plot.
         progress: ``(done, total)`` callback.
+        forecast: a forecast method (:data:`flame.runtime.forecast.FORECASTERS`), timed here and
+            charged to the latency k comes from.
 
     Raises:
         DataError, ConfigError: on an incompatible engine or bad data.
     """
-    k = frame_offset(latency.value_ms / 1000.0, dataset.fps)
+    plan = forecasting(forecast, engine.card.class_names, dataset)
+    k = frame_offset(plan.charge(latency).value_ms / 1000.0, dataset.fps)
     report = assess(engine, engine.card, dataset, latency, streaming, plot_offsets(k) if with_curve else None,
-                    progress)
+                    progress, forecast=plan)
     report["engine"] = engine.describe()
     return report

@@ -7,7 +7,9 @@ at the data set's size): one row per (format, size) with status, file size,
 latency p50/p99, static mIoU, FLAME and pixel agreement with the PyTorch
 reference at that size. The row with the highest FLAME is the one to deploy.
 For an engine file on its own (:func:`bench_engine`), one row with the same
-figures but agreement.
+figures but agreement. With several forecast methods (``none,flow``) each of
+those rows becomes one per method: the same engine and latency samples, the
+forecast's cost (timed once) charged on top.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ class BenchRow:
     flame: float | None = None
     streaming_flame: float | None = None
     agreement: float | None = None
+    forecast: str = "none"
+    forecast_ms: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -90,6 +94,21 @@ def agreement_windows(dataset: SequenceDataset, window: int, size: tuple[int, in
         frames = seq.window(i, window)
         out.append(np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_LINEAR) for f in frames]))
     return out
+
+
+def parse_forecasts(text: str | None) -> list[str]:
+    """Comma-separated forecast method names, checked (default ``none``).
+
+    Raises:
+        ConfigError: on an unknown name.
+    """
+    from flame.runtime.forecast import FORECASTERS
+
+    names = [n.strip() for n in (text or "none").split(",") if n.strip()] or ["none"]
+    unknown = [n for n in names if n not in FORECASTERS]
+    if unknown:
+        raise ConfigError(f"unknown forecast method(s) {unknown}; choose from {', '.join(FORECASTERS)}")
+    return list(dict.fromkeys(names))
 
 
 def parse_sizes(text: str | None) -> list[tuple[int, int]] | None:
@@ -163,7 +182,8 @@ def scaled(latency: Any, scale: float) -> Any:
 def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list[str] | None = None,
           out_dir: str | os.PathLike | None = None, samples: int = 50, warmup: int = 5, device: str | None = None,
           streaming: bool = True, events: Events | None = None, sizes: list[tuple[int, int]] | None = None,
-          latency_scale: float = 1.0, calibration: SequenceDataset | None = None) -> list[BenchRow]:
+          latency_scale: float = 1.0, calibration: SequenceDataset | None = None,
+          forecasts: list[str] | None = None) -> list[BenchRow]:
     """Export, time and score one checkpoint in every format asked for, at every size asked for.
 
     Args:
@@ -178,15 +198,18 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
         device: ``cpu``/``cuda`` for the engines (backend default when None).
         streaming: also score streaming FLAME.
         events: progress receiver.
+        forecasts: forecast methods (:data:`flame.runtime.forecast.FORECASTERS`), one row each per
+            (format, size) (default ``none`` only).
 
     Returns:
-        One :class:`BenchRow` per (format, size), in the order asked, the best marked.
+        One :class:`BenchRow` per (format, size, forecast), in the order asked, the best marked.
 
     Raises:
         CheckpointError: when the checkpoint cannot be read.
         ConfigError, DataError: on bad options or a data set that does not fit the model.
     """
     from flame.apps.assess import check_compatible
+    from flame.apps.forecast import forecasting
     from flame.trainer.reference import load_reference
 
     events = events or Events()
@@ -199,6 +222,7 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
     with load_reference(checkpoint, "cpu") as probe:
         card = probe.card
     check_compatible(card, dataset)
+    plans = [forecasting(method, card.class_names, dataset) for method in dict.fromkeys(forecasts or ["none"])]
     height, width = card.input_size
     sizes = sizes or [(int(height), int(width))]
     several = len(sizes) > 1
@@ -207,9 +231,9 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
     for name in formats:
         for size in sizes:
             events.stage(f"{name} at {size[0]}x{size[1]}" if several else name)
-            rows.append(_bench_one(checkpoint, dataset, name, (size[0], size[1]), out_dir, samples, warmup, device,
+            rows.extend(_bench_one(checkpoint, dataset, name, (size[0], size[1]), out_dir, samples, warmup, device,
                                    streaming, events, latency_scale, calibration, several, references,
-                                   card.window))
+                                   card.window, plans))
     mark_best(rows)
     return rows
 
@@ -239,8 +263,8 @@ def _reference_outputs(checkpoint: Path, dataset: SequenceDataset, size: tuple[i
 def _bench_one(checkpoint: Path, dataset: SequenceDataset, name: str, size: tuple[int, int], out_dir: Path,
                samples: int, warmup: int, device: str | None, streaming: bool, events: Events,
                latency_scale: float, calibration: SequenceDataset | None, tag_size: bool,
-               references: dict, window: int) -> BenchRow:
-    """One row: export (or load) the format at ``size``, time it, score it."""
+               references: dict, window: int, plans: list[Any]) -> list[BenchRow]:
+    """One row per forecast plan: export (or load) the format at ``size``, time it, score it."""
     from flame.export.exporter import default_output, export_checkpoint
     from flame.export.parity import compare
     from flame.runtime.engines import load_engine
@@ -264,36 +288,52 @@ def _bench_one(checkpoint: Path, dataset: SequenceDataset, name: str, size: tupl
             engine = load_engine(result.path, device=device)
     except (DependencyError, EngineError, ConfigError) as exc:
         row.status, row.why = ("export only" if row.path and fmt else "unavailable"), str(exc)
-        return row
+        return [row]
     if row.size_mb is None:
         row.size_mb = Path(row.path).stat().st_size / 2**20
     try:
         with engine:
             windows, expected = _reference_outputs(checkpoint, dataset, size, engine.card.window, references)
-            _score(row, engine, dataset, samples, warmup, streaming, events, latency_scale)
+            more = _score(row, engine, dataset, samples, warmup, streaming, events, latency_scale, plans)
             row.agreement = compare(expected, [engine(w) for w in windows], "labels")[0]
+            for other in more:
+                other.agreement = row.agreement
     except (DependencyError, EngineError) as exc:
         row.status, row.why = "export only", str(exc)
-    return row
+        more = []
+    return [row, *more]
 
 
 def _score(row: BenchRow, engine: Any, dataset: SequenceDataset, samples: int, warmup: int, streaming: bool,
-           events: Events, latency_scale: float = 1.0) -> None:
-    """Time ``engine`` through flame-run's loop and score it at its own (scaled) latency's k, into ``row``."""
+           events: Events, latency_scale: float = 1.0, plans: list[Any] | None = None) -> list[BenchRow]:
+    """Time ``engine`` through flame-run's loop once and score it at its own (scaled) latency's k, into ``row``.
+
+    ``row`` gets the first forecast plan's scores (default: none); each further
+    plan (the same engine and latency samples, its own forecast cost charged)
+    gets a copy of ``row``, returned in order.
+    """
     from flame.apps.assess import assess, measure_latency
+    from flame.apps.forecast import Forecasting
     from flame.core.offsets import frame_offset
 
     measured = measure_latency(engine, dataset, samples, warmup)
     latency = scaled(measured, latency_scale)
     summary = latency.summary
     row.latency_p50_ms, row.latency_p99_ms = summary["p50"], summary["p99"]
-    with events.progress() as progress:
-        report = assess(engine, engine.card, dataset, latency, streaming, None, progress)
-    row.k, row.miou, row.flame = report["k"], report["miou"], report["flame"]
-    row.streaming_flame = report["streaming_flame"]
-    row.extra = {"engine": engine.describe(), "latency_ms": report["latency_ms"], "latency_scale": latency_scale,
-                 "measured_latency_ms": measured.report(),
-                 "measured_k": frame_offset(measured.value_ms / 1000.0, dataset.fps)}
+    more = []
+    for n, plan in enumerate(plans or [Forecasting("none")]):
+        target = row if n == 0 else BenchRow(**{**asdict(row), "forecast": plan.method})
+        with events.progress() as progress:
+            report = assess(engine, engine.card, dataset, latency, streaming, None, progress, forecast=plan)
+        target.k, target.miou, target.flame = report["k"], report["miou"], report["flame"]
+        target.streaming_flame = report["streaming_flame"]
+        target.forecast, target.forecast_ms = plan.method, report["latency_ms"]["forecast_ms"]
+        target.extra = {"engine": engine.describe(), "latency_ms": report["latency_ms"],
+                        "latency_scale": latency_scale, "measured_latency_ms": measured.report(),
+                        "measured_k": frame_offset(measured.value_ms / 1000.0, dataset.fps)}
+        if n:
+            more.append(target)
+    return more
 
 
 def engine_format(engine: Any) -> str:
@@ -304,7 +344,8 @@ def engine_format(engine: Any) -> str:
 
 def bench_engine(path: str | os.PathLike, dataset: SequenceDataset, samples: int = 50, warmup: int = 5,
                  device: str | None = None, streaming: bool = True, card: str | os.PathLike | None = None,
-                 events: Events | None = None, latency_scale: float = 1.0) -> list[BenchRow]:
+                 events: Events | None = None, latency_scale: float = 1.0,
+                 forecasts: list[str] | None = None) -> list[BenchRow]:
     """One row for an engine file on its own, like trtexec or a benchmark of a file: no checkpoint, no reference.
 
     Args:
@@ -316,15 +357,17 @@ def bench_engine(path: str | os.PathLike, dataset: SequenceDataset, samples: int
         card: a card JSON for an engine that carries none.
         events: progress receiver.
         latency_scale: every measured latency sample multiplied by this (what-if).
+        forecasts: forecast methods, one row each (default ``none`` only).
 
     Returns:
-        A list of one :class:`BenchRow` (``agreement`` is None: there is no reference to agree with).
+        One :class:`BenchRow` per forecast method (``agreement`` is None: there is no reference to agree with).
 
     Raises:
         EngineError, CardError, DependencyError: when the engine cannot be loaded here.
         DataError: when the engine does not fit the data set.
     """
     from flame.apps.assess import check_compatible
+    from flame.apps.forecast import forecasting
     from flame.runtime.engines import load_engine
 
     events = events or Events()
@@ -334,9 +377,11 @@ def bench_engine(path: str | os.PathLike, dataset: SequenceDataset, samples: int
         row = BenchRow(engine_format(engine), "ok", path=str(path), size_mb=Path(path).stat().st_size / 2**20)
         events.stage(f"{row.format}: {Path(path).name}")
         row.size = (int(engine.card.input_size[0]), int(engine.card.input_size[1]))
-        _score(row, engine, dataset, samples, warmup, streaming, events, latency_scale)
-    mark_best([row])
-    return [row]
+        plans = [forecasting(method, engine.card.class_names, dataset)
+                 for method in dict.fromkeys(forecasts or ["none"])]
+        rows = [row, *_score(row, engine, dataset, samples, warmup, streaming, events, latency_scale, plans)]
+    mark_best(rows)
+    return rows
 
 
 

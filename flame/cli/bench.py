@@ -10,6 +10,7 @@ from flame.cli.ui import TerminalEvents, fmt, out, table
 from flame.core.errors import ConfigError
 from flame.core.files import write_json
 from flame.evaluation.datasets import DATASET_KINDS
+from flame.runtime.forecast import FORECASTERS
 
 
 def bench_table(rows: list, dataset: str, latency_scale: float = 1.0) -> object:
@@ -17,7 +18,8 @@ def bench_table(rows: list, dataset: str, latency_scale: float = 1.0) -> object:
     body = []
     for row in rows:
         size = "-" if row.size is None else f"{row.size[0]}x{row.size[1]}"
-        body.append(["*" if row.best else "", row.format, size, row.status, fmt(row.size_mb, 1),
+        name = row.format if row.forecast == "none" else f"{row.format} + {row.forecast} ({fmt(row.forecast_ms, 1)} ms)"
+        body.append(["*" if row.best else "", name, size, row.status, fmt(row.size_mb, 1),
                      fmt(row.latency_p50_ms, 1), fmt(row.latency_p99_ms, 1), row.k, fmt(row.miou), fmt(row.flame),
                      fmt(row.streaming_flame), "-" if row.agreement is None else f"{100 * row.agreement:.2f}%"])
     columns = ["best", "format", "input", "status", "MB", "p50 ms", "p99 ms", "k", "mIoU", "FLAME", "streaming",
@@ -51,9 +53,12 @@ def bench_table(rows: list, dataset: str, latency_scale: float = 1.0) -> object:
 @click.option("--card", "card_path", type=click.Path(dir_okay=False), default=None,
               help="Model card JSON for an engine file that carries none (a trtexec plan, a lost sidecar).")
 @click.option("--json", "json_out", type=click.Path(), default=None, help="Write the rows as JSON.")
+@click.option("--forecast", "forecasts", default="none", show_default=True,
+              help=f"Comma-separated forecast methods ({', '.join(FORECASTERS)}): one row per method for each "
+                   "format and size, the forecast's cost charged to the latency.")
 @handle_errors
 def main(checkpoint, formats, sizes, latency_scale, plot_out, dataset, data_root, split, fps, max_sequences,
-         latency_samples, warmup, device, streaming, out_dir, card_path, json_out):
+         latency_samples, warmup, device, streaming, out_dir, card_path, json_out, forecasts):
     """Export CHECKPOINT to each format available here, at each size; one row per (format, size) with latency,
     mIoU, FLAME and agreement, the highest FLAME marked as the one to deploy.
 
@@ -62,7 +67,8 @@ def main(checkpoint, formats, sizes, latency_scale, plot_out, dataset, data_root
     """
     from pathlib import Path
 
-    from flame.apps.bench import FORMATS, bench, bench_engine, check_latency_scale, parse_formats, parse_sizes
+    from flame.apps.bench import FORMATS, bench, bench_engine, check_latency_scale, parse_forecasts, parse_formats
+    from flame.apps.bench import parse_sizes
     from flame.apps.bench import rows_as_dicts
     from flame.evaluation.datasets import open_dataset
     from flame.runtime.engines import SUFFIXES
@@ -74,6 +80,7 @@ def main(checkpoint, formats, sizes, latency_scale, plot_out, dataset, data_root
     if card_path and not is_engine:
         raise ConfigError("--card applies to an engine file, not to a checkpoint (it carries its card)")
     check_latency_scale(latency_scale)
+    methods = parse_forecasts(forecasts)
     if is_engine:
         if not Path(checkpoint).is_file():
             raise ConfigError(f"engine file {checkpoint} does not exist")
@@ -86,13 +93,13 @@ def main(checkpoint, formats, sizes, latency_scale, plot_out, dataset, data_root
     data = open_dataset(dataset, data_root, split, fps).head(max_sequences).require_nonempty()
     if is_engine:
         rows = bench_engine(checkpoint, data, latency_samples, warmup, device, streaming, card_path, TerminalEvents(),
-                            latency_scale)
+                            latency_scale, methods)
     else:
         calibration = None
         if any(FORMATS[name][1] == "int8" for name in names):
             calibration = open_dataset(dataset, data_root, "train", fps)
         rows = bench(checkpoint, data, names, out_dir, latency_samples, warmup, device, streaming, TerminalEvents(),
-                     input_sizes, latency_scale, calibration)
+                     input_sizes, latency_scale, calibration, methods)
     out.print(bench_table(rows, data.name, latency_scale))
     for row in rows:
         if row.why:

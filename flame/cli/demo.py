@@ -17,8 +17,10 @@ def results_table(result: dict) -> object:
         ["FLAME: trained I_t -> S_t", static["flame"]],
         ["FLAME: trained I_t -> S_t+k", rows["future"]["flame"]],
         ["FLAME: trained I_t-1, I_t -> S_t+k", rows["two-frame"]["flame"]],
-        ["streaming FLAME (static / future / two-frame)",
-         " / ".join(fmt(rows[m]["streaming_flame"], 3) for m in ("static", "future", "two-frame"))],
+        ["FLAME: trained I_t -> S_t, flow forecast", rows["static+flow"]["flame"]],
+        ["streaming FLAME (static / future / two-frame / static+flow)",
+         " / ".join(fmt(rows[m]["streaming_flame"], 3) for m in ("static", "future", "two-frame", "static+flow"))],
+        ["forecast cost p50 (ms, charged)", f"{rows['static+flow']['latency_ms']['forecast_ms']:.1f}"],
         ["frame offset k", result["k"]],
         ["latency p50 (ms)", f"{static['latency_ms']['value']:.1f}"],
         ["FPS (1 / latency)", f"{1000.0 / static['latency_ms']['value']:.1f}" if static["latency_ms"]["value"] else "-"],
@@ -41,7 +43,8 @@ def main(quick: bool, out_dir: str) -> None:
     out.print(results_table(result))
     findings = result["findings"]
     out.print(f"future-trained above static: {'yes' if findings['future_above_static'] else 'no'}; "
-              f"two-frame above both: {'yes' if findings['two_frame_above_both'] else 'no'}"
+              f"two-frame above both: {'yes' if findings['two_frame_above_both'] else 'no'}; "
+              f"static + flow forecast above static: {'yes' if findings['flow_above_static'] else 'no'}"
               + (" (--quick trains too briefly to expect the paper's ordering)" if quick else ""))
     out.print(f"report: {out_dir}/report.json   plot: {result.get('plot', '-')}   ({result['seconds']:.0f} s)")
 

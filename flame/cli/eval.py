@@ -8,6 +8,7 @@ from flame.cli.common import handle_errors
 from flame.cli.ui import console, out, per_class_table, progress_bar, summary_table
 from flame.core.errors import ConfigError
 from flame.core.files import write_json
+from flame.runtime.forecast import FORECASTERS
 from flame.evaluation.datasets import DATASET_KINDS
 from flame.runtime.engines import describe_kinds
 
@@ -35,6 +36,9 @@ STATS = ["p50", "mean", "p90", "p99", "max"]
               help="Which statistic of the latency samples gives k.")
 @click.option("--extra-latency-ms", type=float, default=0.0, show_default=True, help="Camera and transport delay to add.")
 @click.option("--fps", type=float, default=None, help="Override the data set's frame rate.")
+@click.option("--forecast", type=click.Choice(list(FORECASTERS)), default="none", show_default=True,
+              help="Forecast each output to the frame it is scored at (flow: optical flow, constant velocity); "
+                   "its cost, measured here, is added to the latency.")
 @click.option("--streaming/--no-streaming", default=True, show_default=True, help="Also score streaming FLAME.")
 @click.option("--max-sequences", type=int, default=None, help="Score only the first N sequences (a quick look).")
 @click.option("--latency-samples", type=int, default=50, show_default=True, help="Frames timed when measuring latency.")
@@ -45,9 +49,9 @@ STATS = ["p50", "mean", "p90", "p99", "max"]
 @click.option("--plot", "plot_out", type=click.Path(), default=None,
               help="Write a PNG: FLAME vs latency with the operating point, and per-class IoU.")
 @handle_errors(flags={"extra_ms": "--extra-latency-ms", "stat": "--latency-stat"})
-def main(engine_path, card_path, checkpoint, predictions, dataset, data_root, split, label_ids, latency_ms, latency_from, force,
-         latency_stat, extra_latency_ms, fps, streaming, max_sequences, latency_samples, warmup, device, threads,
-         json_out, plot_out):
+def main(engine_path, card_path, checkpoint, predictions, dataset, data_root, split, label_ids, latency_ms, latency_from,
+         force, latency_stat, extra_latency_ms, fps, forecast, streaming, max_sequences, latency_samples, warmup,
+         device, threads, json_out, plot_out):
     """Score segmentation with FLAME: accuracy against the frame that is current when the output is ready.
 
     Give exactly one of --engine, --checkpoint or --predictions. For engines and
@@ -79,10 +83,11 @@ def main(engine_path, card_path, checkpoint, predictions, dataset, data_root, sp
 
     if predictions:
         report = _score_predictions(data, predictions, latency_ms, latency_from, latency_stat, extra_latency_ms,
-                                    streaming, label_ids)
+                                    streaming, label_ids, forecast)
     else:
-        report = _score_engine(data, engine_path, card_path, checkpoint, device, threads, latency_ms, latency_from, latency_stat,
-                               extra_latency_ms, latency_samples, warmup, streaming, bool(plot_out), force)
+        report = _score_engine(data, engine_path, card_path, checkpoint, device, threads, latency_ms, latency_from,
+                               latency_stat, extra_latency_ms, latency_samples, warmup, streaming, bool(plot_out), force,
+                               forecast)
     out.print(summary_table(report))
     out.print(per_class_table(report))
     if json_out:
@@ -101,19 +106,19 @@ def _title(report: dict) -> str:
     return f"{what} on {report.get('dataset', '')}"
 
 
-def _score_predictions(data, predictions, latency_ms, latency_from, stat, extra_ms, streaming, label_ids):
+def _score_predictions(data, predictions, latency_ms, latency_from, stat, extra_ms, streaming, label_ids, forecast):
     from flame.apps.assess import choose_latency
-    from flame.evaluation.predictions import evaluate_predictions
+    from flame.apps.forecast import forecast_predictions
 
     if latency_ms is None and latency_from is None:
         latency_ms = 0.0  # no engine to measure: predictions are scored static unless told a latency
     latency = choose_latency(None, data, latency_ms, latency_from, stat, extra_ms)
     with progress_bar("scoring") as progress:
-        return evaluate_predictions(data, predictions, latency, streaming, label_ids, progress)
+        return forecast_predictions(data, predictions, latency, forecast, streaming, label_ids, progress)
 
 
-def _score_engine(data, engine_path, card_path, checkpoint, device, threads, latency_ms, latency_from, stat, extra_ms, samples,
-                  warmup, streaming, curve, force=False):
+def _score_engine(data, engine_path, card_path, checkpoint, device, threads, latency_ms, latency_from, stat, extra_ms,
+                  samples, warmup, streaming, curve, force=False, forecast="none"):
     from flame.apps.assess import choose_latency, evaluate_engine
     from flame.runtime.engines import engine_kind, load_engine
 
@@ -131,7 +136,7 @@ def _score_engine(data, engine_path, card_path, checkpoint, device, threads, lat
             console.print(f"measuring latency: {warmup} warm-up calls, then {samples} frames of {data.name}")
         latency = choose_latency(engine, data, latency_ms, latency_from, stat, extra_ms, samples, warmup, force)
         with progress_bar("scoring") as progress:
-            return evaluate_engine(engine, data, latency, streaming, curve, progress)
+            return evaluate_engine(engine, data, latency, streaming, curve, progress, forecast)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import click  # noqa: E402
 
 from flame.cli.common import handle_errors  # noqa: E402
 from flame.cli.ui import console, fmt, out, table  # noqa: E402
+from flame.runtime.forecast import FORECASTERS  # noqa: E402
 from flame.runtime.engines import describe_kinds  # noqa: E402
 
 
@@ -69,9 +70,12 @@ def _summary_table(report: dict):
         ["frames captured / processed / dropped",
          f"{report['frames_captured']} / {report['frames_processed']} / {report['frames_dropped']}"],
         ["latency ms (mean / p50 / p90 / p99 / max)", " / ".join(fmt(lat[s], 1) for s in ("mean", "p50", "p90", "p99", "max"))],
-        # latency = the frame's wait for a busy engine + the engine call + the runtime's own work
+        # latency = the frame's wait for a busy engine + the engine call + the forecast + the runtime's own work
         ["  waiting for the engine ms (p50 / max)", " / ".join(fmt(report["wait_ms"][s], 1) for s in ("p50", "max"))],
         ["  engine call ms (mean / p50 / p99)", " / ".join(fmt(eng[s], 1) for s in ("mean", "p50", "p99"))],
+        *([[f"  forecast {report['forecast']['method']} ms (p50 / p99), fallbacks",
+            f"{fmt(report['forecast_ms']['p50'], 2)} / {fmt(report['forecast_ms']['p99'], 2)}, "
+            f"{report['forecast']['fallbacks']}"]] if report["forecast"]["method"] != "none" else []),
         ["  runtime's own work ms (p50 / max)", " / ".join(fmt(report["runtime_ms"][s], 3) for s in ("p50", "max"))],
         ["fps in / out", f"{fmt(report['fps_in'], 1)} / {fmt(report['fps_out'], 1)}"],
         [f"k at {fmt(report['k_fps'], 3)} fps (p50 latency)", fmt(report["k"])],
@@ -101,11 +105,17 @@ def _summary_table(report: dict):
 @click.option("--reconnect", type=int, default=3, show_default=True, help="Reconnection attempts for a camera/URL that stops.")
 @click.option("--stall-timeout", type=float, default=10.0, show_default=True,
               help="A camera/URL that delivers no frame for S seconds (reconnection attempts included) ends the run.")
+@click.option("--forecast", type=click.Choice(list(FORECASTERS)), default="none", show_default=True,
+              help="Move the labels to the moment they are used (flow: optical flow, constant velocity); "
+                   "latency then runs to the forecast labels.")
+@click.option("--extra-latency-ms", type=float, default=0.0, show_default=True,
+              help="Delay after the labels are ready (actuation, transport) that the forecast also covers.")
 @handle_errors(flags={"duration_s": "--duration", "stall_timeout_s": "--stall-timeout"})
 def main(camera, video, frames_dir, url, fps, engine_path, card_path, device, realtime, show, save, report_path, max_frames,
-         duration, warmup, reconnect, stall_timeout):
+         duration, warmup, reconnect, stall_timeout, forecast, extra_latency_ms):
     """Run an engine on a camera, video, image folder or stream in real time, measuring per-frame latency."""
     from flame.runtime.engines import load_engine
+    from flame.runtime.forecast import make_forecaster
     from flame.runtime.overlay import VideoOutput, WindowOutput, display_problem
     from flame.runtime.run_report import build_run_report, write_run_report
     from flame.runtime.sources import open_source
@@ -137,7 +147,8 @@ def main(camera, video, frames_dir, url, fps, engine_path, card_path, device, re
                       f"{where['size'][1]}x{where['size'][0]} at {fmt(source.fps, 3)} fps ({source.fps_from}), "
                       f"{'real time' if source.realtime else 'every frame'}; engine {engine.backend} on "
                       f"{engine.device}: {card.architecture} T={card.window} {card.input_size[1]}x{card.input_size[0]}")
-        stream = Stream(engine, source, max_frames=max_frames, duration_s=duration, warmup=warmup, outputs=outputs)
+        stream = Stream(engine, source, max_frames=max_frames, duration_s=duration, warmup=warmup, outputs=outputs,
+                        forecaster=make_forecaster(forecast, card.class_names), extra_latency_ms=extra_latency_ms)
         try:
             stream.run()
         finally:
@@ -151,6 +162,9 @@ def main(camera, video, frames_dir, url, fps, engine_path, card_path, device, re
         if share and share > 0.2 and report["frames_dropped"]:
             console.print(f"notice: drawing/saving took {100 * share:.0f}% of the run and cost dropped frames; "
                           "run without --show/--save to measure the engine alone")
+        if report["forecast"]["fallbacks"]:
+            console.print(f"notice: forecast {forecast} fell back to none on {report['forecast']['fallbacks']} "
+                          f"frame(s): {report['forecast']['fallback_reason']}")
         if report_path:
             out.print(f"report written to {report_path}")
         if save:

@@ -80,12 +80,19 @@ def summary_table(report: dict) -> Table:
     drop = 100.0 * (miou - flame_) / miou if miou and flame_ is not None else None
     latency = report["latency_ms"]
     lat_text = f"p50 {fmt(latency['p50'], 1)} / p99 {fmt(latency['p99'], 1)} (used {latency['used']} = {fmt(latency['value'], 1)})"
+    forecast = report.get("forecast") or {"method": "none"}
+    if forecast["method"] != "none":
+        # Both parts of the latency k comes from: the measured or given one, and the forecast's cost.
+        lat_text += f", incl. forecast {fmt(latency.get('forecast_ms'), 1)}"
     rows = [
         ["static mIoU", miou],
         [f"FLAME (k={report['k']})", flame_],
         ["streaming FLAME", report.get("streaming_flame")],
         ["drop from mIoU (%)", drop],
         ["latency (ms)", lat_text],
+        *([[f"forecast {forecast['method']} ms (p50 / p99 here), fallbacks",
+             f"{fmt(forecast['cost_ms']['p50'], 2)} / {fmt(forecast['cost_ms']['p99'], 2)}, {forecast['fallbacks']}"]]
+          if forecast["method"] != "none" else []),
         ["k", report["k"]],
         ["fps", report["fps"]],
         ["pairs / missed", f"{report['pairs']} / {report['missed']}"],

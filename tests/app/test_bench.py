@@ -109,3 +109,26 @@ def test_scaled_latency_lowers_k(tiny_data, tiny_onnx):
 def test_bench_bad_sizes_and_scale(tiny_checkpoint, args, message):
     result = CliRunner().invoke(bench_main, [str(tiny_checkpoint), *args])
     assert result.exit_code == 2 and result.output.count("\n") == 1 and message in result.output, result.output
+
+
+def test_bench_forecasts_double_the_rows_on_the_same_engine(tiny_data, tiny_checkpoint, tmp_path):
+    from flame.core.offsets import frame_offset
+
+    result = CliRunner().invoke(bench_main, [str(tiny_checkpoint), "--formats", "onnx", "--forecast", "none,flow",
+                                             "--dataset", "folder", "--data-root", str(tiny_data), "--no-streaming",
+                                             "--latency-samples", "8", "--warmup", "1", "--out-dir", str(tmp_path / "a"),
+                                             "--json", str(tmp_path / "b.json")])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "b.json").read_text())["rows"]
+    assert [(row["format"], row["forecast"]) for row in rows] == [("onnx", "none"), ("onnx", "flow")]
+    none, flow = rows
+    # One engine, one set of latency samples: only the forecast differs.
+    assert flow["latency_p50_ms"] == none["latency_p50_ms"] and flow["agreement"] == none["agreement"]
+    assert flow["miou"] == pytest.approx(none["miou"], abs=1e-12)
+    assert none["forecast_ms"] == 0 and flow["forecast_ms"] > 0
+    assert flow["k"] == frame_offset((flow["latency_p50_ms"] + flow["forecast_ms"]) / 1000, 30) >= none["k"]
+    assert "onnx + flow" in result.output
+    with pytest.raises(ConfigError, match="unknown forecast method"):
+        from flame.apps.bench import parse_forecasts
+
+        parse_forecasts("none,magic")

@@ -13,7 +13,7 @@ def test_flame_demo_quick(tmp_path):
     assert "FLAME: trained I_t-1, I_t -> S_t+k" in proc.stdout and "frame offset k" in proc.stdout
     report = json.loads((out / "report.json").read_text())
     rows = {row["mode"]: row for row in report["rows"]}
-    assert list(rows) == ["static", "future", "two-frame"]
+    assert list(rows) == ["static", "future", "two-frame", "static+flow"]
     for mode, row in rows.items():
         for key in ("mode", "miou", "flame", "streaming_flame", "k", "latency_ms"):
             assert key in row, (mode, key)
@@ -21,5 +21,11 @@ def test_flame_demo_quick(tmp_path):
     static = rows["static"]
     assert report["k"] == max(1, frame_offset(static["latency_ms"]["value"] / 1000, report["fps"]))
     assert rows["two-frame"]["window"] == 2 and rows["future"]["trained_offset"] == report["k"]
+    # The fourth row is the static engine with the flow forecast: same mIoU, its cost in its latency.
+    flow = rows["static+flow"]
+    assert flow["engine"] == static["engine"] and flow["miou"] == static["miou"]
+    assert flow["forecast"]["method"] == "flow" and flow["latency_ms"]["forecast_ms"] > 0
+    assert flow["latency_ms"]["value"] == static["latency_ms"]["value"] + flow["latency_ms"]["forecast_ms"]
+    assert "FLAME: trained I_t -> S_t, flow forecast" in proc.stdout
     assert (out / "flame_vs_latency.png").stat().st_size > 10_000
     assert (out / "two-frame" / "last.onnx").is_file() and (out / "static" / "last.pt").is_file()

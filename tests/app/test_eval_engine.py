@@ -165,7 +165,7 @@ def _report_from_another_model(path, card, latency_ms=250.0, frames=6):
     result = RunResult(window=card.window, train_fps=card.fps, source_fps=30.0, started_ns=0,
                        ended_ns=frames * 100_000_000, frames_captured=frames, end_reason="end of source")
     step, lat = 100_000_000, int(latency_ms * 1e6)
-    result.records = [(i, i * step, i * step, i * step + lat, lat - 1_000_000, -1) for i in range(frames)]
+    result.records = [(i, i * step, i * step, i * step + lat, lat - 1_000_000, -1, 0) for i in range(frames)]
     report = build_run_report(result)
     report["card"] = card.summary()
     return write_run_report(path, report)
@@ -198,3 +198,17 @@ def test_latency_from_a_report_of_another_model_is_refused_unless_forced(tiny_da
     with pytest.raises(ConfigError, match="measured on another model"):
         latency_from_report(other, card=card)
     assert latency_from_report(other, card=card, force=True).value_ms == pytest.approx(250.0)
+
+
+def test_forecast_cost_is_added_to_a_given_latency_and_shown_apart(tiny_data, tiny_onnx, tmp_path):
+    code, output = run(["--engine", tiny_onnx, "--dataset", "folder", "--data-root", tiny_data, "--latency", 30,
+                        "--extra-latency-ms", 2, "--forecast", "flow", "--no-streaming", "--json", tmp_path / "r.json"])
+    assert code == 0, output
+    report = json.loads((tmp_path / "r.json").read_text())
+    latency, forecast = report["latency_ms"], report["forecast"]
+    assert forecast["method"] == "flow" and forecast["cost_ms"]["count"] > 0
+    assert latency["forecast_ms"] == pytest.approx(forecast["cost_ms"]["p50"]) and latency["forecast_ms"] > 0
+    assert latency["value"] == pytest.approx(30 + 2 + latency["forecast_ms"])
+    # 32 ms alone is k = 1 at 30 fps; the forecast's cost makes it k = 2: FLAME charges for it.
+    assert report["k"] == frame_offset(latency["value"] / 1000, 30) == 2
+    assert "incl. forecast" in output and "forecast flow ms" in output

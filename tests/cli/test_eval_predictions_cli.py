@@ -141,3 +141,29 @@ def test_cityscapes_predictions_found_anywhere_and_label_ids(tmp_path):
     code, output = run(["--predictions", tmp_path / "preds", "--dataset", "cityscapes", "--data-root", root,
                         "--label-ids", "--latency", 200])
     assert code == 2 and "aachen_000000_000015" in output  # k = 4 needs frame 15
+
+
+def test_forecast_flow_on_ground_truth_beats_none_and_charges_its_cost(tmp_path):
+    # Objects big enough for the flow: the synthetic video at its default size.
+    data = write_synthetic(SyntheticSpec(size=(128, 256), frames=10, sequences=1, val_sequences=2, fps=30),
+                           tmp_path / "syn")
+    preds = truth_predictions(data, tmp_path / "preds")
+    reports = {}
+    for method in ("none", "flow"):
+        # 10 fps: one frame interval (100 ms) covers 50 ms plus the forecast's cost on any machine, so k = 1 both.
+        code, output = run(["--predictions", preds, "--dataset", "folder", "--data-root", data, "--latency", 50,
+                            "--fps", 10, "--forecast", method, "--json", tmp_path / f"{method}.json"])
+        assert code == 0, output
+        reports[method] = json.loads((tmp_path / f"{method}.json").read_text())
+    none, flow = reports["none"], reports["flow"]
+    assert none["k"] == flow["k"] == 1 and none["miou"] == flow["miou"] == 1.0
+    assert flow["flame"] > none["flame"] + 0.02
+    assert flow["streaming_flame"] > none["streaming_flame"]
+    # The report shows both parts of the latency k came from.
+    cost = flow["forecast"]["cost_ms"]["p50"]
+    assert flow["forecast"]["method"] == "flow" and cost > 0
+    assert flow["latency_ms"]["forecast_ms"] == pytest.approx(cost)
+    assert flow["latency_ms"]["value"] == pytest.approx(50 + cost)
+    assert none["latency_ms"]["forecast_ms"] == 0 and none["latency_ms"]["value"] == 50
+    # Each sequence's first frame (scored against the second) has no earlier frame: forecast with none.
+    assert flow["forecast"]["fallbacks"] == 2

@@ -138,3 +138,30 @@ def test_bad_arguments():
         static_miou(empty, PredictorSource(oracle))
     with pytest.raises(DataError, match="differs from label size"):
         static_miou(dataset(), PredictorSource(lambda f: np.zeros((2, 2), np.uint8)))
+
+
+def test_a_per_target_source_is_asked_once_per_pair_for_the_frame_that_uses_it():
+    from flame.evaluation.protocols import PredictionSource
+
+    class ShiftToTarget(PredictionSource):
+        """Moves the object of frame i's truth right by (target - i): a perfect forecast on LABELS."""
+
+        per_target = True
+
+        def __init__(self):
+            self.calls = []
+
+        def predict(self, sequence, index):
+            return sequence.label(index)
+
+        def predict_for(self, sequence, index, target):
+            self.calls.append((index, target))
+            return np.roll(sequence.label(index), target - index, axis=1)
+
+    source = ShiftToTarget()
+    result = evaluate(dataset(), source, (0, 1), latencies_s=[1.0])
+    # FLAME at k = 1 with a perfect forecast: every pair is right, j = 0 is still a miss.
+    assert result.flame[1].pairs == 3 and result.flame[1].missed == 1
+    assert result.flame[1].confusion.matrix[1, 1] == 2 and result.flame[1].confusion.matrix[0, 1] == 0
+    # k = 0 pairs (j, j), k = 1 pairs (j - 1, j); streaming at 1 s per frame uses the same ones: one call each.
+    assert sorted(source.calls) == [(0, 0), (0, 1), (1, 1), (1, 2), (2, 2)]

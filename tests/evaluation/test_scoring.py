@@ -11,7 +11,7 @@ from flame.evaluation.scoring import Latency, check_stat, fixed_latency, score
 
 from test_protocols import LABELS, dataset, oracle
 
-LATENCY_KEYS = {"mean", "p50", "p90", "p99", "max", "count", "used", "value", "extra_ms", "source"}
+LATENCY_KEYS = {"mean", "p50", "p90", "p99", "max", "count", "used", "value", "extra_ms", "forecast_ms", "source"}
 
 
 def test_fixed_and_zero_latency_are_dicts():

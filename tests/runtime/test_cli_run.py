@@ -147,3 +147,32 @@ def test_bad_options_fail_before_the_run(files):
     result = runner.invoke(main, ["--video", str(video), "--engine", str(engine), "--max-frames", "0"])
     assert result.exit_code == 2 and "--max-frames >= 1" in result.output
     assert not list(tmp.glob("*.json"))
+
+
+def test_forecast_flow_on_a_video_is_timed_inside_the_latency(files):
+    tmp, engine, video = files
+    result = CliRunner().invoke(main, ["--video", str(video), "--engine", str(engine), "--forecast", "flow",
+                                       "--report", str(tmp / "run.json")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp / "run.json").read_text())
+    assert report["forecast"]["method"] == "flow" and report["forecast_ms"]["count"] == 24
+    columns = {name: np.array([row[i] for row in report["frames"]]) for i, name in enumerate(report["frame_fields"])}
+    assert np.all(columns["forecast_ms"][1:] > 0)
+    # Latency runs to the forecast labels: engine call plus forecast, frame by frame.
+    assert np.all(columns["latency_ms"] >= columns["engine_ms"] + columns["forecast_ms"] - 1e-3)
+    # Only the first frame has no earlier source frame.
+    assert report["forecast"]["fallbacks"] == 1
+
+
+def test_forecast_on_a_one_frame_source_falls_back_to_none_and_says_so(files):
+    tmp, engine, _ = files
+    (tmp / "one").mkdir()
+    cv2.imwrite(str(tmp / "one" / "000.png"), np.full((48, 64, 3), 90, np.uint8))
+    result = CliRunner().invoke(main, ["--frames", str(tmp / "one"), "--engine", str(engine), "--forecast", "flow",
+                                       "--report", str(tmp / "run.json")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp / "run.json").read_text())
+    assert report["frames_processed"] == 1
+    assert report["forecast"] == {"method": "flow", "fallbacks": 1,
+                                  "fallback_reason": "no earlier source frame to compute the flow from"}
+    assert "fell back to none on 1 frame(s): no earlier source frame" in result.output

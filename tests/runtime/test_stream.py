@@ -186,10 +186,10 @@ def test_report_schema_round_trip(tmp_path):
     assert raw["source"]["kind"] == "video" and raw["source"]["realtime"] is True and raw["source"]["fps"] == 10
     assert raw["machine"]["cpu"] and "gpu" in raw["machine"]
     assert raw["frame_fields"] == list(FRAME_FIELDS)
-    # Frame 5 arrived at 500 ms as the engine came free: no wait, 250 ms in the engine.
-    assert raw["frames"][2] == [5, 500.0, 750.0, 250.0, 0.0, 250.0, 3]
+    # Frame 5 arrived at 500 ms as the engine came free: no wait, 250 ms in the engine (no forecast: 0 ms).
+    assert raw["frames"][2] == [5, 500.0, 750.0, 250.0, 0.0, 250.0, 3, 0.0]
     # One line per frame keeps long runs small.
-    assert '    [5,500.0,750.0,250.0,0.0,250.0,3]' in path.read_text()
+    assert '    [5,500.0,750.0,250.0,0.0,250.0,3,0.0]' in path.read_text()
     back = read_run_report(path)
     assert list(latency_samples_ms(back)) == [250, 300, 250, 300, 250, 300, 250, 300, 350]
     assert list(back["frame_columns"]["index"]) == [0, 2, 5, 7, 10, 12, 15, 17, 19]
@@ -268,3 +268,47 @@ def test_overlay_legend_names_the_classes_on_screen_in_their_colours():
     many = np.repeat(np.array([0, 1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 5, 5, 5, 5, 5], np.uint8), 4).reshape(8, 8)
     assert legend_classes(many, 6, 3) == [2, 3, 5]
     assert legend_classes(many, 4, 10) == [0, 1, 2, 3]
+
+
+class ClockForecaster:
+    """A forecaster that takes a known time on the virtual clock and remembers what it was asked."""
+
+    name = "test-forecast"
+
+    def __init__(self, clock, cost_ms):
+        self.clock, self.cost_ms, self.calls = clock, cost_ms, []
+
+    def __call__(self, labels, image, previous, interval_s, horizon_s):
+        from flame.runtime.forecast import Forecast
+
+        self.calls.append((previous is not None, interval_s, horizon_s))
+        self.clock.advance_ms(self.cost_ms)
+        if previous is None:
+            return Forecast(labels, "none", "no earlier source frame to compute the flow from")
+        return Forecast(labels + 1, self.name)
+
+
+def test_latency_runs_to_the_forecast_labels_and_the_horizon_is_the_time_they_are_used(tmp_path):
+    clock = VirtualClock()
+    engine = DelayEngine(50, make_card(1, (48, 64), fps=10), clock)
+    source = VideoSource(write_video(tmp_path / "v.avi", 6, fps=10), realtime=False, clock=clock, sleep=clock.sleep)
+    forecaster = ClockForecaster(clock, 20)
+    collect = Collect()
+    result = Stream(engine, source, warmup=0, outputs=[collect], forecaster=forecaster,
+                    extra_latency_ms=30).run()
+    cols = result.arrays()
+    np.testing.assert_allclose(cols["forecast_ms"], 20.0)
+    np.testing.assert_allclose(cols["latency_ms"] - cols["engine_ms"], 20.0)  # latency includes the forecast
+    assert all(labels.max() == level(i) * 4 // 256 + 1 for i, labels, _ in collect.seen[1:])  # outputs get them
+    # The first frame has no earlier one: it falls back, and the report says so.
+    assert [c[0] for c in forecaster.calls] == [False] + [True] * 5
+    summary = result.summary()
+    assert summary["forecast"] == {"method": "test-forecast", "fallbacks": 1,
+                                   "fallback_reason": "no earlier source frame to compute the flow from"}
+    assert summary["forecast_ms"]["p50"] == 20.0 and summary["latency_ms"]["p50"] == 70.0
+    # Horizon: latency so far (50 ms engine), the forecast's recent time (20 ms, from the second frame on)
+    # and the extra delay (30 ms); the interval is the source's 0.1 s between frames.
+    assert forecaster.calls[0][2] == pytest.approx(0.080)
+    assert all(c[2] == pytest.approx(0.100) and c[1] == pytest.approx(0.1) for c in forecaster.calls[1:])
+    report = build_run_report(result, engine, source)
+    assert report["frame_fields"][-1] == "forecast_ms" and report["frames"][3][-1] == 20.0

@@ -1,0 +1,63 @@
+"""What every forecaster is: the call, its result, and the baseline ``none``.
+
+See :mod:`flame.runtime.forecast` for the methods and the registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+import numpy as np
+
+
+#: Class names moved segment by segment (everything else is background).
+THING_NAMES = frozenset({
+    "car", "truck", "bus", "train", "motorcycle", "motorbike", "bicycle", "person", "rider", "pedestrian",
+    "ball", "caravan", "trailer", "vehicle", "animal", "dog", "cat", "horse", "cow", "sheep", "bird", "boat",
+})
+
+
+def thing_classes(class_names: Sequence[str]) -> tuple[int, ...]:
+    """Ids of the classes whose names are known objects (:data:`THING_NAMES`)."""
+    return tuple(i for i, name in enumerate(class_names) if name.strip().lower() in THING_NAMES)
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """What a forecaster returned.
+
+    Attributes:
+        labels: the label map expected at ``t + horizon`` (same shape and dtype as the input).
+        method: the method that made it (``none`` when ``flow`` had to fall back).
+        fallback: why the requested method was not used (None when it was).
+    """
+
+    labels: np.ndarray
+    method: str
+    fallback: str | None = None
+
+
+class Forecaster(Protocol):
+    """``(labels, image, previous, interval_s, horizon_s) -> Forecast``.
+
+    ``labels`` is the label map computed from ``image`` (I_t); ``previous`` is
+    the source frame captured ``interval_s`` seconds before it (None when there
+    is none); ``horizon_s`` is how long after I_t's capture the labels are used.
+    Images are uint8 BGR (or grey) of any size; the labels' size is kept.
+    """
+
+    name: str
+
+    def __call__(self, labels: np.ndarray, image: np.ndarray, previous: np.ndarray | None, interval_s: float,
+                 horizon_s: float) -> Forecast: ...  # noqa: E704
+
+
+class NoForecast:
+    """The labels as they are (today's behaviour, the baseline)."""
+
+    name = "none"
+
+    def __call__(self, labels: np.ndarray, image: np.ndarray, previous: np.ndarray | None, interval_s: float,
+                 horizon_s: float) -> Forecast:
+        return Forecast(labels, "none")
