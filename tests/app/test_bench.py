@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from flame.apps.bench import parse_formats
+from flame.apps.bench_rows import parse_formats
 from flame.cli.bench import main as bench_main
 from flame.core.errors import ConfigError
 from flame.core.offsets import frame_offset
