@@ -32,12 +32,16 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "export"))
+from engine_artifacts import sharpen  # noqa: E402  (the network sharpening shared with the tests)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -71,38 +75,6 @@ def interleaved(a: Callable[[], object], b: Callable[[], object], iterations: in
             (a, b)[which]()
             times[which].append((time.perf_counter_ns() - start) / 1e6)
     return times[0], times[1]
-
-
-def sharpen(model, card, windows: np.ndarray, labels: np.ndarray) -> None:
-    """Give a random SwiftNet real logit margins (see the module docstring); in place."""
-    import torch
-    import torch.nn.functional as F
-
-    from flame.trainer.deploy import DeployWrapper
-
-    wrapper = DeployWrapper(model, card)
-    with torch.no_grad():
-        x = torch.cat([wrapper.preprocess(torch.from_numpy(w)) for w in windows])
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.reset_running_stats()
-                module.momentum = None  # cumulative average over the pass
-        model.train()
-        model(x)
-        model.eval()
-        classifier = model.logits[2]
-        captured = {}
-        hook = classifier.register_forward_hook(lambda m, inputs, out: captured.setdefault("x", inputs[0]))
-        model(x)
-        hook.remove()
-        features = captured["x"]
-        channels = features.shape[1]
-        target = F.interpolate(torch.from_numpy(labels)[:, None].float(), size=features.shape[2:], mode="nearest")
-        onehot = F.one_hot(target[:, 0].long().reshape(-1), card.num_classes).double() * 10.0
-        a = features.permute(0, 2, 3, 1).reshape(-1, channels).double()
-        ridge = 1e-3 * a.shape[0] * torch.eye(channels, dtype=torch.float64)
-        weights = torch.linalg.solve(a.T @ a + ridge, a.T @ onehot)
-        classifier.weight.copy_(weights.T.float().view(card.num_classes, channels, 1, 1))
 
 
 def rendered(card, split: str, count: int, sequences: int) -> tuple[np.ndarray, np.ndarray]:
@@ -167,7 +139,8 @@ def main() -> None:
     from flame.evaluation.datasets.synthetic import CLASS_NAMES, PALETTE
     from flame.export.formats import EXPORT_FORMATS
     from flame.export.fp16 import convert_to_fp16
-    from flame.export.int8 import ENDS, quantize_int8
+    from flame.export.graph_ends import ENDS
+    from flame.export.int8 import quantize_int8
     from flame.export.onnx_export import save_onnx, set_card, to_onnx
     from flame.export.parity import parity_windows
     from flame.export.program import export_program, save_program

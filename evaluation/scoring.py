@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from flame.core.choices import check_choice
 from flame.core.errors import ConfigError
 from flame.core.latency import STATS, summarize
 from flame.core.offsets import frame_offset
@@ -72,14 +73,8 @@ class Latency:
 
 
 def check_stat(stat: str) -> str:
-    """``stat`` if it is one of :data:`flame.core.latency.STATS`.
-
-    Raises:
-        ConfigError: on any other name.
-    """
-    if stat not in STATS:
-        raise ConfigError(f"unknown latency statistic {{stat}} {stat!r}; choose one of {', '.join(STATS)}")
-    return stat
+    """``stat`` if it is one of :data:`flame.core.latency.STATS`; raises ConfigError on any other name."""
+    return check_choice(stat, STATS, "latency statistic", "stat")
 
 
 def check_extra(extra_ms: float) -> float:

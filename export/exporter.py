@@ -182,11 +182,11 @@ def int8_job_of(card: ModelCard, target: str | None, calibration: "SequenceDatas
     Drawn before the (slow) export, so that a calibration set too small fails at once.
 
     Raises:
-        ConfigError, DataError: see :func:`flame.export.int8.calibration_windows`.
+        ConfigError, DataError: see :func:`flame.export.calibration.calibration_windows`.
     """
     if target is None:
         return None
-    from flame.export.int8 import calibration_windows, default_calibration
+    from flame.export.calibration import calibration_windows, default_calibration
 
     calibration = calibration if calibration is not None else default_calibration("train")
     step(f"drawing {frames} calibration windows from {calibration.name}")

@@ -27,10 +27,10 @@ default op block list (Resize, TopK, ...) stays in force as well.
 from __future__ import annotations
 
 import warnings
-from collections import deque
 from typing import Any
 
 from flame.core.deps import needs
+from flame.export.graph_ends import end_nodes
 
 #: Ops that do the network's heavy arithmetic; the FP32 regions at the graph's ends stop at them.
 COMPUTE_OPS = frozenset({"Conv", "ConvTranspose", "MatMul", "Gemm", "ConvInteger", "MatMulInteger"})
@@ -70,44 +70,15 @@ def name_nodes(model: Any) -> None:
             taken.add(name)
 
 
-def _end_regions(graph: Any) -> set[str]:
-    """Names of the nodes between the graph inputs and the first compute ops, and
-    between the last compute ops and the graph outputs."""
-    consumers: dict[str, list[Any]] = {}
-    producer: dict[str, Any] = {}
-    for node in graph.node:
-        for tensor in node.input:
-            consumers.setdefault(tensor, []).append(node)
-        for tensor in node.output:
-            producer[tensor] = node
-    keep: set[str] = set()
-
-    frontier = deque(value.name for value in graph.input)
-    while frontier:
-        for node in consumers.get(frontier.popleft(), []):
-            if node.op_type not in COMPUTE_OPS and node.name not in keep:
-                keep.add(node.name)
-                frontier.extend(node.output)
-
-    seen: set[str] = set()
-    frontier = deque(value.name for value in graph.output)
-    while frontier:
-        node = producer.get(frontier.popleft())
-        if node is None or node.op_type in COMPUTE_OPS or node.name in seen:
-            continue
-        seen.add(node.name)
-        keep.add(node.name)
-        frontier.extend(node.input)
-    return keep
-
-
 def fp32_node_names(model: Any) -> list[str]:
     """The nodes an FP16 conversion must leave in FP32, in graph order.
 
     Args:
         model: an ``onnx.ModelProto`` whose nodes all have names (see :func:`name_nodes`).
     """
-    keep = _end_regions(model.graph)
+    ends = end_nodes(model, COMPUTE_OPS)
+    # The FP32 ends are everything but the first and last compute ops themselves.
+    keep = {node for end in ("preprocessing", "logits-resize", "argmax") for node in ends[end]}
     keep.update(node.name for node in model.graph.node if node.op_type in RISKY_OPS)
     return [node.name for node in model.graph.node if node.name in keep]
 

@@ -14,8 +14,11 @@ logits resize and the argmax (with its uint8 cast). They decide the labels and
 cost little time; ``benchmarks/engines.py --int8-ends`` measures each.
 
 Calibration runs the float graph on input windows drawn evenly across the
-calibration data set's sequences (:func:`calibration_windows`), with the
+calibration data set's sequences (:func:`flame.export.calibration.calibration_windows`), with the
 min/max calibrator (its memory does not grow with the number of windows).
+
+The calibration windows and reader live in :mod:`flame.export.calibration`, the
+graph-end selection in :mod:`flame.export.graph_ends`.
 """
 
 from __future__ import annotations
@@ -23,24 +26,20 @@ from __future__ import annotations
 import contextlib
 import logging
 import tempfile
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from flame.core.errors import ConfigError, DataError, DependencyError, EngineError
+from flame.core.choices import check_choice
+from flame.core.errors import ConfigError, DependencyError, EngineError
 from flame.evaluation.datasets import SequenceDataset
+from flame.export.calibration import WindowReader, default_calibration
+from flame.export.graph_ends import ENDS, check_ends, end_nodes
 
 #: INT8 flavours, by deployment target.
 TARGETS = ("cpu", "tensorrt")
-#: Calibration windows drawn by default.
-DEFAULT_CALIBRATION_FRAMES = 64
-#: The graph's ends that stay float unless told otherwise, in graph order.
-ENDS = ("preprocessing", "first-conv", "last-conv", "logits-resize", "argmax")
-#: Ops the end regions stop at (the network's heavy arithmetic).
-COMPUTE_OPS = frozenset({"Conv", "ConvTranspose", "MatMul", "Gemm"})
 
 
 @dataclass(frozen=True)
@@ -78,26 +77,8 @@ class Quantized:
 
 
 def check_target(target: str) -> str:
-    """Return ``target`` or raise.
-
-    Raises:
-        ConfigError: on an unknown target.
-    """
-    if target not in TARGETS:
-        raise ConfigError(f"unknown INT8 target {target!r} for {{int8_target}}; choose one of {', '.join(TARGETS)}")
-    return target
-
-
-def check_ends(keep_float: Sequence[str]) -> tuple[str, ...]:
-    """Return the end names or raise on an unknown one.
-
-    Raises:
-        ConfigError: on a name not in :data:`ENDS`.
-    """
-    unknown = [name for name in keep_float if name not in ENDS]
-    if unknown:
-        raise ConfigError(f"unknown graph end(s) {', '.join(unknown)} in {{keep_float}}; choose from {', '.join(ENDS)}")
-    return tuple(keep_float)
+    """``target`` if it is one of :data:`TARGETS`; raises ConfigError on any other name."""
+    return check_choice(target, TARGETS, "INT8 target", "int8_target")
 
 
 def _import_quantization() -> Any:
@@ -107,85 +88,6 @@ def _import_quantization() -> Any:
         raise DependencyError(f"INT8 export needs onnxruntime's quantisation tools and sympy: pip install "
                               f"onnxruntime sympy (or pip install -e '.[train]') ({exc})") from None
     return quantization
-
-
-def calibration_windows(dataset: SequenceDataset, window: int, size: tuple[int, int], count: int) -> list[np.ndarray]:
-    """``count`` input windows spread evenly over every window position of every sequence.
-
-    Windows are taken at evenly spaced positions in the list of all windows of
-    all sequences (so each sequence gives a share proportional to its length,
-    and neighbouring picks are far apart in time), then resized (bilinear) to
-    the export size ``(H, W)``.
-
-    Raises:
-        ConfigError: when ``count`` is not positive.
-        DataError: when the data set has fewer windows than ``count``.
-    """
-    import cv2
-
-    if count < 1:
-        raise ConfigError(f"{{calibration_frames}} must be a positive number of windows, found {count}")
-    candidates = [(seq, i) for seq in dataset.sequences for i in range(window - 1, seq.num_frames)]
-    if len(candidates) < count:
-        raise DataError(f"calibration data set {dataset.name} has {len(candidates)} input windows of {window} "
-                        f"frame(s), fewer than the {count} asked for by {{calibration_frames}}")
-    height, width = size
-    picks = np.linspace(0, len(candidates) - 1, count).round().astype(int)
-    out = []
-    for pick in picks:
-        seq, index = candidates[pick]
-        frames = seq.window(index, window)
-        if frames.shape[1:3] != (height, width):
-            frames = np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_LINEAR) for f in frames])
-        out.append(np.ascontiguousarray(frames))
-    return out
-
-
-def end_nodes(model: Any) -> dict[str, list[str]]:
-    """The nodes of each graph end (:data:`ENDS`), by name, in graph order.
-
-    From the graph input forward up to the first compute op: ``preprocessing``;
-    those compute ops: ``first-conv``. From the graph output backward up to the
-    last compute op: the Resize nodes are ``logits-resize``, the rest
-    (select, argmax, casts) ``argmax``; those compute ops: ``last-conv``.
-    """
-    graph = model.graph
-    consumers: dict[str, list[Any]] = {}
-    producer: dict[str, Any] = {}
-    for node in graph.node:
-        for tensor in node.input:
-            consumers.setdefault(tensor, []).append(node)
-        for tensor in node.output:
-            producer[tensor] = node
-    groups: dict[str, set[str]] = {name: set() for name in ENDS}
-
-    seen: set[str] = set()
-    frontier = deque(value.name for value in graph.input)
-    while frontier:
-        for node in consumers.get(frontier.popleft(), []):
-            if node.name in seen:
-                continue
-            seen.add(node.name)
-            if node.op_type in COMPUTE_OPS:
-                groups["first-conv"].add(node.name)
-            else:
-                groups["preprocessing"].add(node.name)
-                frontier.extend(node.output)
-
-    seen = set()
-    frontier = deque(value.name for value in graph.output)
-    while frontier:
-        node = producer.get(frontier.popleft())
-        if node is None or node.name in seen:
-            continue
-        seen.add(node.name)
-        if node.op_type in COMPUTE_OPS:
-            groups["last-conv"].add(node.name)
-            continue
-        groups["logits-resize" if node.op_type == "Resize" else "argmax"].add(node.name)
-        frontier.extend(node.input)
-    order = {node.name: i for i, node in enumerate(graph.node)}
-    return {name: sorted(nodes, key=order.__getitem__) for name, nodes in groups.items()}
 
 
 def zero_points(model: Any) -> dict[str, np.ndarray]:
@@ -216,22 +118,6 @@ def zero_points(model: Any) -> dict[str, np.ndarray]:
 def nonzero_zero_points(model: Any) -> list[str]:
     """Names of the Q/DQ nodes whose zero point is not all zeros."""
     return [name for name, zp in zero_points(model).items() if np.any(zp != 0)]
-
-
-class _WindowReader:
-    """ONNX Runtime calibration data reader over a list of windows."""
-
-    def __init__(self, windows: Sequence[np.ndarray], input_name: str) -> None:
-        self._windows = iter(windows)
-        self._input = input_name
-
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        frames = next(self._windows, None)
-        return None if frames is None else {self._input: frames}
-
-    def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
-        while (item := self.get_next()) is not None:
-            yield item
 
 
 @contextlib.contextmanager
@@ -265,7 +151,7 @@ def quantize_int8(model: Any, windows: Sequence[np.ndarray], target: str = "cpu"
 
     Args:
         model: the float graph (``onnx.ModelProto``; not modified).
-        windows: calibration inputs (uint8 ``[T, H, W, 3]``), from :func:`calibration_windows`.
+        windows: calibration inputs (uint8 ``[T, H, W, 3]``), from :func:`flame.export.calibration.calibration_windows`.
         target: ``cpu`` or ``tensorrt`` (:data:`FLAVOURS`).
         keep_float: graph ends left in float (default all of :data:`ENDS`).
 
@@ -305,7 +191,7 @@ def quantize_int8(model: Any, windows: Sequence[np.ndarray], target: str = "cpu"
             extra = {"ActivationSymmetric": flavour.symmetric, "WeightSymmetric": True,
                      "QuantizeBias": flavour.quantize_bias}
             quantization.quantize_static(
-                str(prepared), str(result), _WindowReader(windows, model.graph.input[0].name),
+                str(prepared), str(result), WindowReader(windows, model.graph.input[0].name),
                 quant_format=quantization.QuantFormat.QDQ, activation_type=types[flavour.activations],
                 weight_type=types[flavour.weights], per_channel=True, nodes_to_exclude=excluded,
                 calibrate_method=quantization.CalibrationMethod.MinMax, extra_options=extra)
@@ -327,13 +213,6 @@ def quantize_int8(model: Any, windows: Sequence[np.ndarray], target: str = "cpu"
     return Quantized(quantized, target, len(windows), {end: ends[end] for end in keep_float}, count)
 
 
-def default_calibration(split: str) -> SequenceDataset:
-    """The embedded synthetic video's ``split`` (generated once into the cache)."""
-    from flame.evaluation.datasets import open_dataset
-
-    return open_dataset("synthetic", None, split)
-
-
 def int8_graph(graph: Any, card: Any, windows: Sequence[np.ndarray], calibration_name: str,
                target: str = "cpu") -> tuple[Any, Any, list[str]]:
     """The INT8 artifact graph of an exported float graph, with its card.
@@ -341,7 +220,7 @@ def int8_graph(graph: Any, card: Any, windows: Sequence[np.ndarray], calibration
     Args:
         graph: the float ONNX graph of the deploy wrapper (card in its metadata).
         card: its card.
-        windows: calibration windows from :func:`calibration_windows`.
+        windows: calibration windows from :func:`flame.export.calibration.calibration_windows`.
         calibration_name: the data set they came from (recorded in the card).
         target: ``cpu`` or ``tensorrt``.
 

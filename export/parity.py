@@ -77,7 +77,7 @@ class Parity:
 
 def dataset_windows(dataset: "SequenceDataset", window: int, size: tuple[int, int], count: int) -> list[np.ndarray]:
     """Up to ``count`` input windows of a data set, evenly spread over its sequences, resized to ``size``."""
-    from flame.export.int8 import calibration_windows
+    from flame.export.calibration import calibration_windows
 
     available = sum(max(0, seq.num_frames - window + 1) for seq in dataset.sequences)
     return calibration_windows(dataset, window, size, min(count, available))

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from flame.core.errors import EngineError
 from flame.core.files import atomic_path
-from flame.runtime.engines.tensorrt import last_error, require_tensorrt, tensorrt_logger
+from flame.runtime.engines.tensorrt import require_tensorrt
+from flame.runtime.engines.tensorrt_logger import last_error, tensorrt_logger
 from flame.core.card import ModelCard, write_sidecar
 
 if TYPE_CHECKING:

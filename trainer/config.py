@@ -37,16 +37,17 @@ class TrainOptions:
 
     out: str
     resume: bool = False
-    model: str | None = None
-    mode: str | None = None
-    offset: int | None = None
-    latency_ms: float | None = None
-    window: int | None = None
+    # Grouped: the data, the model and its timing, the recipe, the machine.
     dataset: str | None = None
     data_root: str | None = None
     size: tuple[int, int] | None = None
     crop: tuple[int, int] | None = None
     input_size: tuple[int, int] | None = None
+    model: str | None = None
+    mode: str | None = None
+    offset: int | None = None
+    latency_ms: float | None = None
+    window: int | None = None
     epochs: int | None = None
     iters_per_epoch: int | None = None
     batch_size: int | None = None

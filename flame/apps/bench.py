@@ -9,73 +9,28 @@ reference at that size. The row with the highest FLAME is the one to deploy.
 For an engine file on its own (:func:`bench_engine`), one row with the same
 figures but agreement. With several forecast methods (``none,flow``) each of
 those rows becomes one per method: the same engine and latency samples, the
-forecast's cost (timed once) charged on top.
+forecast's cost (timed once) charged on top. The rows, the format names and
+the option parsing are :mod:`flame.apps.bench_rows`.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from flame.apps.bench_rows import DEFAULT_FORMATS, FORMATS, BenchRow, check_latency_scale, mark_best
 from flame.apps.events import Events
 from flame.core.errors import ConfigError, DependencyError, EngineError
 from flame.evaluation.datasets import SequenceDataset
 
+__all__ = ["bench", "bench_engine", "engine_format", "scaled"]
+
 #: Format name -> (exporter format, precision).
-FORMATS: dict[str, tuple[str | None, str]] = {
-    "torch": (None, "fp32"),
-    "pt2": ("torch", "fp32"),
-    "onnx": ("onnx", "fp32"),
-    "onnx-fp16": ("onnx", "fp16"),
-    "onnx-int8": ("onnx", "int8"),
-    "tensorrt-fp16": ("tensorrt", "fp16"),
-    "tensorrt-int8": ("tensorrt", "int8"),
-}
-DEFAULT_FORMATS = tuple(FORMATS)
 AGREEMENT_WINDOWS = 8
-
-
-@dataclass
-class BenchRow:
-    """One (format, size)'s figures; ``status`` is ``ok``, ``export only`` or ``unavailable``.
-
-    ``best`` marks the ok row with the highest FLAME (the first of equals).
-    """
-
-    format: str
-    status: str
-    size: tuple[int, int] | None = None
-    best: bool = False
-    why: str | None = None
-    path: str | None = None
-    size_mb: float | None = None
-    latency_p50_ms: float | None = None
-    latency_p99_ms: float | None = None
-    k: int | None = None
-    miou: float | None = None
-    flame: float | None = None
-    streaming_flame: float | None = None
-    agreement: float | None = None
-    forecast: str = "none"
-    forecast_ms: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def parse_formats(text: str | None) -> list[str]:
-    """Comma-separated format names, checked.
-
-    Raises:
-        ConfigError: on an unknown or empty list.
-    """
-    names = [n.strip() for n in (text or ",".join(DEFAULT_FORMATS)).split(",") if n.strip()]
-    unknown = [n for n in names if n not in FORMATS]
-    if unknown or not names:
-        raise ConfigError(f"unknown format(s) {unknown or text!r}; choose from {', '.join(FORMATS)}")
-    return list(dict.fromkeys(names))
 
 
 def agreement_windows(dataset: SequenceDataset, window: int, size: tuple[int, int],
@@ -94,80 +49,6 @@ def agreement_windows(dataset: SequenceDataset, window: int, size: tuple[int, in
         frames = seq.window(i, window)
         out.append(np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_LINEAR) for f in frames]))
     return out
-
-
-def parse_forecasts(text: str | None) -> list[str]:
-    """Comma-separated forecast method names, checked (default ``none``).
-
-    Raises:
-        ConfigError: on an unknown name.
-    """
-    from flame.runtime.forecast import FORECASTERS
-
-    names = [n.strip() for n in (text or "none").split(",") if n.strip()] or ["none"]
-    unknown = [n for n in names if n not in FORECASTERS]
-    if unknown:
-        raise ConfigError(f"unknown forecast method(s) {unknown}; choose from {', '.join(FORECASTERS)}")
-    return list(dict.fromkeys(names))
-
-
-def parse_sizes(text: str | None) -> list[tuple[int, int]] | None:
-    """``HxW,HxW,...`` into a list of sizes (None for none given).
-
-    Raises:
-        ConfigError: on a malformed size or one that is not a multiple of 32.
-    """
-    from flame.trainer.models import check_input_size
-
-    if text is None:
-        return None
-    sizes = []
-    for part in (p.strip() for p in text.split(",")):
-        fields = part.lower().split("x")
-        if len(fields) != 2 or not all(f.isdigit() and int(f) > 0 for f in fields):
-            raise ConfigError(f"expected {{sizes}} as HxW,HxW,... (for example 256x512,512x1024), found {part!r}")
-        size = (int(fields[0]), int(fields[1]))
-        check_input_size(*size)
-        sizes.append(size)
-    if not sizes:
-        raise ConfigError("expected at least one size HxW in {sizes}")
-    return list(dict.fromkeys(sizes))
-
-
-def check_latency_scale(scale: float) -> float:
-    """Return the what-if latency factor or raise on a non-positive or non-finite one.
-
-    Raises:
-        ConfigError: on a factor that is not a positive number.
-    """
-    if not np.isfinite(scale) or scale <= 0:
-        raise ConfigError(f"expected a positive {{latency_scale}}, found {scale!r}")
-    return float(scale)
-
-
-def mark_best(rows: list[BenchRow]) -> BenchRow | None:
-    """Mark (and return) the ok row with the highest FLAME; the first one wins ties."""
-    scored = [row for row in rows if row.status == "ok" and row.flame is not None]
-    for row in rows:
-        row.best = False
-    if not scored:
-        return None
-    best = max(scored, key=lambda row: float(row.flame or 0.0))  # max keeps the first of equal values
-    best.best = True
-    return best
-
-
-def pareto_front(rows: list[BenchRow]) -> list[BenchRow]:
-    """The scored rows no other row beats on both latency p50 (lower) and FLAME (higher), fastest first."""
-    scored = sorted((r for r in rows if r.status == "ok" and r.flame is not None and r.latency_p50_ms is not None),
-                    key=lambda r: (float(r.latency_p50_ms or 0.0), -float(r.flame or 0.0)))
-    front: list[BenchRow] = []
-    best = -np.inf
-    for row in scored:
-        if float(row.flame or 0.0) > best:
-            front.append(row)
-            best = float(row.flame or 0.0)
-    return front
 
 
 def scaled(latency: Any, scale: float) -> Any:
@@ -384,8 +265,3 @@ def bench_engine(path: str | os.PathLike, dataset: SequenceDataset, samples: int
     return rows
 
 
-
-
-def rows_as_dicts(rows: list[BenchRow]) -> list[dict[str, Any]]:
-    """JSON-friendly rows."""
-    return [asdict(row) for row in rows]

@@ -125,12 +125,12 @@ def plot_choices(rows: Sequence[Any], fps: float, path: str | os.PathLike, title
     intervals where k steps up.
 
     Args:
-        rows: :class:`flame.apps.bench.BenchRow` objects (rows without a FLAME are left out).
+        rows: :class:`flame.apps.bench_rows.BenchRow` objects (rows without a FLAME are left out).
         fps: frame rate of the data set.
         path: PNG to write (atomically).
         title: figure title.
     """
-    from flame.apps.bench import pareto_front
+    from flame.apps.bench_rows import pareto_front
 
     plt = _pyplot()
     scored = [r for r in rows if r.flame is not None and r.latency_p50_ms is not None]

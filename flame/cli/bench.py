@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from flame.apps.bench import FORMATS as BENCH_FORMATS
+from flame.apps.bench_rows import FORMATS as BENCH_FORMATS
 from flame.cli.common import handle_errors
 from flame.cli.ui import TerminalEvents, fmt, out, table
 from flame.core.errors import ConfigError
@@ -67,9 +67,9 @@ def main(checkpoint, formats, sizes, latency_scale, plot_out, dataset, data_root
     """
     from pathlib import Path
 
-    from flame.apps.bench import FORMATS, bench, bench_engine, check_latency_scale, parse_forecasts, parse_formats
-    from flame.apps.bench import parse_sizes
-    from flame.apps.bench import rows_as_dicts
+    from flame.apps.bench import bench, bench_engine
+    from flame.apps.bench_rows import (FORMATS, check_latency_scale, parse_forecasts, parse_formats, parse_sizes,
+                                       rows_as_dicts)
     from flame.evaluation.datasets import open_dataset
     from flame.runtime.engines import SUFFIXES
 

@@ -60,7 +60,9 @@ def checks_table(checks: list) -> Table:
 @handle_errors
 def main(run_self_test, json_out, work_dir):
     """What this machine has for FLAME (attach it to bug reports); --self-test proves each path in about a minute."""
-    from flame.apps.doctor import environment, exit_status, report, self_test
+    from flame.apps.doctor import report
+    from flame.apps.environment import environment
+    from flame.apps.self_test import exit_status, self_test
 
     facts = environment()
     out.print(environment_table(facts))

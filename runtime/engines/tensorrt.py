@@ -9,25 +9,26 @@ Before any TensorRT object exists, :func:`require_tensorrt` checks that
 TensorRT is installed and that a CUDA device answers: without a GPU,
 TensorRT objects crash the interpreter instead of raising. ``tensorrt`` is
 then imported by name where it is used, so that mypy checks every call
-against TensorRT's type stubs (tests/typecheck).
+against TensorRT's type stubs (tests/typecheck). Its logger is
+:mod:`flame.runtime.engines.tensorrt_logger`, its dtype mapping :mod:`flame.runtime.engines.tensorrt_dtypes`.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import logging
 import os
 import warnings
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from flame.core.deps import installed, needs
-from flame.core.errors import DependencyError, EngineError, first_line
+from flame.core.errors import DependencyError, EngineError
 from flame.runtime.engines import cudart
 from flame.runtime.engines.base import Engine, Timing, check_card_fits, now_ms
+from flame.runtime.engines.tensorrt_dtypes import numpy_dtype
+from flame.runtime.engines.tensorrt_logger import last_error, tensorrt_logger
 from flame.core.card import ModelCard, read_sidecar, sidecar_path
 
 if TYPE_CHECKING:
@@ -36,64 +37,8 @@ if TYPE_CHECKING:
 INSTALL_HINT = ("pip install -e '.[tensorrt]' (tensorrt and cuda-bindings) on a machine with an NVIDIA GPU "
                 "and driver; the tensorrt wheels fetch NVIDIA's libraries from pypi.nvidia.com")
 
-#: numpy dtypes of TensorRT data types, by name (fallback when ``trt.nptype`` lacks one).
-_NUMPY_TYPES = {"FLOAT": np.float32, "HALF": np.float16, "INT8": np.int8, "INT32": np.int32,
-                "INT64": np.int64, "BOOL": np.bool_, "UINT8": np.uint8}
-
-
 class PlanMismatchWarning(UserWarning):
     """The plan's card names another GPU or TensorRT version than this machine's."""
-
-
-class _ErrorLog:
-    """TensorRT's errors since the last :meth:`take` (the last 20)."""
-
-    def __init__(self) -> None:
-        self._errors: list[str] = []
-
-    def add(self, message: str) -> None:
-        self._errors.append(message)
-        del self._errors[:-20]
-
-    def take(self) -> list[str]:
-        """The errors logged since the last call."""
-        errors, self._errors = self._errors, []
-        return errors
-
-
-_ERRORS = _ErrorLog()
-_LOGGER: trt.ILogger | None = None
-
-
-def tensorrt_logger() -> trt.ILogger:
-    """The process's one TensorRT logger (TensorRT expects a single logger for all its objects).
-
-    Errors are kept for :func:`last_error`, so that a failure can be reported
-    in one line instead of TensorRT printing to stderr; warnings go to the
-    ``flame.tensorrt`` Python logger; info and verbose messages are dropped.
-    """
-    import tensorrt as trt
-
-    global _LOGGER
-    if _LOGGER is None:
-        class CollectingLogger(trt.ILogger):
-            def __init__(self) -> None:
-                trt.ILogger.__init__(self)
-
-            def log(self, severity: trt.ILogger.Severity, msg: str) -> None:
-                if severity in (trt.ILogger.INTERNAL_ERROR, trt.ILogger.ERROR):
-                    _ERRORS.add(str(msg).strip())
-                elif severity == trt.ILogger.WARNING:
-                    logging.getLogger("flame.tensorrt").warning("%s", msg)
-
-        _LOGGER = CollectingLogger()
-    return _LOGGER
-
-
-def last_error() -> str:
-    """The last TensorRT error since the last call, shortened for a one-line message ('' if none)."""
-    errors = _ERRORS.take()
-    return first_line(errors[-1]) if errors else ""
 
 
 def _stubs_only(module: str) -> bool:
@@ -160,25 +105,6 @@ def plan_mismatches(card: ModelCard, tensorrt_version: str, info: cudart.DeviceI
     elif card.compute_capability and card.compute_capability != info.compute_capability:
         found.append(f"built for compute capability {card.compute_capability}, this GPU is {info.compute_capability}")
     return found
-
-
-def numpy_dtype(nptype: Callable[[Any], Any], dtype: Any) -> np.dtype:
-    """The numpy dtype of a TensorRT ``DataType``.
-
-    Args:
-        nptype: ``tensorrt.nptype`` (TensorRT's own mapping).
-        dtype: a ``tensorrt.DataType``.
-
-    Raises:
-        EngineError: for types numpy cannot hold (BF16, FP8, INT4).
-    """
-    try:
-        return np.dtype(nptype(dtype))
-    except (TypeError, AttributeError) as exc:
-        name = getattr(dtype, "name", str(dtype)).split(".")[-1]
-        if name not in _NUMPY_TYPES:
-            raise EngineError(f"TensorRT tensor type {name} has no numpy equivalent") from exc
-        return np.dtype(_NUMPY_TYPES[name])
 
 
 def _shape(dims: trt.Dims) -> tuple[int, ...]:

@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from flame.apps.bench import parse_formats
+from flame.apps.bench_rows import parse_formats
 from flame.cli.bench import main as bench_main
 from flame.core.errors import ConfigError
 from flame.core.offsets import frame_offset
@@ -129,6 +129,6 @@ def test_bench_forecasts_double_the_rows_on_the_same_engine(tiny_data, tiny_chec
     assert flow["k"] == frame_offset((flow["latency_p50_ms"] + flow["forecast_ms"]) / 1000, 30) >= none["k"]
     assert "onnx + flow" in result.output
     with pytest.raises(ConfigError, match="unknown forecast method"):
-        from flame.apps.bench import parse_forecasts
+        from flame.apps.bench_rows import parse_forecasts
 
         parse_forecasts("none,magic")

@@ -42,7 +42,7 @@ def test_environment_report_names_what_is_installed():
     import cv2
     import onnxruntime as ort
 
-    from flame.apps.doctor import environment, opencv_backends
+    from flame.apps.environment import environment, opencv_backends
 
     facts = {f.name: f.value for f in environment()}
     assert facts["Python"].startswith(sys.version.split()[0])
@@ -64,7 +64,7 @@ def test_stub_only_tensorrt_is_not_installed(tmp_path):
     # tensorrt-stubs puts tensorrt/__init__.pyi into site-packages: a namespace package, not TensorRT.
     (tmp_path / "tensorrt").mkdir()
     (tmp_path / "tensorrt" / "__init__.pyi").write_text("__version__: str\n")
-    code = ("from flame.apps.doctor import environment; from flame.runtime.engines.tensorrt import missing_for_tensorrt;"
+    code = ("from flame.apps.environment import environment; from flame.runtime.engines.tensorrt import missing_for_tensorrt;"
             "print({f.name: f.value for f in environment()}['TensorRT']); print(missing_for_tensorrt()[0])")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)

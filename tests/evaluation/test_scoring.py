@@ -28,7 +28,7 @@ def test_fixed_and_zero_latency_are_dicts():
     with pytest.raises(ConfigError, match="extra_ms >= 0") as caught:
         fixed_latency(1.0, extra_ms=float("nan"))
     assert caught.value.parameter == "extra_ms"
-    with pytest.raises(ConfigError, match="unknown latency statistic stat 'p42'"):
+    with pytest.raises(ConfigError, match="unknown latency statistic 'p42' for stat"):
         check_stat("p42")
 
 

@@ -58,19 +58,17 @@ def rendered_windows(split: str, sequences: int, frames: int = 6):
     return np.stack(windows), np.stack(labels)
 
 
-def sharpened_model():
-    """A deterministic SwiftNet whose logits separate the synthetic classes (see module docstring)."""
+def sharpen(model, card, windows: np.ndarray, labels: np.ndarray) -> None:
+    """Give a random SwiftNet real logit margins on ``windows`` (see the module docstring); in place.
+
+    Also used by ``benchmarks/engines.py``, which puts this folder on ``sys.path``.
+    """
     import torch
     import torch.nn.functional as F
 
     from flame.trainer.deploy import deploy_wrapper
-    from flame.trainer.models import build_model
 
-    torch.manual_seed(0)
-    card = _card()
-    model = build_model(ARCH, CLASSES, WINDOW)
     wrapper = deploy_wrapper(model, card)
-    windows, labels = rendered_windows("train", sequences=2)
     with torch.no_grad():
         x = torch.cat([wrapper.preprocess(torch.from_numpy(w)) for w in windows])
         for module in model.modules():
@@ -86,13 +84,26 @@ def sharpened_model():
         model(x)
         hook.remove()
         features = captured["x"]  # [N, C, h, w] at stride 4
-        n, channels, h, w = features.shape
-        target = F.interpolate(torch.from_numpy(labels)[:, None].float(), size=(h, w), mode="nearest")
-        onehot = F.one_hot(target[:, 0].long().reshape(-1), CLASSES).double() * 10.0
+        channels = features.shape[1]
+        target = F.interpolate(torch.from_numpy(labels)[:, None].float(), size=features.shape[2:], mode="nearest")
+        onehot = F.one_hot(target[:, 0].long().reshape(-1), card.num_classes).double() * 10.0
         a = features.permute(0, 2, 3, 1).reshape(-1, channels).double()
         ridge = 1e-3 * a.shape[0] * torch.eye(channels, dtype=torch.float64)
         weights = torch.linalg.solve(a.T @ a + ridge, a.T @ onehot)
-        classifier.weight.copy_(weights.T.float().view(CLASSES, channels, 1, 1))
+        classifier.weight.copy_(weights.T.float().view(card.num_classes, channels, 1, 1))
+
+
+def sharpened_model():
+    """A deterministic SwiftNet whose logits separate the synthetic classes (see module docstring)."""
+    import torch
+
+    from flame.trainer.models import build_model
+
+    torch.manual_seed(0)
+    card = _card()
+    model = build_model(ARCH, CLASSES, WINDOW)
+    windows, labels = rendered_windows("train", sequences=2)
+    sharpen(model, card, windows, labels)
     return model, card
 
 

@@ -14,7 +14,7 @@ from flame.cli.export import main
 from flame.core.errors import ConfigError, DataError
 from flame.evaluation.datasets import ArraySequence, SequenceDataset, SyntheticSpec, default_palette, open_dataset
 from flame.evaluation.datasets import write_synthetic
-from flame.export import int8
+from flame.export import calibration, graph_ends, int8
 from flame.export.exporter import export_checkpoint
 from flame.export.onnx_export import load_onnx
 from flame.runtime.engines import load_engine
@@ -36,7 +36,7 @@ def float_graph(artifacts):
 @pytest.fixture(scope="module")
 def quantized(float_graph, small_synthetic):
     """Both flavours of the fixture graph, calibrated on 24 windows."""
-    windows = int8.calibration_windows(small_synthetic[0], WINDOW, SIZE, 24)
+    windows = calibration.calibration_windows(small_synthetic[0], WINDOW, SIZE, 24)
     return {target: int8.quantize_int8(float_graph, windows, target) for target in int8.TARGETS}
 
 
@@ -51,7 +51,7 @@ def _marked_dataset(lengths: list[int]) -> SequenceDataset:
 
 def test_calibration_windows_spread_over_every_sequence():
     dataset = _marked_dataset([10, 10, 10])
-    windows = int8.calibration_windows(dataset, 2, (8, 12), 6)
+    windows = calibration.calibration_windows(dataset, 2, (8, 12), 6)
     assert len(windows) == 6 and all(w.shape == (2, 8, 12, 3) for w in windows)
     # 27 windows (9 per sequence, ending at frames 1..9); picks at round(linspace(0, 26, 6)) = 0, 5, 10, 16, 21, 26.
     ends = [(int(w[1, 0, 0, 0]) // 16, int(w[1, 0, 0, 0]) % 16) for w in windows]
@@ -61,19 +61,19 @@ def test_calibration_windows_spread_over_every_sequence():
 
 def test_calibration_set_with_fewer_windows_than_asked():
     with pytest.raises(DataError, match="has 27 input windows of 2 frame\\(s\\), fewer than the 28 asked for by calibration_frames"):
-        int8.calibration_windows(_marked_dataset([10, 10, 10]), 2, (8, 12), 28)
+        calibration.calibration_windows(_marked_dataset([10, 10, 10]), 2, (8, 12), 28)
     with pytest.raises(ConfigError, match="calibration_frames must be a positive number of windows, found 0"):
-        int8.calibration_windows(_marked_dataset([10]), 1, (8, 12), 0)
+        calibration.calibration_windows(_marked_dataset([10]), 1, (8, 12), 0)
 
 
 def test_graph_ends(float_graph):
-    ends = int8.end_nodes(float_graph)
+    ends = graph_ends.end_nodes(float_graph)
     ops = {node.name: node.op_type for node in float_graph.graph.node}
     assert [ops[n] for n in ends["first-conv"]] == ["Conv"] and [ops[n] for n in ends["last-conv"]] == ["Conv"]
     assert [ops[n] for n in ends["logits-resize"]] == ["Resize"]
     assert {ops[n] for n in ends["argmax"]} == {"ArgMax", "Cast", "Gather"}
     assert {"Cast", "Mul", "Sub"} <= {ops[n] for n in ends["preprocessing"]}
-    assert not {ops[n] for n in ends["preprocessing"]} & int8.COMPUTE_OPS
+    assert not {ops[n] for n in ends["preprocessing"]} & graph_ends.COMPUTE_OPS
 
 
 def _feeds(model, name: str) -> list[str]:

@@ -11,7 +11,8 @@ import pytest
 from flame.core.errors import CardError, DependencyError, EngineError, FlameError
 from flame.runtime.engines import load_engine
 from flame.runtime.engines.cudart import DeviceInfo, device_index
-from flame.runtime.engines.tensorrt import missing_for_tensorrt, numpy_dtype, plan_mismatches
+from flame.runtime.engines.tensorrt import missing_for_tensorrt, plan_mismatches
+from flame.runtime.engines.tensorrt_dtypes import numpy_dtype
 from flame.core.card import ModelCard, write_sidecar
 
 HEAVY = ("torch", "tensorrt", "onnxruntime", "onnx", "cuda")

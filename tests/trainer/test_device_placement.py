@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 import torch
 
-from flame.apps.doctor import tiny_checkpoint
+from flame.apps.tiny_network import tiny_checkpoint
 from flame.core.errors import ConfigError, EngineError
 from flame.evaluation.datasets import SyntheticSpec, open_dataset, write_synthetic
 from flame.trainer import distributed
