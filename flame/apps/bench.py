@@ -121,7 +121,7 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
 
 def _calibration_frames(calibration: SequenceDataset | None, window: int) -> int:
     """The INT8 calibration window count: the exporter's default, or every window of a smaller set."""
-    from flame.export.int8 import DEFAULT_CALIBRATION_FRAMES
+    from flame.export.calibration import DEFAULT_CALIBRATION_FRAMES
 
     if calibration is None:
         return DEFAULT_CALIBRATION_FRAMES
