@@ -135,7 +135,7 @@ def main() -> None:
 
     import torch
 
-    from flame.cli.common import parse_size
+    from flame.core.sizes import parse_size
     from flame.evaluation.datasets.synthetic import CLASS_NAMES, PALETTE
     from flame.export.formats import EXPORT_FORMATS
     from flame.export.fp16 import convert_to_fp16

@@ -167,7 +167,7 @@ def main() -> None:
                         default="dis-ultrafast:256:4,farneback:256:4,dis-ultrafast:256:0,farneback:256:0")
     args = parser.parse_args()
 
-    from flame.cli.common import parse_size
+    from flame.core.sizes import parse_size
     from flame.evaluation.datasets.synthetic import CLASS_NAMES, SyntheticSpec, render_sequence
     from flame.runtime.forecast import make_forecaster
 

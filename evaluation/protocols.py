@@ -217,10 +217,11 @@ def evaluate(dataset: SequenceDataset, source: PredictionSource, offsets: Iterab
         frames = {i for pairs in per_k.values() for i in pairs.values() if i is not None}
         needed[seq.name] = (seq, frames)
     source.check_available(needed)
-    total = sum(len(frames) for _, frames in needed.values())
-    if source.per_target:
+    if source.per_target:  # one call per (input frame, target frame) pair
         total = sum(len({(i, j) for pairs in per_k.values() for j, i in pairs.items() if i is not None})
                     for _, per_k, _ in plans)
+    else:
+        total = sum(len(frames) for _, frames in needed.values())
 
     num_classes = dataset.num_classes
     scores = {k: Score(ConfusionMatrix(num_classes), k=k) for k in offsets}

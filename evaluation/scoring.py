@@ -1,7 +1,8 @@
 """Score a prediction source at a latency: the one path every FLAME report comes from.
 
-``flame-eval --predictions`` (:func:`flame.evaluation.predictions.evaluate_predictions`)
-and an engine's deployed accuracy (``flame.apps.assess``) both call :func:`score`;
+Prediction files (:func:`flame.evaluation.predictions.evaluate_predictions`; ``flame-eval
+--predictions`` through ``flame.apps.forecast``) and an engine's deployed accuracy
+(``flame.apps.assess``) all call :func:`score`;
 they differ only in where predictions and latency samples come from.
 
 A :class:`Latency` is what k and the streaming simulation use: a fixed value
@@ -18,8 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from flame.core.choices import check_choice
-from flame.core.errors import ConfigError
-from flame.core.latency import STATS, summarize
+from flame.core.latency import STATS, check_delay_ms, summarize
 from flame.core.offsets import frame_offset
 from flame.evaluation.datasets.base import SequenceDataset
 from flame.evaluation.protocols import PredictionSource, evaluate, require_history
@@ -78,14 +78,8 @@ def check_stat(stat: str) -> str:
 
 
 def check_extra(extra_ms: float) -> float:
-    """``extra_ms`` as a float if it is a finite delay >= 0.
-
-    Raises:
-        ConfigError: on a negative or non-finite value.
-    """
-    if not np.isfinite(extra_ms) or extra_ms < 0:
-        raise ConfigError(f"expected {{extra_ms}} >= 0, found {extra_ms!r}")
-    return float(extra_ms)
+    """``extra_ms`` as a float if it is a finite delay >= 0 (raises ConfigError otherwise)."""
+    return check_delay_ms(extra_ms, "extra_ms")
 
 
 def fixed_latency(latency_ms: float = 0.0, extra_ms: float = 0.0) -> Latency:
@@ -94,9 +88,7 @@ def fixed_latency(latency_ms: float = 0.0, extra_ms: float = 0.0) -> Latency:
     Raises:
         ConfigError: on a negative or non-finite value.
     """
-    if not np.isfinite(latency_ms) or latency_ms < 0:
-        raise ConfigError(f"expected {{latency_ms}} >= 0, found {latency_ms!r}")
-    return Latency(np.array([float(latency_ms)]), "fixed", check_extra(extra_ms), "fixed")
+    return Latency(np.array([check_delay_ms(latency_ms, "latency_ms")]), "fixed", check_extra(extra_ms), "fixed")
 
 
 def score(dataset: SequenceDataset, source: PredictionSource, latency: Latency, streaming: bool = True,

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from flame.core.card import OUTPUTS, ModelCard
-from flame.core.errors import ConfigError
+from flame.core.card import OUTPUTS, ModelCard, precision_of, precision_tag
 from flame.core.deps import require_extra
+from flame.core.errors import ConfigError
+from flame.export.calibration import DEFAULT_CALIBRATION_FRAMES
 from flame.export.formats import EXPORT_FORMATS, FORMATS, ExportFormat, ExportJob, Int8Job
 from flame.export.overwrite import check_overwrite
 
@@ -76,8 +77,30 @@ def format_of(out: str | os.PathLike | None, fmt: str | None) -> str:
 def default_output(checkpoint: str | os.PathLike, fmt: str, fp16: bool, int8: bool = False) -> Path:
     """Next to the checkpoint: ``best.pt`` -> ``best.onnx``, ``best.fp16.plan``, ``best.int8.onnx``, ``best.pt2``..."""
     checkpoint = Path(checkpoint)
-    tag = ".fp16" if fp16 else ".int8" if int8 else ""
-    return checkpoint.with_name(checkpoint.stem + tag + EXPORT_FORMATS[fmt].suffixes[0])
+    return checkpoint.with_name(checkpoint.stem + precision_tag(precision_of(fp16, int8))
+                                + EXPORT_FORMATS[fmt].suffixes[0])
+
+
+def check_options(out: str | os.PathLike | None, fmt: str | None, output: str, fp16: bool, int8: bool,
+                  int8_target: str | None) -> tuple[ExportFormat, str | None]:
+    """The format's exporter and the INT8 flavour for an export's options, checked before anything is read.
+
+    Also asks the format whether this machine can write it (TensorRT: a GPU), so that a
+    missing backend stops the export before any loading.
+
+    Raises:
+        ConfigError: on an unknown format or output kind, FP16 with INT8, a bad INT8 target.
+        DependencyError: when the format's backend is missing.
+    """
+    exporter = EXPORT_FORMATS[format_of(out, fmt)]
+    if output not in OUTPUTS:
+        raise ConfigError(f"{{output}} must be {' or '.join(OUTPUTS)}, found {output!r}")
+    if fp16 and int8:
+        raise ConfigError("{fp16} and {int8} exclude each other: choose one precision")
+    target = int8_target_of(exporter, int8, int8_target)
+    if exporter.require is not None:
+        exporter.require()
+    return exporter, target
 
 
 def int8_target_of(exporter: ExportFormat, int8: bool, target: str | None) -> str | None:
@@ -108,7 +131,7 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
                       verify: bool = True, timing_cache: str | os.PathLike | None = None, workspace_mb: int = 1024,
                       windows: int = 4, on_step: Callable[[str], None] | None = None, int8: bool = False,
                       int8_target: str | None = None, calibration: "SequenceDataset | None" = None,
-                      calibration_frames: int = 64, validation: "SequenceDataset | None" = None,
+                      calibration_frames: int = DEFAULT_CALIBRATION_FRAMES, validation: "SequenceDataset | None" = None,
                       force: bool = False) -> ExportResult:
     """Export a checkpoint with its format's exporter and check the artifact against the PyTorch wrapper.
 
@@ -149,16 +172,9 @@ def export_checkpoint(checkpoint: str | os.PathLike, out: str | os.PathLike | No
     """
     started = time.perf_counter()
     step = on_step or (lambda message: None)
-    exporter = EXPORT_FORMATS[format_of(out, fmt)]
-    if output not in OUTPUTS:
-        raise ConfigError(f"{{output}} must be {' or '.join(OUTPUTS)}, found {output!r}")
-    if fp16 and int8:
-        raise ConfigError("{fp16} and {int8} exclude each other: choose one precision")
-    int8_target = int8_target_of(exporter, int8, int8_target)
     # Without the [train] extra (a robot's base install): one line naming it, before anything is read.
     require_extra("torch", "onnx")
-    if exporter.require is not None:
-        exporter.require()
+    exporter, int8_target = check_options(out, fmt, output, fp16, int8, int8_target)
     out = Path(out) if out is not None else default_output(checkpoint, exporter.name, fp16, int8)
 
     from flame.trainer.blocks import check_input_size
@@ -217,14 +233,11 @@ def export_model(model: Any, card: ModelCard, out: str | os.PathLike, fmt: str |
     """
     started = time.perf_counter() if started is None else started
     step = on_step or (lambda message: None)
-    exporter = EXPORT_FORMATS[format_of(out, fmt)]
-    if card.output not in OUTPUTS:
-        raise ConfigError(f"{{output}} must be {' or '.join(OUTPUTS)}, found {card.output!r}")
-    if exporter.require is not None:
-        exporter.require()
+    exporter, _ = check_options(out, fmt, card.output, fp16, int8 is not None,
+                                int8.target if int8 is not None else None)
     out = Path(out)
-    precision = "fp16" if fp16 else "int8" if int8 is not None else "fp32"
-    replaced = check_overwrite(out, exporter.name, card.replace(precision=precision), force)
+    replaced = check_overwrite(out, exporter.name, card.replace(precision=precision_of(fp16, int8 is not None)),
+                               force, int8)
 
     from flame.trainer.deploy import deploy_wrapper
     from flame.trainer.reference import ReferenceEngine
@@ -233,28 +246,30 @@ def export_model(model: Any, card: ModelCard, out: str | os.PathLike, fmt: str |
     written = exporter.write(ExportJob(wrapper, card, out, fp16, timing_cache, workspace_mb, step, int8))
     if replaced:
         written.notes.append(replaced)
-    # The PyTorch reference runs the same network through its own deploy wrapper (on the CPU, in FP32).
-    reference = ReferenceEngine(model, card)
-    if not verify:
-        parity = None
-    elif int8 is not None:
-        from flame.export.int8 import verify_int8
+    parity = None
+    if verify:
+        # The PyTorch reference runs the same network through its own deploy wrapper, in FP32, on the
+        # model's device; closed afterwards (it may hold GPU memory).
+        with ReferenceEngine(model, card) as reference:
+            if int8 is not None:
+                from flame.export.int8 import verify_int8
 
-        step("checking parity and the static mIoU change on the validation frames")
-        parity = verify_int8(out, written.card, reference.raw, reference, validation, max(windows, 8))
-    else:
-        parity = _verify(out, written.card, reference.raw, windows, step)
+                step("checking parity and the static mIoU change on the validation frames")
+                parity = verify_int8(out, written.card, reference.raw, reference, validation, max(windows, 8))
+            else:
+                parity = verify_artifact(out, written.card, reference.raw, windows, step)
     return ExportResult(out, written.card, out.stat().st_size, parity, tuple(written.extra_files),
                         time.perf_counter() - started, tuple(written.notes))
 
 
-def _verify(path: Path, card: ModelCard, reference: Callable[[np.ndarray], np.ndarray], windows: int,
-            step: Callable[[str], None]) -> "Parity":
+def verify_artifact(path: Path, card: ModelCard, reference: Callable[[np.ndarray], np.ndarray], windows: int,
+                    step: Callable[[str], None], reference_text: str = "the PyTorch wrapper") -> "Parity":
+    """The written artifact, run through its engine, against ``reference`` on rendered windows (raw outputs)."""
     from flame.export.parity import check_parity, parity_windows
     from flame.runtime.engines import load_engine
 
-    step(f"checking parity on {windows} rendered windows")
+    step(f"checking parity on {windows} rendered windows against {reference_text}")
     inputs = parity_windows(card, windows)
     with load_engine(path) as engine:
         engine_text = f"{engine.backend} on {engine.device}"
-        return check_parity(reference, engine.raw, inputs, card, engine.card.precision, engine_text)
+        return check_parity(reference, engine.raw, inputs, card, engine.card.precision, engine_text, reference_text)

@@ -16,9 +16,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from flame.core.card import ModelCard
+from flame.core.card import ModelCard, precision_of, precision_tag
 from flame.core.errors import ConfigError, DataError, first_line
-from flame.export.exporter import ExportResult, format_of, int8_job_of, int8_target_of
+from flame.export.calibration import DEFAULT_CALIBRATION_FRAMES
+from flame.export.exporter import ExportResult, check_options, format_of, int8_job_of, verify_artifact
 from flame.export.formats import EXPORT_FORMATS, ExportJob
 from flame.export.foreign_graph import classify_output, inspect_graph, with_opset, wrap_graph
 from flame.export.host_reference import Preprocessing, host_postprocess, host_preprocess, preprocessing
@@ -27,13 +28,15 @@ from flame.export.overwrite import check_overwrite
 #: What ``classes`` accepts besides a file: a named label set.
 NAMED_CLASSES = ("cityscapes",)
 ARCHITECTURE = "foreign"
+#: What a foreign artifact is checked against.
+FOREIGN_REFERENCE = "the foreign model (ONNX Runtime, host preprocessing)"
 
 
 def default_foreign_output(model: str | os.PathLike, fmt: str, fp16: bool, int8: bool = False) -> Path:
     """Beside the model, never onto it: ``seg.onnx`` -> ``seg.flame.onnx``, ``seg.flame.fp16.plan``, ``seg.flame.int8.onnx``..."""
     model = Path(model)
-    tag = ".fp16" if fp16 else ".int8" if int8 else ""
-    return model.with_name(f"{model.stem}.flame{tag}{EXPORT_FORMATS[fmt].suffixes[0]}")
+    return model.with_name(f"{model.stem}.flame{precision_tag(precision_of(fp16, int8))}"
+                           f"{EXPORT_FORMATS[fmt].suffixes[0]}")
 
 
 def read_classes(spec: str | os.PathLike | None, count: int | None) -> tuple[list[str], np.ndarray | None]:
@@ -176,7 +179,8 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
                    input_name: str | None = None, output_name: str | None = None, output: str = "labels",
                    verify: bool = True, timing_cache: str | os.PathLike | None = None, workspace_mb: int = 1024,
                    windows: int = 4, on_step: Callable[[str], None] | None = None, int8: bool = False,
-                   int8_target: str | None = None, calibration: Any = None, calibration_frames: int = 64,
+                   int8_target: str | None = None, calibration: Any = None,
+                   calibration_frames: int = DEFAULT_CALIBRATION_FRAMES,
                    validation: Any = None, force: bool = False) -> ExportResult:
     """Wrap a foreign segmentation ONNX into a FLAME artifact and verify it.
 
@@ -216,21 +220,14 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
 
     started = time.perf_counter()
     step = on_step or (lambda message: None)
-    fmt = format_of(out, fmt)
-    exporter = EXPORT_FORMATS[fmt]
+    exporter = EXPORT_FORMATS[format_of(out, fmt)]
     if exporter.write_graph is None:
         graph_formats = [f.name for f in EXPORT_FORMATS.values() if f.write_graph is not None]
         raise ConfigError(f"a {exporter.name} artifact is made from a torch module; an ONNX model exports to "
                           f"{' or '.join(graph_formats)} ({{fmt}})")
-    if output not in ("labels", "logits"):
-        raise ConfigError(f"output must be labels or logits, found {output!r}", parameter="output")
-    if fp16 and int8:
-        raise ConfigError("{fp16} and {int8} exclude each other: choose one precision")
-    int8_target = int8_target_of(exporter, int8, int8_target)
-    if exporter.require is not None:
-        exporter.require()
+    exporter, int8_target = check_options(out, fmt, output, fp16, int8, int8_target)
     model_path = Path(model_path)
-    out = Path(out) if out is not None else default_foreign_output(model_path, fmt, fp16, int8)
+    out = Path(out) if out is not None else default_foreign_output(model_path, exporter.name, fp16, int8)
     if out.resolve() == model_path.resolve():
         raise ConfigError(f"the artifact would overwrite the model {model_path}: name another output ({{out}})")
     pre = preprocessing(mean, std, channels, scale)
@@ -270,8 +267,8 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
     graph = wrap_graph(model, io, pre, window, size, kind, tuple(raw.shape), output)
     set_card(graph, card)
     int8_job = int8_job_of(card, int8_target, calibration, calibration_frames, step)
-    precision = "fp16" if fp16 else "int8" if int8_job is not None else "fp32"
-    replaced = check_overwrite(out, exporter.name, card.replace(precision=precision), force)
+    replaced = check_overwrite(out, exporter.name, card.replace(precision=precision_of(fp16, int8_job is not None)),
+                               force, int8_job)
     written = exporter.write_graph(graph, ExportJob(None, card, out, fp16, timing_cache, workspace_mb, step,
                                                     int8_job))
     if replaced:
@@ -283,17 +280,9 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
         step("checking parity and the static mIoU change on the validation frames against the foreign model")
         parity = verify_int8(out, written.card, host_reference(session, io, pre, kind, size, output),
                              host_reference(session, io, pre, kind, size, "labels"), validation, max(windows, 8),
-                             "the foreign model (ONNX Runtime, host preprocessing)")
+                             FOREIGN_REFERENCE)
     elif verify:
-        from flame.export.parity import check_parity, parity_windows
-        from flame.runtime.engines import load_engine
-
-        step(f"checking parity on {windows} rendered windows against the foreign model")
-        reference = host_reference(session, io, pre, kind, size, output)
-        inputs = parity_windows(written.card, windows)
-        with load_engine(out) as engine:
-            parity = check_parity(reference, engine.raw, inputs, written.card, engine.card.precision,
-                                  f"{engine.backend} on {engine.device}",
-                                  reference_text="the foreign model (ONNX Runtime, host preprocessing)")
+        parity = verify_artifact(out, written.card, host_reference(session, io, pre, kind, size, output), windows,
+                                 step, FOREIGN_REFERENCE)
     return ExportResult(out, written.card, out.stat().st_size, parity, tuple(written.extra_files),
                         time.perf_counter() - started, tuple(notes) + tuple(written.notes))

@@ -30,10 +30,12 @@ import warnings
 from typing import Any
 
 from flame.core.deps import needs
+from flame.export.graph_ends import COMPUTE_OPS as FLOAT_COMPUTE_OPS
 from flame.export.graph_ends import end_nodes
 
-#: Ops that do the network's heavy arithmetic; the FP32 regions at the graph's ends stop at them.
-COMPUTE_OPS = frozenset({"Conv", "ConvTranspose", "MatMul", "Gemm", "ConvInteger", "MatMulInteger"})
+#: Ops that do the network's heavy arithmetic; the FP32 regions at the graph's ends stop at them
+#: (an already-quantised graph's integer ops count too).
+COMPUTE_OPS = FLOAT_COMPUTE_OPS | {"ConvInteger", "MatMulInteger"}
 
 #: Reductions and averaging pools: long sums lose precision and overflow in FP16.
 REDUCTION_OPS = frozenset({"ReduceMean", "ReduceSum", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum",

@@ -33,7 +33,8 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from flame.core.choices import check_choice
-from flame.core.errors import ConfigError, DependencyError, EngineError
+from flame.core.deps import needs
+from flame.core.errors import ConfigError, DependencyError, EngineError, first_line
 from flame.evaluation.datasets import SequenceDataset
 from flame.export.calibration import WindowReader, default_calibration
 from flame.export.graph_ends import ENDS, check_ends, end_nodes
@@ -82,11 +83,9 @@ def check_target(target: str) -> str:
 
 
 def _import_quantization() -> Any:
-    try:
+    with needs("INT8 export", "onnxruntime's quantisation tools and sympy",
+               "pip install onnxruntime sympy (or pip install -e '.[train]')"):
         from onnxruntime import quantization
-    except ImportError as exc:
-        raise DependencyError(f"INT8 export needs onnxruntime's quantisation tools and sympy: pip install "
-                              f"onnxruntime sympy (or pip install -e '.[train]') ({exc})") from None
     return quantization
 
 
@@ -198,10 +197,9 @@ def quantize_int8(model: Any, windows: Sequence[np.ndarray], target: str = "cpu"
             quantized = onnx.load(str(result))
         except ImportError as exc:
             raise DependencyError(f"INT8 export needs sympy for ONNX Runtime's shape inference: pip install sympy "
-                                  f"(or pip install -e '.[train]') ({exc})") from None
+                                  f"(or pip install -e '.[train]') ({exc})") from exc
         except (RuntimeError, ValueError, onnx.checker.ValidationError) as exc:
-            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-            raise EngineError(f"INT8 quantisation failed: {first}") from None
+            raise EngineError(f"INT8 quantisation failed: {first_line(exc)}") from exc
     del quantized.metadata_props[:]
     quantized.metadata_props.extend(metadata)
     if flavour.symmetric:

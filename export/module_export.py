@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from flame.core.card import ModelCard
 from flame.core.errors import ConfigError, first_line
 from flame.export.exporter import ExportResult, export_model
+from flame.trainer.deploy import module_device
 
 
 class UpsampledLogits(nn.Module):
@@ -45,9 +46,7 @@ def probe_module(module: nn.Module, card: ModelCard) -> tuple[int, ...]:
             logits with the card's class count.
     """
     height, width = card.input_size
-    parameter = next(module.parameters(), None)
-    device = parameter.device if parameter is not None else torch.device("cpu")
-    x = torch.zeros((1, 3 * card.window, height, width), device=device)
+    x = torch.zeros((1, 3 * card.window, height, width), device=module_device(module))
     try:
         with torch.no_grad():
             shape = tuple(module(x).shape)

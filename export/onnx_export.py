@@ -118,8 +118,8 @@ def save_onnx(model: Any, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
-def load_onnx(path: str | os.PathLike) -> Any:
-    """Read an ONNX model file.
+def load_onnx(path: str | os.PathLike, load_external_data: bool = True) -> Any:
+    """Read an ONNX model file (``load_external_data=False``: the graph and metadata only).
 
     Raises:
         EngineError: when the file is missing or not an ONNX model.
@@ -129,6 +129,6 @@ def load_onnx(path: str | os.PathLike) -> Any:
     if not path.is_file():
         raise EngineError(f"ONNX file {path} does not exist")
     try:
-        return onnx.load(str(path))
+        return onnx.load(str(path), load_external_data=load_external_data)
     except Exception as exc:  # DecodeError and friends
         raise EngineError(f"{path} is not an ONNX model ({type(exc).__name__})") from exc

@@ -10,9 +10,10 @@ FLAME artifact: refused, naming the difference, unless ``force``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flame.core.card import ModelCard, card_differences
-from flame.core.errors import ConfigError, FlameError, first_line
+from flame.core.errors import ConfigError, FlameError
 
 #: What an export's options and its checkpoint decide about the artifact.
 EXPORT_FIELDS = ("architecture", "mode", "window", "offset", "num_classes", "input_size", "output", "precision")
@@ -32,18 +33,18 @@ def existing_card(path: Path, kind: str) -> ModelCard:
         from flame.runtime.engines.torch_export import read_program_card
 
         return read_program_card(path)[1]
-    import onnx
+    from flame.export.onnx_export import card_of, load_onnx
 
-    from flame.export.onnx_export import card_of
-
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:  # DecodeError and friends: not an ONNX file
-        raise ConfigError(f"it is not an ONNX model ({first_line(exc, 120, typed=True)})") from exc
-    return card_of(model, str(path))
+    return card_of(load_onnx(path, load_external_data=False), str(path))
 
 
-def check_overwrite(path: Path, kind: str, card: ModelCard, force: bool = False) -> str | None:
+def _int8_options(card: ModelCard) -> dict[str, Any]:
+    """The INT8 options an artifact's card records (``extra["int8"]``), as comparable fields."""
+    int8 = card.extra.get("int8") or {}
+    return {"int8_target": int8.get("target"), "calibration": int8.get("calibration")}
+
+
+def check_overwrite(path: Path, kind: str, card: ModelCard, force: bool = False, int8: Any = None) -> str | None:
     """Refuse to replace ``path`` unless it holds an export of the same model with the same options.
 
     Args:
@@ -51,6 +52,7 @@ def check_overwrite(path: Path, kind: str, card: ModelCard, force: bool = False)
         kind: the engine kind written (``onnx``, ``tensorrt``, ``torch``).
         card: the card the new artifact will carry (precision set).
         force: replace whatever is there.
+        int8: the export's INT8 job (its target and calibration set are options too), or None.
 
     Returns:
         A note for the user when an existing file will be replaced, else None.
@@ -67,7 +69,10 @@ def check_overwrite(path: Path, kind: str, card: ModelCard, force: bool = False)
     except FlameError as exc:
         raise ConfigError(f"{path} already exists and is not a FLAME {kind} export this one can compare with "
                           f"({exc}); pass {{force}} to overwrite it, or choose another {{out}}") from exc
-    differences = card_differences(old, card, EXPORT_FIELDS)
+    new = {**card.to_dict(), "int8_target": getattr(int8, "target", None),
+           "calibration": getattr(int8, "calibration", None)}
+    differences = card_differences({**old.to_dict(), **_int8_options(old)}, new,
+                                   EXPORT_FIELDS + ("int8_target", "calibration"))
     if differences:
         said = "; ".join(f"{key.replace('_', ' ')} {was} there, {now} now" for key, was, now in differences)
         raise ConfigError(f"{path} already holds an export made with other options ({said}); pass {{force}} "

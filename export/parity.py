@@ -77,9 +77,12 @@ class Parity:
 
 def dataset_windows(dataset: "SequenceDataset", window: int, size: tuple[int, int], count: int) -> list[np.ndarray]:
     """Up to ``count`` input windows of a data set, evenly spread over its sequences, resized to ``size``."""
+    from flame.core.errors import DataError
     from flame.export.calibration import calibration_windows
 
     available = sum(max(0, seq.num_frames - window + 1) for seq in dataset.sequences)
+    if available == 0:
+        raise DataError(f"validation data set {dataset.name} has no sequence of {window} frames to check with")
     return calibration_windows(dataset, window, size, min(count, available))
 
 

@@ -13,15 +13,14 @@ from flame.core.errors import EngineError, first_line
 from flame.core.files import atomic_path
 from flame.runtime.engines.torch_export import CARD_FILE
 from flame.core.card import ModelCard
-from flame.trainer.deploy import DeployWrapper
+from flame.trainer.deploy import DeployWrapper, module_device
 
 
 def device_of(source: Any) -> torch.device:
     """The device a module's (or an exported program's) weights sit on; the CPU when it holds none."""
-    if isinstance(source, torch.export.ExportedProgram):
-        tensors = [*source.state_dict.values(), *source.constants.values()]
-    else:
-        tensors = [*source.parameters(), *source.buffers()]
+    if not isinstance(source, torch.export.ExportedProgram):
+        return module_device(source)
+    tensors = [*source.state_dict.values(), *source.constants.values()]
     return next((t.device for t in tensors if isinstance(t, torch.Tensor)), torch.device("cpu"))
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from flame.core import native_threads
-from flame.core.errors import SourceError
+from flame.core.errors import SourceError, first_line
 from flame.runtime.frames import Frame, Taken
 from flame.runtime.source_base import ASSUMED_FPS, Clock, Sleep, Source
 
@@ -93,7 +93,7 @@ class FileSource(Source):
         if isinstance(item, BaseException):
             self._exhausted = True
             self.end_reason = f"read error: {item}"
-            raise SourceError(f"reading {self._where()} failed: {str(item)[:200]}")
+            raise SourceError(f"reading {self._where()} failed: {first_line(item)}") from item
         if item is None:
             self._exhausted = True
             self.end_reason = self._end_reason()

@@ -20,7 +20,7 @@ from flame.core.errors import ConfigError, SourceError
 from flame.core.order import natural_key
 from flame.runtime.file_reader import FileSource
 from flame.runtime.source_base import (ASSUMED_FPS, OPEN_TIMEOUT_S, Clock, Sleep, as_bgr_image, call_with_deadline,
-                                       valid_fps)
+                                       require_fps, valid_fps)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 # A damaged stretch of a video makes a few reads fail before good frames follow;
@@ -53,8 +53,7 @@ class VideoSource(FileSource):
                  clock: Clock | None = None, sleep: Sleep | None = None,
                  open_timeout_s: float = OPEN_TIMEOUT_S) -> None:
         self.path = Path(path)
-        if fps is not None and valid_fps(fps) is None:
-            raise ConfigError(f"expected a frame rate in (0, 1000], found {{fps}} {fps!r}")
+        require_fps(fps)
         if not self.path.exists():
             raise SourceError(f"video {self.path} does not exist")
         if not self.path.is_file():
@@ -143,8 +142,7 @@ class FolderSource(FileSource):
     def __init__(self, path: str | os.PathLike, fps: float | None = None, realtime: bool = False,
                  clock: Clock | None = None, sleep: Sleep | None = None) -> None:
         self.path = Path(path)
-        if fps is not None and valid_fps(fps) is None:
-            raise ConfigError(f"expected a frame rate in (0, 1000], found {{fps}} {fps!r}")
+        require_fps(fps)
         if not self.path.is_dir():
             raise SourceError(f"frame folder {self.path} does not exist" if not self.path.exists()
                               else f"{self.path} is not a folder")
@@ -205,8 +203,9 @@ class ArraySource(FileSource):
 
     def __init__(self, frames: Iterable[np.ndarray], fps: float, name: str = "memory", realtime: bool = False,
                  clock: Clock | None = None, sleep: Sleep | None = None) -> None:
-        if valid_fps(fps) is None:
-            raise ConfigError(f"expected a frame rate in (0, 1000], found {fps!r}")
+        if fps is None:
+            raise ConfigError("an array source needs its frame rate ({fps})")
+        require_fps(fps)
         super().__init__(fps, "option", realtime, clock, sleep)
         self.name = name
         self._frames = iter(frames)

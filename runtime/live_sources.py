@@ -21,10 +21,10 @@ from urllib.parse import urlsplit, urlunsplit
 import cv2
 
 from flame.core import native_threads
-from flame.core.errors import ConfigError, SourceError
+from flame.core.errors import ConfigError, SourceError, first_line
 from flame.runtime.frames import Frame, Taken
 from flame.runtime.source_base import (FIRST_FRAME_TIMEOUT_S, OPEN_TIMEOUT_S, Capture, Clock, Source, as_bgr_image,
-                                       call_with_deadline, valid_fps)
+                                       call_with_deadline, require_fps, valid_fps)
 
 #: A camera or stream that delivers no frame for this long ends (reconnection attempts included).
 STALL_TIMEOUT_S = 10.0
@@ -64,8 +64,7 @@ class LiveSource(Source):
                  reconnect_delay_s: float = 0.5, open_timeout_s: float = OPEN_TIMEOUT_S,
                  first_frame_timeout_s: float = FIRST_FRAME_TIMEOUT_S, stall_timeout_s: float = STALL_TIMEOUT_S,
                  stop_timeout_s: float = 2.0, clock: Clock | None = None, hint: str = "") -> None:
-        if fps is not None and valid_fps(fps) is None:
-            raise ConfigError(f"expected a frame rate in (0, 1000], found {{fps}} {fps!r}")
+        require_fps(fps)
         if not stall_timeout_s > 0:
             raise ConfigError(f"expected {{stall_timeout_s}} > 0 seconds, found {stall_timeout_s!r}")
         self.what = what
@@ -150,7 +149,7 @@ class LiveSource(Source):
                 except SourceError:
                     self._cap = _Closed()
         except BaseException as exc:  # a backend failure ends the stream cleanly, with the reason kept
-            self.end_reason = f"{self.what} failed: {str(exc)[:200]}"
+            self.end_reason = f"{self.what} failed: {first_line(exc)}"
         finally:
             self._ring.close()
 

@@ -78,7 +78,8 @@ def legend_classes(labels: np.ndarray, num_classes: int, limit: int) -> list[int
     Returns:
         Class ids, ascending.
     """
-    counts = np.bincount(np.clip(labels, 0, 255).astype(np.uint8).ravel(), minlength=256)[:num_classes]
+    ids = labels if labels.dtype == np.uint8 else np.clip(labels, 0, 255).astype(np.uint8)  # engines give uint8
+    counts = np.bincount(ids.ravel(), minlength=256)[:num_classes]
     present = np.flatnonzero(counts)
     if len(present) > limit:
         present = np.sort(present[np.argsort(-counts[present], kind="stable")[:max(0, limit)]])

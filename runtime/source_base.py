@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from flame.core import native_threads
-from flame.core.errors import SourceError, first_line
+from flame.core.errors import ConfigError, SourceError, first_line
 from flame.runtime.frames import FrameRing, Taken
 
 Clock = Callable[[], int]
@@ -83,6 +83,17 @@ def valid_fps(value: float | None) -> float | None:
     if value is None or not math.isfinite(value) or value <= 0 or value > 1000:
         return None
     return float(value)
+
+
+def require_fps(fps: float | None) -> float | None:
+    """A frame rate a user gave (None: not given), refused unless plausible (0 < fps <= 1000).
+
+    Raises:
+        ConfigError: naming ``fps``, on any other value.
+    """
+    if fps is not None and valid_fps(fps) is None:
+        raise ConfigError(f"expected a frame rate in (0, 1000], found {{fps}} {fps!r}")
+    return None if fps is None else float(fps)
 
 
 def as_bgr_image(image: Any) -> np.ndarray | None:

@@ -38,6 +38,7 @@ import cv2
 import numpy as np
 
 from flame.core.errors import ConfigError, FlameError, Terminated
+from flame.core.latency import check_delay_ms
 from flame.core.offsets import frame_offset
 from flame.runtime.engines.base import Engine
 from flame.runtime.forecast import Forecaster, NoForecast
@@ -78,8 +79,7 @@ class Stream:
             raise ConfigError(f"expected {{duration_s}} > 0 seconds, found {duration_s}")
         if warmup < 0:
             raise ConfigError(f"expected {{warmup}} >= 0, found {warmup}")
-        if not np.isfinite(extra_latency_ms) or extra_latency_ms < 0:
-            raise ConfigError(f"expected {{extra_latency_ms}} >= 0 ms, found {extra_latency_ms!r}")
+        check_delay_ms(extra_latency_ms, "extra_latency_ms")
         self.engine = engine
         self.source = source
         self.max_frames = max_frames
@@ -92,6 +92,7 @@ class Stream:
         self.interval_s = 1.0 / card.fps
         self.input_hw = tuple(card.input_size)
         self.forecaster: Forecaster = forecaster or NoForecast()
+        self._forecasting = not isinstance(self.forecaster, NoForecast)  # decided once, not per frame
         self.extra_latency_ns = int(round(extra_latency_ms * 1e6))
         self.result = RunResult(window=card.window, train_fps=card.fps, source_fps=source.fps, warmup=warmup,
                                 forecast=self.forecaster.name)
@@ -196,7 +197,7 @@ class Stream:
         labels = self.engine(inputs)  # uint8 [H, W] for labels and logits exports alike
         # The labels are in host memory when the engine returns: its end is the frame's end (or the forecast's).
         finished = engine_done = self._clock()
-        if not isinstance(self.forecaster, NoForecast):
+        if self._forecasting:
             labels = self._forecast(taken, labels, engine_done)
             finished = self._clock()
         previous = frames[-2].index if len(frames) > 1 else -1

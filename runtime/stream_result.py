@@ -91,7 +91,7 @@ class RunResult:
     end_reason: str = "not started"
     warmup: int = 0
     # index, captured, taken by the loop, finished, engine, previous index, forecast
-    records: list[tuple[int, int, int, int, int, int]] = field(default_factory=list)
+    records: list[tuple[int, int, int, int, int, int, int]] = field(default_factory=list)
     output_ns: list[int] = field(default_factory=list)
     timing_sums: dict[str, float] = field(default_factory=dict)  # the engine's own breakdown, summed
     forecast: str = "none"  # the forecast method asked for

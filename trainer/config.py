@@ -196,6 +196,18 @@ def default_input_size(frame_size: tuple[int, int]) -> tuple[int, int]:
     return tuple(max(STRIDE, int(round(side / STRIDE)) * STRIDE) for side in frame_size)  # type: ignore[return-value]
 
 
+def check_fresh_options(options: TrainOptions) -> Recipe:
+    """Check the options of a new run (not a resume) before any data is read; returns the model's preset.
+
+    Raises:
+        ConfigError: on a missing model, unknown names, or inconsistent values.
+    """
+    check_options(options)
+    if options.model is None:
+        raise ConfigError("{model} is required (or {resume} to continue a run in {out})")
+    return preset_for(options.model)
+
+
 def resolve_config(options: TrainOptions, train_set: SequenceDataset, frame_size: tuple[int, int]) -> TrainConfig:
     """Fill every option the user left out from the paper's preset and the data set.
 
@@ -207,10 +219,7 @@ def resolve_config(options: TrainOptions, train_set: SequenceDataset, frame_size
     Raises:
         ConfigError: on a missing model, unknown names, or inconsistent values.
     """
-    check_options(options)
-    if options.model is None:
-        raise ConfigError("{model} is required (or {resume} to continue a run)")
-    preset = preset_for(options.model)
+    preset = check_fresh_options(options)
     mode = options.mode or "static"
     window, offset, eval_offset, card_mode = resolve_offsets(
         mode, options.window, options.offset, options.latency_ms, train_set.fps)

@@ -38,6 +38,11 @@ def normalise_frames(frames: Tensor, scale: Tensor, shift: Tensor) -> Tensor:
     return x.reshape(n, t * 3, h, w)
 
 
+def module_device(module: nn.Module) -> torch.device:
+    """The device a module's weights (parameters, else buffers) sit on; the CPU when it holds none."""
+    return next((t.device for t in (*module.parameters(), *module.buffers())), torch.device("cpu"))
+
+
 class DeployWrapper(nn.Module):
     """Bytes in, labels out, around a trained network.
 
@@ -78,6 +83,5 @@ def deploy_wrapper(model: nn.Module, card: ModelCard) -> DeployWrapper:
         ConfigError: on an unknown output kind or more classes than uint8 labels hold.
     """
     wrapper = DeployWrapper(model.eval(), card, card.output).eval()
-    parameter = next(model.parameters(), None)
     # The normalisation buffers start on the CPU; they must sit with the weights.
-    return wrapper if parameter is None else wrapper.to(parameter.device)
+    return wrapper.to(module_device(model))

@@ -18,7 +18,7 @@ from flame.core.card import ModelCard
 from flame.runtime.engines.torch_export import TorchModuleEngine
 from flame.trainer.blocks import check_input_size
 from flame.trainer.checkpoint import load_checkpoint
-from flame.trainer.deploy import deploy_wrapper
+from flame.trainer.deploy import deploy_wrapper, module_device
 
 
 class ReferenceEngine(TorchModuleEngine):
@@ -43,8 +43,7 @@ class ReferenceEngine(TorchModuleEngine):
         card = card.replace(backend="pytorch")
         wrapper = deploy_wrapper(model, card)
         if device is None:
-            parameter = next(model.parameters(), None)
-            device = "cpu" if parameter is None else str(parameter.device)
+            device = str(module_device(model))
         super().__init__(path, card, wrapper, device, fp16)
 
 

@@ -20,9 +20,9 @@ from torch.utils.data import DataLoader, DistributedSampler
 from flame.core.card import ModelCard
 from flame.core.errors import CheckpointError, ConfigError, DataError
 from flame.evaluation.datasets import DATASETS, SequenceDataset, SyntheticSpec, load_synthetic, open_dataset
-from flame.trainer.architectures import architecture, preset_for
+from flame.trainer.architectures import architecture
 from flame.trainer.checkpoint import card_of, read_checkpoint
-from flame.trainer.config import TrainConfig, TrainOptions, check_options, merge_resume, resolve_config
+from flame.trainer.config import TrainConfig, TrainOptions, check_fresh_options, merge_resume, resolve_config
 from flame.trainer.data import Augmentation, WindowDataset, offset_error, window_samples
 from flame.trainer.distributed import DistContext, ddp_device_ids, setup
 from flame.trainer.models import build_model, count_parameters, load_pretrained
@@ -158,10 +158,7 @@ def _resumed(options: TrainOptions, last: Path) -> tuple[dict[str, Any] | None, 
     if last.exists():
         raise ConfigError(f"{last.parent} already holds a training run ({LAST}); pass {{resume}} to continue "
                           "it or choose another {out}")
-    check_options(options)
-    if options.model is None:
-        raise ConfigError("{model} is required (or {resume} to continue a run in {out})")
-    preset_for(options.model)
+    check_fresh_options(options)
     return None, None
 
 

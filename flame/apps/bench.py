@@ -29,7 +29,6 @@ from flame.evaluation.datasets import SequenceDataset
 
 __all__ = ["bench", "bench_engine", "engine_format", "scaled"]
 
-#: Format name -> (exporter format, precision).
 AGREEMENT_WINDOWS = 8
 
 
@@ -219,7 +218,12 @@ def _score(row: BenchRow, engine: Any, dataset: SequenceDataset, samples: int, w
 
 def engine_format(engine: Any) -> str:
     """The bench format name of a loaded engine: ``onnx``, ``onnx-fp16``, ``tensorrt-fp16``, ``pt2``..."""
-    base = {"onnxruntime": "onnx", "tensorrt": "tensorrt", "torch-export": "pt2"}.get(engine.backend, engine.backend)
+    from flame.runtime.engines import engine_kind
+
+    kind = engine_kind(engine.path)
+    # By the file's kind: every backend's own name differs from the bench's (the .pt2 one says "torch",
+    # which is the bench's eager-checkpoint row).
+    base = "pt2" if kind is None or kind.name == "torch" else kind.name
     return base + ("" if engine.card.precision == "fp32" else f"-{engine.card.precision}")
 
 

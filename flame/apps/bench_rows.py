@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from flame.core.errors import ConfigError
+from flame.core.sizes import parse_size
 
 #: Format name -> (exporter format, precision).
 FORMATS: dict[str, tuple[str | None, str]] = {
@@ -49,32 +50,29 @@ class BenchRow:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def parse_formats(text: str | None) -> list[str]:
-    """Comma-separated format names, checked.
+def parse_names(text: str | None, choices: Any, default: str, what: str) -> list[str]:
+    """A comma-separated list of registry names, checked, repeats dropped (``default`` when empty).
 
     Raises:
-        ConfigError: on an unknown or empty list.
+        ConfigError: on an unknown name or an empty list.
     """
-    names = [n.strip() for n in (text or ",".join(DEFAULT_FORMATS)).split(",") if n.strip()]
-    unknown = [n for n in names if n not in FORMATS]
+    names = [n.strip() for n in (text or default).split(",") if n.strip()]
+    unknown = [n for n in names if n not in choices]
     if unknown or not names:
-        raise ConfigError(f"unknown format(s) {unknown or text!r}; choose from {', '.join(FORMATS)}")
+        raise ConfigError(f"unknown {what}(s) {unknown or text!r}; choose from {', '.join(choices)}")
     return list(dict.fromkeys(names))
+
+
+def parse_formats(text: str | None) -> list[str]:
+    """Comma-separated format names (default all)."""
+    return parse_names(text, FORMATS, ",".join(DEFAULT_FORMATS), "format")
 
 
 def parse_forecasts(text: str | None) -> list[str]:
-    """Comma-separated forecast method names, checked (default ``none``).
-
-    Raises:
-        ConfigError: on an unknown name.
-    """
+    """Comma-separated forecast method names (default ``none``)."""
     from flame.runtime.forecast import FORECASTERS
 
-    names = [n.strip() for n in (text or "none").split(",") if n.strip()] or ["none"]
-    unknown = [n for n in names if n not in FORECASTERS]
-    if unknown:
-        raise ConfigError(f"unknown forecast method(s) {unknown}; choose from {', '.join(FORECASTERS)}")
-    return list(dict.fromkeys(names))
+    return parse_names(text, FORECASTERS, "none", "forecast method")
 
 
 def parse_sizes(text: str | None) -> list[tuple[int, int]] | None:
@@ -89,10 +87,11 @@ def parse_sizes(text: str | None) -> list[tuple[int, int]] | None:
         return None
     sizes = []
     for part in (p.strip() for p in text.split(",")):
-        fields = part.lower().split("x")
-        if len(fields) != 2 or not all(f.isdigit() and int(f) > 0 for f in fields):
-            raise ConfigError(f"expected {{sizes}} as HxW,HxW,... (for example 256x512,512x1024), found {part!r}")
-        size = (int(fields[0]), int(fields[1]))
+        try:
+            size = parse_size(part)
+        except ConfigError as exc:
+            raise ConfigError(f"expected {{sizes}} as HxW,HxW,... (for example 256x512,512x1024), "
+                              f"found {part!r}") from exc
         check_input_size(*size)
         sizes.append(size)
     if not sizes:

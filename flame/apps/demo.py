@@ -105,7 +105,7 @@ def _train(mode: str, offset: int, data_root: Path, out: Path, plan: DemoPlan, e
     return last
 
 
-def _export(checkpoint: Path, plan: DemoPlan, events: Events) -> tuple[Path, list[str]]:
+def _export(checkpoint: Path, plan: DemoPlan) -> tuple[Path, list[str]]:
     """ONNX FP32 (always) and TensorRT FP16 (where TensorRT and a GPU are present)."""
     from flame.export.exporter import default_output, export_checkpoint
 
@@ -161,7 +161,7 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None 
     checkpoints = {"static": _train("static", 0, data_root, out, plan, events)}
     events.stage("exporting the static model and measuring its latency on this machine")
     engines = {}
-    engines["static"], notes = _export(checkpoints["static"], plan, events)
+    engines["static"], notes = _export(checkpoints["static"], plan)
     for note in notes:
         events.info(note)
     with load_engine(engines["static"]) as engine:
@@ -172,7 +172,7 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None 
     for mode, what in (("future", "I_t -> S_{t+k}"), ("two-frame", "(I_{t-1}, I_t) -> S_{t+k}")):
         events.stage(f"training the {mode} model ({what}, k = {k})")
         checkpoints[mode] = _train(mode, k, data_root, out, plan, events)
-        engines[mode], notes = _export(checkpoints[mode], plan, events)
+        engines[mode], notes = _export(checkpoints[mode], plan)
         for note in notes:
             events.info(note)
 
@@ -214,6 +214,7 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None 
         plot_modes(rows, val.fps, out / "flame_vs_latency.png",
                    f"SwiftNet-R18 on the synthetic video: FLAME vs latency ({val.fps:g} fps)")
         result["plot"] = str(out / "flame_vs_latency.png")
+        write_json(out / "report.json", result)  # again, now naming the plot (written first so it survives)
     except DependencyError as exc:
         events.info(f"no plot: {exc}")
     return result

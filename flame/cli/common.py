@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import signal
-import sys
 import threading
 from typing import Any, Callable, Iterator, Mapping, TypeVar
 
@@ -15,7 +13,7 @@ import click
 from flame.cli import ranks
 from flame.core import native_threads
 from flame.core.deps import install_hint
-from flame.core.errors import ConfigError, FlameError, Terminated
+from flame.core.errors import FlameError, Terminated
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -123,7 +121,7 @@ def handle_errors(func: F | None = None, *, flags: Mapping[str, str] | None = No
             # Under torchrun the launcher stops the other ranks with SIGTERM after one failed.
             elsewhere = ranks.failed_elsewhere()
             status = elsewhere or (EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
-            if elsewhere is None and (not ranks.distributed() or os.environ.get("RANK", "0") == "0"):
+            if elsewhere is None and (not ranks.distributed() or ranks.is_rank_zero()):
                 click.echo("terminated" if isinstance(exc, Terminated) else "interrupted", err=True)
         except SystemExit as exc:
             if not native_threads.busy(before):
@@ -144,23 +142,3 @@ def handle_errors(func: F | None = None, *, flags: Mapping[str, str] | None = No
         native_threads.exit_now(status, before)
 
     return wrapper
-
-
-def parse_size(text: str | None) -> tuple[int, int] | None:
-    """Parse ``HxW`` (for example ``512x1024``) into ``(height, width)``.
-
-    Raises:
-        ConfigError: when the text is not two positive integers joined by ``x``.
-    """
-    if text is None:
-        return None
-    parts = text.lower().replace("*", "x").split("x")
-    try:
-        height, width = (int(p) for p in parts)
-    except ValueError:
-        raise ConfigError(
-            f"expected a size as HxW (for example 512x1024), found {text!r}"
-        ) from None
-    if height <= 0 or width <= 0:
-        raise ConfigError(f"expected a positive size HxW, found {text!r}")
-    return height, width

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from flame.cli.common import handle_errors, parse_size
+from flame.cli.common import handle_errors
+from flame.core.sizes import parse_size
 from flame.cli.ui import out, progress_bar
 
 

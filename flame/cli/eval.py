@@ -8,11 +8,11 @@ from flame.cli.common import handle_errors
 from flame.cli.ui import console, out, per_class_table, progress_bar, summary_table
 from flame.core.errors import ConfigError
 from flame.core.files import write_json
+from flame.core.latency import STATS as LATENCY_STATS
 from flame.runtime.forecast import FORECASTERS
 from flame.evaluation.datasets import DATASET_KINDS
 from flame.runtime.engines import describe_kinds
 
-STATS = ["p50", "mean", "p90", "p99", "max"]
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,7 +32,7 @@ STATS = ["p50", "mean", "p90", "p99", "max"]
 @click.option("--latency-from", type=click.Path(), default=None, help="Take per-frame latencies from a flame-run report.")
 @click.option("--force", is_flag=True,
               help="Use a --latency-from report even when it was measured on another model (card mismatch).")
-@click.option("--latency-stat", type=click.Choice(STATS), default="p50", show_default=True,
+@click.option("--latency-stat", type=click.Choice(LATENCY_STATS), default="p50", show_default=True,
               help="Which statistic of the latency samples gives k.")
 @click.option("--extra-latency-ms", type=float, default=0.0, show_default=True, help="Camera and transport delay to add.")
 @click.option("--fps", type=float, default=None, help="Override the data set's frame rate.")

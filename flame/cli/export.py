@@ -8,11 +8,13 @@ import time
 import click
 from rich.markup import escape
 
-from flame.cli.common import handle_errors, parse_size
+from flame.cli.common import handle_errors
+from flame.core.sizes import parse_size
 from flame.cli.ui import console
 from flame.cli.ui import out as stdout
 from flame.core.card import OUTPUTS
 from flame.core.errors import ConfigError
+from flame.export.calibration import DEFAULT_CALIBRATION_FRAMES
 from flame.export.formats import EXPORT_FORMATS, FORMATS
 
 _SUFFIXES = ", ".join("/".join(f.suffixes) for f in EXPORT_FORMATS.values())
@@ -46,7 +48,7 @@ def human_size(size: int) -> str:
               help="INT8 calibration data set: synthetic, cityscapes or folder (its train split calibrates, "
                    "its val split is scored).")
 @click.option("--data-root", type=click.Path(), default=None, help="Root of the --calibrate data set.")
-@click.option("--calib-frames", type=int, default=64, show_default=True,
+@click.option("--calib-frames", type=int, default=DEFAULT_CALIBRATION_FRAMES, show_default=True,
               help="INT8 calibration windows, drawn evenly across the data set's sequences.")
 @click.option("--int8-target", default=None, metavar="cpu|tensorrt",
               help="INT8 flavour: cpu (uint8 activations, VNNI) or tensorrt (symmetric). "
@@ -103,17 +105,18 @@ def main(checkpoint, out, fmt, fp16, int8, calibrate, data_root, calib_frames, i
                                     "palette", "window", "fps")
                   if given(name) == click.core.ParameterSource.COMMANDLINE]
     if not foreign and model_only:
-        flags = ", ".join("--" + name.replace("_name", "").replace("_", "-") for name in model_only)
-        raise ConfigError(f"{flags} apply to a foreign MODEL.onnx; a checkpoint carries its own card")
+        named = ", ".join("{" + name + "}" for name in model_only)  # written as their flags by handle_errors
+        raise ConfigError(f"{named} apply to a foreign MODEL.onnx; a checkpoint carries its own card")
     if not foreign and output is not None and output not in OUTPUTS:
-        raise ConfigError(f"--output for a checkpoint is labels or logits, found {output!r}")
+        raise ConfigError(f"{{output}} for a checkpoint is {' or '.join(OUTPUTS)}, found {output!r}")
 
     int8_options = {}
     if int8:
         calibration, validation = _int8_data(calibrate, data_root)
         int8_options = {"int8": True, "int8_target": int8_target, "calibration": calibration,
                         "calibration_frames": calib_frames, "validation": validation}
-    elif int8_target is not None or calib_frames != 64 or calibrate != "synthetic" or data_root is not None:
+    elif any(given(name) == click.core.ParameterSource.COMMANDLINE
+             for name in ("int8_target", "calibrate", "data_root", "calib_frames")):
         raise ConfigError("{int8_target}, {calibrate}, {data_root} and {calib_frames} apply to {int8} only")
 
     # The running step shows on a spinner; each step is printed once it is done, so that a

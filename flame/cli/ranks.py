@@ -31,6 +31,11 @@ def _marker() -> Path | None:
     return None
 
 
+def is_rank_zero() -> bool:
+    """Whether this process is rank 0 (``RANK`` unset or empty counts as 0: a plain single process)."""
+    return int(os.environ.get("RANK", "0") or 0) == 0
+
+
 def claim(status: int, line: str) -> bool:
     """Claim this failure for this process; True when it is the first and should print ``line``.
 
@@ -42,13 +47,13 @@ def claim(status: int, line: str) -> bool:
         return True
     marker = _marker()
     if marker is None:  # launched some other way: rank 0 speaks
-        return int(os.environ.get("RANK", "0") or 0) == 0
+        return is_rank_zero()
     try:
         fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     except FileExistsError:
         return False
     except OSError:
-        return int(os.environ.get("RANK", "0") or 0) == 0
+        return is_rank_zero()
     with os.fdopen(fd, "w") as handle:
         handle.write(str(status))
     error_file = os.environ.get("TORCHELASTIC_ERROR_FILE")

@@ -7,7 +7,9 @@ from typing import Any, Callable
 
 import click
 
-from flame.cli.common import handle_errors, parse_size
+from flame.cli import ranks
+from flame.cli.common import handle_errors
+from flame.core.sizes import parse_size
 from flame.cli.ui import console, fmt, out
 from flame.core.errors import ConfigError
 from flame.evaluation.datasets import DATASET_KINDS
@@ -136,7 +138,7 @@ def main(model, mode, offset, latency_ms, window, dataset, data_root, size, crop
         lr=lr, encoder_lr=encoder_lr, weight_decay=weight_decay, workers=workers, device=device, amp=amp,
         seed=seed, pretrained=pretrained, max_val_sequences=max_val_sequences,
     )
-    main_rank = int(os.environ.get("RANK", "0")) == 0
+    main_rank = ranks.is_rank_zero()
     try:
         with RichReporter() as reporter:
             result = train(options, reporter)

@@ -24,6 +24,16 @@ OUTPUTS = ("labels", "logits")
 PRECISIONS = ("fp32", "fp16", "int8")
 
 
+def precision_of(fp16: bool = False, int8: bool = False) -> str:
+    """The precision an export's options ask for: ``fp16``, ``int8`` or ``fp32``."""
+    return "fp16" if fp16 else "int8" if int8 else "fp32"
+
+
+def precision_tag(precision: str) -> str:
+    """The part a precision adds to default artifact names: ``.fp16``, ``.int8``, or nothing for FP32."""
+    return "" if precision == "fp32" else f".{precision}"
+
+
 @dataclass(frozen=True)
 class ModelCard:
     """Everything needed to feed an artifact and read its output.

@@ -45,3 +45,14 @@ def summarize(samples_ms: Iterable[float]) -> dict[str, float | int | None]:
         "max": float(values.max()),
         "min": float(values.min()),
     }
+
+
+def check_delay_ms(value: float, parameter: str) -> float:
+    """``value`` as a float if it is a finite delay >= 0 ms (a fixed latency, a camera's extra delay).
+
+    Raises:
+        ConfigError: naming ``parameter``, on a negative or non-finite value.
+    """
+    if not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
+        raise ConfigError(f"expected {{{parameter}}} >= 0 ms, found {value!r}")
+    return float(value)

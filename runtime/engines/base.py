@@ -153,12 +153,7 @@ class Engine(ABC):
         Raises:
             EngineError: on bad frames, a closed engine, or a backend failure.
         """
-        start = now_ms()
-        output, timing = self._run(frames)
-        if self.card.output == "logits":
-            output = logits_to_labels(output)
-        timing.total_ms = now_ms() - start
-        return output
+        return self._run(frames, labels=True)
 
     def raw(self, frames: np.ndarray) -> np.ndarray:
         """Run the engine and return the artifact's own output, untouched.
@@ -169,19 +164,21 @@ class Engine(ABC):
         Raises:
             EngineError: on bad frames, a closed engine, or a backend failure.
         """
-        start = now_ms()
-        output, timing = self._run(frames)
-        timing.total_ms = now_ms() - start
-        return output
+        return self._run(frames, labels=False)
 
-    def _run(self, frames: np.ndarray) -> tuple[np.ndarray, Timing]:
+    def _run(self, frames: np.ndarray, labels: bool) -> np.ndarray:
+        """One timed call: validate, infer, (``labels``: a logits export's host argmax), record the timing."""
+        start = now_ms()
         if self._closed:
             raise EngineError(f"engine {self.path.name} is closed")
         frames = self.check_frames(frames)
         timing = Timing()
         output = self._infer(frames, timing)
+        if labels and self.card.output == "logits":
+            output = logits_to_labels(output)
+        timing.total_ms = now_ms() - start
         self.last_timing = timing
-        return output, timing
+        return output
 
     @abstractmethod
     def _infer(self, frames: np.ndarray, timing: Timing) -> np.ndarray:

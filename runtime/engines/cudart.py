@@ -62,7 +62,7 @@ def check(result: tuple[Any, ...], what: str) -> Any:
     Raises:
         EngineError: when ``err`` is not ``cudaSuccess``.
     """
-    require_bindings()
+    # The call that produced ``result`` has imported the bindings already: no availability check per call.
     from cuda.bindings import runtime as rt
 
     err, values = result[0], result[1:]

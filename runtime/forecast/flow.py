@@ -14,6 +14,10 @@ import numpy as np
 from flame.core.errors import ConfigError
 from flame.runtime.forecast.base import Forecast
 
+#: Dilation kernels, made once (the forecast runs on every frame).
+_KERNEL_3 = np.ones((3, 3), np.uint8)
+_KERNEL_5 = np.ones((5, 5), np.uint8)
+
 
 def _farneback() -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     def flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -169,7 +173,7 @@ class FlowForecast:
             # The segment's pixels at full size: its class, within its working-size mask grown by one pixel.
             gx0, gy0 = max(0, x - 1), max(0, y - 1)
             gx1, gy1 = min(small_w, x + w + 1), min(small_h, y + h + 1)
-            grown = cv2.dilate((seg_map[gy0:gy1, gx0:gx1] == seg).astype(np.uint8), np.ones((3, 3), np.uint8))
+            grown = cv2.dilate((seg_map[gy0:gy1, gx0:gx1] == seg).astype(np.uint8), _KERNEL_3)
             fx0, fy0 = int(gx0 * sx), int(gy0 * sy)
             fx1, fy1 = min(width, int(np.ceil(gx1 * sx))), min(height, int(np.ceil(gy1 * sy)))
             member = cv2.resize(grown, (fx1 - fx0, fy1 - fy0), interpolation=cv2.INTER_NEAREST).astype(bool)
@@ -203,7 +207,7 @@ def _camera_motion(motion: np.ndarray, things_small: np.ndarray, step: int = 4) 
     fails or moves no corner of the frame by a quarter pixel.
     """
     height, width = things_small.shape
-    away = cv2.dilate(things_small, np.ones((5, 5), np.uint8)) == 0
+    away = cv2.dilate(things_small, _KERNEL_5) == 0
     ys, xs = np.mgrid[step // 2:height:step, step // 2:width:step]
     ys, xs = ys[away[ys, xs]], xs[away[ys, xs]]
     if ys.size < 8:

@@ -132,3 +132,16 @@ def test_bench_forecasts_double_the_rows_on_the_same_engine(tiny_data, tiny_chec
         from flame.apps.bench_rows import parse_forecasts
 
         parse_forecasts("none,magic")
+
+
+@pytest.mark.parametrize("name,precision,expected", [("m.onnx", "fp32", "onnx"), ("m.onnx", "int8", "onnx-int8"),
+                                                     ("m.plan", "fp16", "tensorrt-fp16"), ("m.pt2", "fp32", "pt2")])
+def test_an_engine_file_is_named_by_its_kind(name, precision, expected):
+    from types import SimpleNamespace
+    from pathlib import Path
+
+    from flame.apps.bench import engine_format
+
+    # The .pt2 backend calls itself "torch", the name of the eager-checkpoint row: the file's kind decides.
+    engine = SimpleNamespace(path=Path(name), backend="torch", card=SimpleNamespace(precision=precision))
+    assert engine_format(engine) == expected

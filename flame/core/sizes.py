@@ -1,0 +1,23 @@
+"""Image sizes as users type them: ``HxW`` (``512x1024``; ``512*1024`` too), one rule for every option and list."""
+
+from __future__ import annotations
+
+from flame.core.errors import ConfigError
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """Parse ``HxW`` (for example ``512x1024``) into ``(height, width)``; None stays None.
+
+    Raises:
+        ConfigError: when the text is not two positive integers joined by ``x``.
+    """
+    if text is None:
+        return None
+    parts = text.strip().lower().replace("*", "x").split("x")
+    try:
+        height, width = (int(p) for p in parts)
+    except ValueError:
+        raise ConfigError(f"expected a size as HxW (for example 512x1024), found {text!r}") from None
+    if height <= 0 or width <= 0:
+        raise ConfigError(f"expected a positive size HxW, found {text!r}")
+    return height, width
