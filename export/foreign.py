@@ -104,14 +104,11 @@ def read_palette(path: str | os.PathLike, count: int) -> np.ndarray:
 
 
 def _session(model: Any, source: str) -> Any:
-    from flame.runtime.engines.onnxrt import import_ort
+    from flame.runtime.engines.onnxrt import import_ort, open_session
 
-    ort = import_ort()
-    options = ort.SessionOptions()
-    options.log_severity_level = 4  # a failing probe is reported by us, in one line
     try:
-        return ort.InferenceSession(model.SerializeToString(), sess_options=options,
-                                    providers=["CPUExecutionProvider"])
+        # log_severity_level 4: a failing probe is reported by us, in one line.
+        return open_session(import_ort(), model.SerializeToString(), ["CPUExecutionProvider"], log_severity_level=4)
     except Exception as exc:  # ORT's own exception types
         raise DataError(f"ONNX Runtime cannot load {source}: {first_line(exc)}") from exc
 

@@ -9,9 +9,12 @@ Two flavours (:data:`TARGETS`):
   explicit quantisation accepts; TensorRT 10 and 11 build it as a strongly typed network.
 
 The graph's ends stay float (:data:`ENDS`): the pre-processing (uint8 cast,
-channel flip, normalisation), the first convolution, the last convolution, the
-logits resize and the argmax (with its uint8 cast). They decide the labels and
-cost little time; ``benchmarks/engines.py --int8-ends`` measures each.
+channel flip, normalisation), the first convolution with its activation and the
+stem's pool (so the first quantised tensor is the pooled one), the last
+convolution, the logits resize and the argmax (with its uint8 cast). They decide
+the labels and cost little time; ``benchmarks/engines.py --int8-ends`` measures
+each. FLAME's ONNX Runtime sessions keep that first quantisation where it is
+(:data:`flame.runtime.engines.onnxrt.DISABLED_OPTIMIZERS`).
 
 Calibration runs the float graph on input windows drawn evenly across the
 calibration data set's sequences (:func:`flame.export.calibration.calibration_windows`), with the

@@ -16,6 +16,15 @@ from flame.core.card import ONNX_KEY, ModelCard
 #: Preferred order when the caller does not choose.
 PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 
+#: ONNX Runtime graph transformers every FLAME session turns off (ONNX Runtime ignores unknown names, so
+#: ``tests/runtime/test_onnxrt_session.py`` checks the effect). ``QDQPropagationTransformer`` moves a
+#: QuantizeLinear backward over MaxPool, Reshape, Transpose and Slice: in an INT8 export it moves the first
+#: quantisation from the stem's pooled output (where :mod:`flame.export.graph_ends` puts it) to the full-size
+#: output of the first convolution, into a uint8 max pool that ONNX Runtime runs in NCHW, about 10x slower than
+#: its blocked float pool (SwiftNet-R18 at 512x1024, 2 threads: 21 ms against 2 ms, a fifth of the INT8 graph's
+#: time). Graphs without Q/DQ nodes are not affected.
+DISABLED_OPTIMIZERS = ("QDQPropagationTransformer",)
+
 
 def import_ort() -> Any:
     """The onnxruntime module, or a DependencyError saying how to install it."""
@@ -41,6 +50,27 @@ def choose_providers(available: Sequence[str], requested: Sequence[str] | None =
     if device == "cpu":
         return ["CPUExecutionProvider"]
     return [p for p in PROVIDER_ORDER if p in available] or list(available)
+
+
+def open_session(ort: Any, model: str | bytes, providers: Sequence[str], threads: int = 0, **options: Any) -> Any:
+    """An ONNX Runtime session as FLAME runs graphs: every optimisation but :data:`DISABLED_OPTIMIZERS`.
+
+    Args:
+        ort: the onnxruntime module.
+        model: a path or the serialised graph.
+        providers: execution providers, in order.
+        threads: intra-op threads (0 = ONNX Runtime's default).
+        options: further ``SessionOptions`` attributes (``optimized_model_filepath``, say).
+    """
+    settings = ort.SessionOptions()
+    settings.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    settings.log_severity_level = 3
+    if threads:
+        settings.intra_op_num_threads = int(threads)
+    for name, value in options.items():
+        setattr(settings, name, value)
+    return ort.InferenceSession(model, sess_options=settings, providers=list(providers),
+                                disabled_optimizers=list(DISABLED_OPTIMIZERS))
 
 
 def _dims(shape: Sequence) -> tuple:
@@ -76,14 +106,9 @@ class OnnxRuntimeEngine(Engine):
                  providers: Sequence[str] | None = None, threads: int = 0, card: ModelCard | None = None) -> None:
         ort = import_ort()
         path = Path(path)
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        if threads:
-            options.intra_op_num_threads = int(threads)
         chosen = choose_providers(ort.get_available_providers(), providers, device)
         try:
-            session = ort.InferenceSession(str(path), sess_options=options, providers=chosen)
+            session = open_session(ort, str(path), chosen, threads)
         except Exception as exc:  # ORT raises its own pybind exception types
             raise EngineError(f"{path} is not a loadable ONNX model ({first_line(exc)})") from exc
         meta = session.get_modelmeta().custom_metadata_map

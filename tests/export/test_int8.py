@@ -69,7 +69,10 @@ def test_calibration_set_with_fewer_windows_than_asked():
 def test_graph_ends(float_graph):
     ends = graph_ends.end_nodes(float_graph)
     ops = {node.name: node.op_type for node in float_graph.graph.node}
-    assert [ops[n] for n in ends["first-conv"]] == ["Conv"] and [ops[n] for n in ends["last-conv"]] == ["Conv"]
+    # The first convolution comes with its activation and the stem's max pool (the pool's output fans out
+    # to the first residual block, where the chain stops).
+    assert [ops[n] for n in ends["first-conv"]] == ["Conv", "Relu", "MaxPool"]
+    assert [ops[n] for n in ends["last-conv"]] == ["Conv"]
     assert [ops[n] for n in ends["logits-resize"]] == ["Resize"]
     assert {ops[n] for n in ends["argmax"]} == {"ArgMax", "Cast", "Gather"}
     assert {"Cast", "Mul", "Sub"} <= {ops[n] for n in ends["preprocessing"]}
@@ -94,10 +97,14 @@ def test_ends_stay_float_and_the_middle_is_quantised(quantized):
         model = result.model
         ops = {node.name: node.op_type for node in model.graph.node}
         kept = [name for names in result.kept_float.values() for name in names]
+        stem_output = result.kept_float["first-conv"][-1]
+        assert ops[stem_output] == "MaxPool" and "QuantizeLinear" in _fed(model, stem_output)
         for name in kept:
-            assert "QuantizeLinear" not in _fed(model, name), name  # no kept node's output is quantised
+            if name != stem_output:  # where the quantised body begins
+                assert "QuantizeLinear" not in _fed(model, name), name  # no other kept node's output is quantised
         for name in result.kept_float["first-conv"] + result.kept_float["last-conv"]:
-            assert _feeds(model, name)[1] == "initializer", name  # float weights
+            if ops[name] == "Conv":
+                assert _feeds(model, name)[1] == "initializer", name  # float weights
         # From the input to the first convolution and from the last one to the output, nothing is dequantised.
         for end in ("preprocessing", "first-conv", "logits-resize", "argmax"):
             for name in result.kept_float[end]:
