@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -40,8 +39,6 @@ from typing import Callable
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "export"))
-from engine_artifacts import sharpen  # noqa: E402  (the network sharpening shared with the tests)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -135,6 +132,7 @@ def main() -> None:
 
     import torch
 
+    from flame.apps.sharpen import sharpen
     from flame.core.sizes import parse_size
     from flame.evaluation.datasets.synthetic import CLASS_NAMES, PALETTE
     from flame.export.formats import EXPORT_FORMATS

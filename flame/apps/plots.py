@@ -117,6 +117,23 @@ def plot_modes(rows: Sequence[dict[str, Any]], fps: float, path: str | os.PathLi
     return Path(path)
 
 
+def _label_points(ax: Any, labels: Sequence[tuple[str, tuple[float, float]]]) -> None:
+    """Annotate each point, stacking a label upward while it would overlap one already placed (rows of
+    equal latency and FLAME, as a small input in several precisions, would otherwise print on each other)."""
+    ax.set_xlim(ax.get_xlim())  # freeze the limits, so that the data-to-pixel transform is final
+    ax.set_ylim(ax.get_ylim())
+    placed: list[tuple[float, float, float]] = []  # label box: left x, bottom y, right x, in points
+    scale = 72.0 / ax.figure.dpi
+    for text, point in sorted(labels, key=lambda item: item[1]):
+        x, y = (value * scale for value in ax.transData.transform(point))
+        width, lift = 4.2 * len(text), 4.0
+        while any(left < x + 6 + width and x + 6 < right and abs(bottom - (y + lift)) < 9
+                  for left, bottom, right in placed):
+            lift += 9.0
+        placed.append((x + 6, y + lift, x + 6 + width))
+        ax.annotate(text, point, textcoords="offset points", xytext=(6, lift), fontsize=7)
+
+
 def plot_choices(rows: Sequence[Any], fps: float, path: str | os.PathLike, title: str) -> Path:
     """``flame-bench``'s choice: FLAME against latency p50, one point per scored row.
 
@@ -136,9 +153,7 @@ def plot_choices(rows: Sequence[Any], fps: float, path: str | os.PathLike, title
     scored = [r for r in rows if r.flame is not None and r.latency_p50_ms is not None]
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     for row in scored:
-        label = row.format + (f" {row.size[0]}x{row.size[1]}" if row.size else "")
         ax.plot([row.latency_p50_ms], [row.flame], "o", color="steelblue", ms=6)
-        ax.annotate(label, (row.latency_p50_ms, row.flame), textcoords="offset points", xytext=(6, 4), fontsize=7)
     front = pareto_front(list(scored))
     if front:
         ax.plot([r.latency_p50_ms for r in front], [r.flame for r in front], "-", color="gray", lw=1,
@@ -152,6 +167,8 @@ def plot_choices(rows: Sequence[Any], fps: float, path: str | os.PathLike, title
         top = max(r.latency_p50_ms for r in scored) * 1.1
         for k in range(1, int(top // interval) + 1):
             ax.axvline(k * interval, color="lightgray", ls=":", lw=1)
+    _label_points(ax, [(row.format + (f" {row.size[0]}x{row.size[1]}" if row.size else ""),
+                        (row.latency_p50_ms, row.flame)) for row in scored])
     ax.set_xlabel("latency p50 (ms)")
     ax.set_ylabel("FLAME")
     ax.grid(alpha=0.3)

@@ -23,6 +23,7 @@ import numpy as np
 
 from flame.apps.environment import one_line
 from flame.apps.events import Events
+from flame.apps.self_test_exports import EXPORT_ROWS, build_exports
 from flame.apps.tiny_network import TINY_ARCHITECTURE, TINY_SIZE, tiny_checkpoint, train_step
 from flame.core.deps import install_hint, installed
 from flame.core.errors import FlameError
@@ -141,8 +142,7 @@ def self_test(work_dir: str | os.PathLike | None = None,
         folder.mkdir(parents=True, exist_ok=True)
         missing = _torch_missing()
         if missing:
-            for name in ("network", "export: ONNX FP32", "export: ONNX FP16", "export: .pt2",
-                         "export: TensorRT FP16 plan", "train: two steps on CPU", "train: two AMP steps on CUDA"):
+            for name in ("network", *EXPORT_ROWS, "train: two steps on CPU", "train: two AMP steps on CUDA"):
                 rows.unavailable(name, missing)
             return rows.rows
         _self_test(folder, rows)
@@ -168,11 +168,11 @@ def _self_test(folder: Path, rows: _Rows) -> None:
                 card = reference.card
                 windows = parity_windows(card, 4)
                 expected, ms = _time_engine(reference, windows)
-            row.latency_ms, row.detail = ms, "random weights, calibrated BatchNorm; the PyTorch reference on CPU"
+            row.latency_ms, row.detail = ms, "random weights, sharpened; the PyTorch reference on CPU"
         if checkpoint is None or card is None or expected is None:
             return
 
-        artifacts = _exports(folder, checkpoint, rows)
+        artifacts = build_exports(folder, checkpoint, rows)
 
         def run(name: str, artifact: str, device: str, why: str | None, precision: str,
                 factory: Callable[[], Any] | None = None, **options: Any) -> None:
@@ -204,11 +204,13 @@ def _self_test(folder: Path, rows: _Rows) -> None:
         run("run: ONNX FP32 on CUDA", "onnx", "cuda", ort_cuda, "fp32", providers=["CUDAExecutionProvider"])
         run("run: ONNX FP16 on CPU", "onnx-fp16", "cpu", None, "fp16")
         run("run: ONNX FP16 on CUDA", "onnx-fp16", "cuda", ort_cuda, "fp16", providers=["CUDAExecutionProvider"])
+        run("run: ONNX INT8 on CPU", "onnx-int8", "cpu", None, "int8")
         run("run: .pt2 on CPU", "pt2", "cpu", None, "fp32")
         run("run: .pt2 on CUDA", "pt2", "cuda", cuda_missing, "fp32")
         run("run: .pt2 on CUDA under FP16 autocast", "pt2-fp16", "cuda", cuda_missing, "fp16")
         run("run: TensorRT FP16", "tensorrt", "cuda", trt_missing, "fp16")
         run("run: TensorRT FP16 with a CUDA graph", "tensorrt", "cuda", trt_missing, "fp16", cuda_graph=True)
+        run("run: TensorRT INT8", "tensorrt-int8", "cuda", trt_missing, "int8")
 
         with rows.check("train: two steps on CPU") as row:
             row.detail = train_step(folder, "cpu")
@@ -219,62 +221,6 @@ def _self_test(folder: Path, rows: _Rows) -> None:
                 row.detail = train_step(folder, "cuda")
     finally:
         torch.set_num_threads(previous_threads)
-
-
-def _exports(folder: Path, checkpoint: Path, rows: _Rows) -> dict[str, Path]:
-    """Every artifact this machine can build, by key; one row each (the network is traced once)."""
-    from flame.export.fp16 import convert_to_fp16
-    from flame.export.onnx_export import save_onnx, set_card, to_onnx
-    from flame.export.program import export_program, save_program
-    from flame.trainer.deploy import deploy_wrapper
-    from flame.runtime.engines.tensorrt import missing_for_tensorrt
-    from flame.trainer.checkpoint import load_checkpoint
-
-    artifacts: dict[str, Path] = {}
-    program = graph = onnx_card = None
-    with rows.check("export: .pt2") as row:
-        model, card = load_checkpoint(checkpoint)
-        program = export_program(deploy_wrapper(model, card), card)
-        artifacts["pt2"] = save_program(program, card.replace(backend="torch-export", precision="fp32"),
-                                        folder / "tiny.pt2")
-        # The same program with an FP16 card: the .pt2 engine runs it under FP16 autocast on CUDA.
-        artifacts["pt2-fp16"] = save_program(program, card.replace(backend="torch-export", precision="fp16"),
-                                             folder / "tiny.fp16.pt2")
-        row.detail = _size(artifacts["pt2"])
-    if program is None:
-        for name in ("export: ONNX FP32", "export: ONNX FP16", "export: TensorRT FP16 plan"):
-            rows.unavailable(name, "torch.export of the network failed (see export: .pt2)")
-        return artifacts
-    with rows.check("export: ONNX FP32") as row:
-        onnx_card = card.replace(backend="onnx", precision="fp32")
-        graph = to_onnx(program, onnx_card)
-        artifacts["onnx"] = save_onnx(graph, folder / "tiny.onnx")
-        row.detail = _size(artifacts["onnx"])
-    if graph is None or onnx_card is None:
-        for name in ("export: ONNX FP16", "export: TensorRT FP16 plan"):
-            rows.unavailable(name, "the ONNX export failed (see export: ONNX FP32)")
-        return artifacts
-    with rows.check("export: ONNX FP16") as row:
-        half, kept = convert_to_fp16(graph)
-        set_card(half, onnx_card.replace(precision="fp16"))
-        artifacts["onnx-fp16"] = save_onnx(half, folder / "tiny.fp16.onnx")
-        row.detail = f"{_size(artifacts['onnx-fp16'])}, {len(kept)} nodes kept in FP32"
-    trt_missing = missing_for_tensorrt()
-    if trt_missing:
-        rows.unavailable("export: TensorRT FP16 plan", "; ".join(trt_missing))
-    else:
-        from flame.export.tensorrt_build import build_plan
-
-        with rows.check("export: TensorRT FP16 plan") as row:
-            build = build_plan(graph, folder / "tiny.fp16.plan", onnx_card, fp16=True, workspace_mb=256)
-            artifacts["tensorrt"] = folder / "tiny.fp16.plan"
-            row.detail = (f"{_size(artifacts['tensorrt'])}, built in {build.seconds:.1f} s with TensorRT "
-                          f"{build.card.tensorrt_version} on {build.card.gpu_name}")
-    return artifacts
-
-
-def _size(path: Path) -> str:
-    return f"{path.stat().st_size / 2**20:.1f} MB"
 
 
 def exit_status(checks: list[Check]) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -15,19 +16,19 @@ TINY_CLASSES = 5
 
 
 def tiny_checkpoint(folder: Path) -> Path:
-    """A checkpoint of a tiny, deterministic network (random weights, calibrated BatchNorm).
+    """A checkpoint of a tiny, deterministic network (random weights, sharpened).
 
-    BatchNorm statistics are estimated on the parity frames so that the
-    activations have the scale of a trained network's: with the 0/1 statistics
-    of a fresh network, FP16 would be compared on near-tied logits.
+    The network is sharpened (:func:`flame.apps.sharpen.sharpen`) on rendered
+    frames of the synthetic video's ``train`` split, so that its logits have a
+    trained network's margins: a random network's are near ties, and FP16 or
+    INT8 would be compared on tie-breaking.
     """
     import torch
 
+    from flame.apps.sharpen import sharpen
     from flame.core.card import ModelCard
-    from flame.evaluation.datasets.synthetic import CLASS_NAMES, PALETTE
-    from flame.export.parity import parity_windows
+    from flame.evaluation.datasets.synthetic import CLASS_NAMES, PALETTE, SyntheticSpec, render_sequence
     from flame.trainer.checkpoint import save_checkpoint
-    from flame.trainer.deploy import DeployWrapper
     from flame.trainer.models import build_model
 
     card = ModelCard(architecture=TINY_ARCHITECTURE, num_classes=TINY_CLASSES,
@@ -36,16 +37,21 @@ def tiny_checkpoint(folder: Path) -> Path:
                      fps=30.0, input_size=TINY_SIZE, mode="single-frame", extra={"doctor": "tiny self-test network"})
     torch.manual_seed(0)
     model = build_model(card.architecture, card.num_classes, card.window)
-    wrapper = DeployWrapper(model, card)
-    with torch.no_grad():
-        frames = torch.cat([wrapper.preprocess(torch.from_numpy(w)) for w in parity_windows(card, 4, seed=1)])
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.reset_running_stats()
-                module.momentum = None  # cumulative average over the one calibration pass
-        model.train()
-        model(frames)
+    spec = SyntheticSpec(size=TINY_SIZE, fps=card.fps, frames=24, seed=2)
+    rendered = [render_sequence(spec, index, "train") for index in range(2)]
+    frames = np.concatenate([video for video, _ in rendered])
+    labels = np.concatenate([truth for _, truth in rendered])
+    sharpen(model, card, frames[:, None], labels)
     return save_checkpoint(folder / "tiny.pt", {"model": model.eval().state_dict(), "epoch": 0, "card": card.to_dict()})
+
+
+def tiny_calibration_windows(card: Any, count: int = 16) -> list[np.ndarray]:
+    """``count`` INT8 calibration windows for the tiny network: rendered ``train`` frames, none of the parity ones."""
+    from flame.evaluation.datasets.synthetic import SyntheticSpec, render_sequence
+
+    spec = SyntheticSpec(size=tuple(card.input_size), fps=card.fps, frames=count, seed=3)
+    video, _ = render_sequence(spec, 0, "train")
+    return [np.ascontiguousarray(video[i:i + card.window]) for i in range(count - card.window + 1)]
 
 
 def train_step(folder: Path, device: str) -> str:

@@ -85,15 +85,24 @@ def test_self_test_passes_here_with_the_gpu_rows_unavailable(tmp_path):
     assert done.returncode == report["exit_status"] == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert not [r for r in rows.values() if r["status"] == "failed"]
     for name, precision in (("run: ONNX FP32 on CPU", "fp32"), ("run: ONNX FP16 on CPU", "fp16"),
-                            ("run: .pt2 on CPU", "fp32")):
+                            ("run: ONNX INT8 on CPU", "int8"), ("run: .pt2 on CPU", "fp32")):
         assert rows[name]["status"] == "ok"
         assert THRESHOLDS[precision] <= rows[name]["agreement"] <= 1.0
         assert rows[name]["latency_ms"] > 0
-    for name in ("export: .pt2", "export: ONNX FP32", "export: ONNX FP16", "train: two steps on CPU"):
+    for name in ("export: .pt2", "export: ONNX FP32", "export: ONNX FP16", "export: ONNX INT8",
+                 "train: two steps on CPU"):
         assert rows[name]["status"] == "ok", rows[name]
-    assert (tmp_path / "work" / "tiny.onnx").is_file() and (tmp_path / "work" / "tiny.fp16.onnx").is_file()
+    for artifact in ("tiny.onnx", "tiny.fp16.onnx", "tiny.int8.onnx"):
+        assert (tmp_path / "work" / artifact).is_file(), artifact
+    # The INT8 file is a quantised graph with an INT8 card, not a copy of the FP32 one.
+    from flame.runtime.engines import load_engine
+
+    with load_engine(tmp_path / "work" / "tiny.int8.onnx", device="cpu") as engine:
+        assert engine.card.precision == "int8" and engine.card.extra["int8"]["target"] == "cpu"
+    assert (tmp_path / "work" / "tiny.int8.onnx").stat().st_size < (tmp_path / "work" / "tiny.onnx").stat().st_size / 3
     missing = missing_for_tensorrt()
-    for name in ("export: TensorRT FP16 plan", "run: TensorRT FP16", "run: TensorRT FP16 with a CUDA graph"):
+    for name in ("export: TensorRT FP16 plan", "export: TensorRT INT8 plan", "run: TensorRT FP16",
+                 "run: TensorRT FP16 with a CUDA graph", "run: TensorRT INT8"):
         if missing:
             assert rows[name]["status"] == "unavailable" and rows[name]["detail"] == "; ".join(missing)
         else:
@@ -131,7 +140,8 @@ def test_a_failing_check_makes_it_exit_1(tmp_path):
     report = json.loads(out.read_text())
     rows = {row["name"]: row for row in report["self_test"]}
     assert done.returncode == report["exit_status"] == 1, done.stdout[-3000:]
-    for name in ("run: ONNX FP32 on CPU", "run: ONNX FP16 on CPU"):
-        assert rows[name]["status"] == "failed" and rows[name]["agreement"] < 0.99
+    for name in ("run: ONNX FP32 on CPU", "run: ONNX FP16 on CPU", "run: ONNX INT8 on CPU"):
+        assert rows[name]["status"] == "failed" and rows[name]["agreement"] < 0.97
     assert rows["run: .pt2 on CPU"]["status"] == "ok"
-    assert "2 of" in done.stdout and "checks failed: run: ONNX FP32 on CPU, run: ONNX FP16 on CPU" in done.stdout
+    assert "3 of" in done.stdout
+    assert "checks failed: run: ONNX FP32 on CPU, run: ONNX FP16 on CPU, run: ONNX INT8 on CPU" in done.stdout

@@ -4,12 +4,8 @@ The model is a SwiftNet-R18 with a two-frame window at 64x128 whose logits
 have real margins: a random network has near-tied logits, which would make
 any FP16 parity figure meaningless, and training it for real takes minutes
 on two shared CPUs. So the fixture *sharpens* it deterministically in a few
-seconds:
-
-1. BatchNorm statistics are re-estimated on rendered synthetic frames (the
-   running mean/var of a fresh network are 0/1, far from its activations);
-2. the 1x1 classifier is fitted by ridge least squares from the (frozen)
-   decoder features to one-hot labels of the same frames.
+seconds (:func:`flame.apps.sharpen.sharpen`: BatchNorm statistics re-estimated
+on rendered synthetic frames, the classifier fitted by ridge least squares).
 
 The result segments held-out synthetic frames far above chance (checked in
 ``test_fixture_model_is_sharp``), with median top-1/top-2 logit margins of
@@ -58,45 +54,11 @@ def rendered_windows(split: str, sequences: int, frames: int = 6):
     return np.stack(windows), np.stack(labels)
 
 
-def sharpen(model, card, windows: np.ndarray, labels: np.ndarray) -> None:
-    """Give a random SwiftNet real logit margins on ``windows`` (see the module docstring); in place.
-
-    Also used by ``benchmarks/engines.py``, which puts this folder on ``sys.path``.
-    """
-    import torch
-    import torch.nn.functional as F
-
-    from flame.trainer.deploy import deploy_wrapper
-
-    wrapper = deploy_wrapper(model, card)
-    with torch.no_grad():
-        x = torch.cat([wrapper.preprocess(torch.from_numpy(w)) for w in windows])
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.reset_running_stats()
-                module.momentum = None  # cumulative average over the calibration pass
-        model.train()
-        model(x)
-        model.eval()
-        classifier = model.logits[2]
-        captured = {}
-        hook = classifier.register_forward_hook(lambda m, inputs, out: captured.setdefault("x", inputs[0]))
-        model(x)
-        hook.remove()
-        features = captured["x"]  # [N, C, h, w] at stride 4
-        channels = features.shape[1]
-        target = F.interpolate(torch.from_numpy(labels)[:, None].float(), size=features.shape[2:], mode="nearest")
-        onehot = F.one_hot(target[:, 0].long().reshape(-1), card.num_classes).double() * 10.0
-        a = features.permute(0, 2, 3, 1).reshape(-1, channels).double()
-        ridge = 1e-3 * a.shape[0] * torch.eye(channels, dtype=torch.float64)
-        weights = torch.linalg.solve(a.T @ a + ridge, a.T @ onehot)
-        classifier.weight.copy_(weights.T.float().view(card.num_classes, channels, 1, 1))
-
-
 def sharpened_model():
     """A deterministic SwiftNet whose logits separate the synthetic classes (see module docstring)."""
     import torch
 
+    from flame.apps.sharpen import sharpen
     from flame.trainer.models import build_model
 
     torch.manual_seed(0)
