@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -43,15 +42,6 @@ def tiny_checkpoint(folder: Path) -> Path:
     labels = np.concatenate([truth for _, truth in rendered])
     sharpen(model, card, frames[:, None], labels)
     return save_checkpoint(folder / "tiny.pt", {"model": model.eval().state_dict(), "epoch": 0, "card": card.to_dict()})
-
-
-def tiny_calibration_windows(card: Any, count: int = 16) -> list[np.ndarray]:
-    """``count`` INT8 calibration windows for the tiny network: rendered ``train`` frames, none of the parity ones."""
-    from flame.evaluation.datasets.synthetic import SyntheticSpec, render_sequence
-
-    spec = SyntheticSpec(size=tuple(card.input_size), fps=card.fps, frames=count, seed=3)
-    video, _ = render_sequence(spec, 0, "train")
-    return [np.ascontiguousarray(video[i:i + card.window]) for i in range(count - card.window + 1)]
 
 
 def train_step(folder: Path, device: str) -> str:
