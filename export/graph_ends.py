@@ -1,6 +1,5 @@
 """The ends of an exported graph: the nodes between its input and the first compute ops, and between
-the last compute ops and its output (pre-processing, first convolution with its activation and pool,
-last convolution, logits resize, argmax).
+the last compute ops and its output (pre-processing, first and last convolution, logits resize, argmax).
 
 INT8 export keeps them float (:mod:`flame.export.int8`), FP16 export keeps them FP32 (:mod:`flame.export.fp16`).
 """
@@ -16,11 +15,6 @@ from flame.core.errors import ConfigError
 ENDS = ("preprocessing", "first-conv", "last-conv", "logits-resize", "argmax")
 #: Ops the end regions stop at (the network's heavy arithmetic).
 COMPUTE_OPS = frozenset({"Conv", "ConvTranspose", "MatMul", "Gemm"})
-#: Ops that belong to the first convolution when they follow it alone (its activation, a folded-away
-#: normalisation, the stem's pooling): the first quantised tensor is then the stem's output, 4x smaller
-#: after a ResNet's max pool, and the float pool runs in ONNX Runtime's fast blocked layout.
-STEM_OPS = frozenset({"Relu", "Clip", "LeakyRelu", "HardSwish", "HardSigmoid", "Sigmoid", "BatchNormalization",
-                      "MaxPool", "AveragePool"})
 
 
 def check_ends(keep_float: Sequence[str]) -> tuple[str, ...]:
@@ -39,8 +33,7 @@ def end_nodes(model: Any, compute_ops: frozenset[str] = COMPUTE_OPS) -> dict[str
     """The nodes of each graph end (:data:`ENDS`), by name, in graph order.
 
     From the graph input forward up to the first compute op: ``preprocessing``;
-    those compute ops with the chain of :data:`STEM_OPS` that each alone feeds
-    (its activation and pooling): ``first-conv``. From the graph output backward up to the
+    those compute ops: ``first-conv``. From the graph output backward up to the
     last compute op: the Resize nodes are ``logits-resize``, the rest
     (select, argmax, casts) ``argmax``; those compute ops: ``last-conv``.
     ``compute_ops`` are the op types the ends stop at (default :data:`COMPUTE_OPS`).
@@ -63,7 +56,7 @@ def end_nodes(model: Any, compute_ops: frozenset[str] = COMPUTE_OPS) -> dict[str
                 continue
             seen.add(node.name)
             if node.op_type in compute_ops:
-                groups["first-conv"].update(_stem(node, consumers))
+                groups["first-conv"].add(node.name)
             else:
                 groups["preprocessing"].add(node.name)
                 frontier.extend(node.output)
@@ -81,17 +74,4 @@ def end_nodes(model: Any, compute_ops: frozenset[str] = COMPUTE_OPS) -> dict[str
         groups["logits-resize" if node.op_type == "Resize" else "argmax"].add(node.name)
         frontier.extend(node.input)
     order = {node.name: i for i, node in enumerate(graph.node)}
-    # In a graph whose first compute op is also its last, the ops after it belong to the output's end.
-    groups["first-conv"] -= groups["logits-resize"] | groups["argmax"]
     return {name: sorted(nodes, key=order.__getitem__) for name, nodes in groups.items()}
-
-
-def _stem(node: Any, consumers: dict[str, list[Any]]) -> list[str]:
-    """``node`` and the :data:`STEM_OPS` chain after it, each the only consumer of the one before."""
-    chain = [node.name]
-    while len(node.output) == 1 and len(consumers.get(node.output[0], [])) == 1:
-        node = consumers[node.output[0]][0]
-        if node.op_type not in STEM_OPS:
-            break
-        chain.append(node.name)
-    return chain

@@ -9,12 +9,15 @@ Two flavours (:data:`TARGETS`):
   explicit quantisation accepts; TensorRT 10 and 11 build it as a strongly typed network.
 
 The graph's ends stay float (:data:`ENDS`): the pre-processing (uint8 cast,
-channel flip, normalisation), the first convolution with its activation and the
-stem's pool (so the first quantised tensor is the pooled one), the last
-convolution, the logits resize and the argmax (with its uint8 cast). They decide
-the labels and cost little time; ``benchmarks/engines.py --int8-ends`` measures
-each. FLAME's ONNX Runtime sessions keep that first quantisation where it is
-(:data:`flame.runtime.engines.onnxrt.DISABLED_OPTIMIZERS`).
+channel flip, normalisation), the first convolution, the last convolution, the
+logits resize and the argmax (with its uint8 cast). They decide the labels and
+cost little time; ``benchmarks/engines.py --int8-ends`` measures each. What the
+float first convolution feeds (its activation, the stem's max pool) stays float
+too, so the first quantised tensor is the pooled one, a quarter the size; FLAME's
+ONNX Runtime sessions keep it there
+(:data:`flame.runtime.engines.onnxrt.DISABLED_OPTIMIZERS`). In the cpu flavour a
+BatchNorm that no convolution absorbs is quantised as a depthwise convolution
+(:mod:`flame.export.batchnorm_conv`).
 
 Calibration runs the float graph on input windows drawn evenly across the
 calibration data set's sequences (:func:`flame.export.calibration.calibration_windows`), with the
@@ -39,6 +42,7 @@ from flame.core.choices import check_choice
 from flame.core.deps import needs
 from flame.core.errors import ConfigError, DependencyError, EngineError, first_line
 from flame.evaluation.datasets import SequenceDataset
+from flame.export.batchnorm_conv import batchnorm_to_conv
 from flame.export.calibration import WindowReader, default_calibration
 from flame.export.graph_ends import ENDS, check_ends, end_nodes
 
@@ -54,11 +58,13 @@ class Flavour:
     weights: str
     symmetric: bool
     quantize_bias: bool  # int32 biases through DequantizeLinear (ONNX Runtime) or float biases (TensorRT)
+    batchnorm_as_conv: bool  # standalone BatchNorms quantised as depthwise convolutions (flame.export.batchnorm_conv)
 
 
-#: TensorRT's Q/DQ layers take 8-bit (and FP8/INT4) tensors only, so its flavour keeps biases float.
-FLAVOURS = {"cpu": Flavour("uint8", "int8", symmetric=False, quantize_bias=True),
-            "tensorrt": Flavour("int8", "int8", symmetric=True, quantize_bias=False)}
+#: TensorRT's Q/DQ layers take 8-bit (and FP8/INT4) tensors only, so its flavour keeps biases float; it fuses
+#: a standalone BatchNorm into its neighbours itself, so its graph keeps them as they are.
+FLAVOURS = {"cpu": Flavour("uint8", "int8", symmetric=False, quantize_bias=True, batchnorm_as_conv=True),
+            "tensorrt": Flavour("int8", "int8", symmetric=True, quantize_bias=False, batchnorm_as_conv=False)}
 
 
 @dataclass(frozen=True)
@@ -188,6 +194,8 @@ def quantize_int8(model: Any, windows: Sequence[np.ndarray], target: str = "cpu"
             prepared_model = onnx.load(str(prepared))
             ends = end_nodes(prepared_model)
             excluded = [node for end in keep_float for node in ends[end]]
+            if flavour.batchnorm_as_conv and batchnorm_to_conv(prepared_model, keep=excluded):
+                onnx.save(prepared_model, str(prepared))
             # No CalibMaxIntermediateOutputs: the min/max calibrator keeps only per-tensor extremes, and with
             # a window count divisible by it ONNX Runtime 1.32 ends with "No data is collected".
             extra = {"ActivationSymmetric": flavour.symmetric, "WeightSymmetric": True,

@@ -19,8 +19,9 @@ PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExec
 #: ONNX Runtime graph transformers every FLAME session turns off (ONNX Runtime ignores unknown names, so
 #: ``tests/runtime/test_onnxrt_session.py`` checks the effect). ``QDQPropagationTransformer`` moves a
 #: QuantizeLinear backward over MaxPool, Reshape, Transpose and Slice: in an INT8 export it moves the first
-#: quantisation from the stem's pooled output (where :mod:`flame.export.graph_ends` puts it) to the full-size
-#: output of the first convolution, into a uint8 max pool that ONNX Runtime runs in NCHW, about 10x slower than
+#: quantisation from the stem's pooled output (where the quantiser puts it: the first convolution stays float,
+#: and so does what it feeds) to the full-size output of the first convolution, into a uint8 max pool that
+#: ONNX Runtime runs in NCHW, about 10x slower than
 #: its blocked float pool (SwiftNet-R18 at 512x1024, 2 threads: 21 ms against 2 ms, a fifth of the INT8 graph's
 #: time). Graphs without Q/DQ nodes are not affected.
 DISABLED_OPTIMIZERS = ("QDQPropagationTransformer",)

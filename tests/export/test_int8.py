@@ -69,10 +69,7 @@ def test_calibration_set_with_fewer_windows_than_asked():
 def test_graph_ends(float_graph):
     ends = graph_ends.end_nodes(float_graph)
     ops = {node.name: node.op_type for node in float_graph.graph.node}
-    # The first convolution comes with its activation and the stem's max pool (the pool's output fans out
-    # to the first residual block, where the chain stops).
-    assert [ops[n] for n in ends["first-conv"]] == ["Conv", "Relu", "MaxPool"]
-    assert [ops[n] for n in ends["last-conv"]] == ["Conv"]
+    assert [ops[n] for n in ends["first-conv"]] == ["Conv"] and [ops[n] for n in ends["last-conv"]] == ["Conv"]
     assert [ops[n] for n in ends["logits-resize"]] == ["Resize"]
     assert {ops[n] for n in ends["argmax"]} == {"ArgMax", "Cast", "Gather"}
     assert {"Cast", "Mul", "Sub"} <= {ops[n] for n in ends["preprocessing"]}
@@ -97,14 +94,10 @@ def test_ends_stay_float_and_the_middle_is_quantised(quantized):
         model = result.model
         ops = {node.name: node.op_type for node in model.graph.node}
         kept = [name for names in result.kept_float.values() for name in names]
-        stem_output = result.kept_float["first-conv"][-1]
-        assert ops[stem_output] == "MaxPool" and "QuantizeLinear" in _fed(model, stem_output)
         for name in kept:
-            if name != stem_output:  # where the quantised body begins
-                assert "QuantizeLinear" not in _fed(model, name), name  # no other kept node's output is quantised
+            assert "QuantizeLinear" not in _fed(model, name), name  # no kept node's output is quantised
         for name in result.kept_float["first-conv"] + result.kept_float["last-conv"]:
-            if ops[name] == "Conv":
-                assert _feeds(model, name)[1] == "initializer", name  # float weights
+            assert _feeds(model, name)[1] == "initializer", name  # float weights
         # From the input to the first convolution and from the last one to the output, nothing is dequantised.
         for end in ("preprocessing", "first-conv", "logits-resize", "argmax"):
             for name in result.kept_float[end]:
@@ -112,6 +105,30 @@ def test_ends_stay_float_and_the_middle_is_quantised(quantized):
         inner_convs = [n for n, op in ops.items() if op == "Conv" and n not in kept]
         assert inner_convs and all(_feeds(model, n)[:2] == ["DequantizeLinear"] * 2 for n in inner_convs)
         assert all("QuantizeLinear" in _fed(model, n) for n in inner_convs)
+
+
+def test_the_first_quantised_tensor_is_the_stem_pools_output(quantized):
+    # The quantiser leaves what the float first convolution feeds (its ReLU, the stem's max pool) float, so the
+    # first quantised tensor is the pooled one, a quarter the size; FLAME's ONNX Runtime sessions keep it there
+    # (tests/runtime/test_onnxrt_session.py).
+    for result in quantized.values():
+        model = result.model
+        producer = {out: node.op_type for node in model.graph.node for out in node.output}
+        quantised = [producer.get(node.input[0], "input") for node in model.graph.node if node.op_type == "QuantizeLinear"]
+        assert quantised[0] == "MaxPool" and quantised.count("MaxPool") == 1, quantised[:3]
+
+
+def test_cpu_flavour_quantises_the_standalone_batchnorms(quantized):
+    # SwiftNet's pre-activation BatchNorms follow additions, so no convolution absorbs them: the tensorrt
+    # graph keeps them (TensorRT fuses them itself), the cpu graph has them as INT8 depthwise convolutions.
+    kinds = {target: [node.op_type for node in result.model.graph.node] for target, result in quantized.items()}
+    assert kinds["tensorrt"].count("BatchNormalization") >= 4
+    assert "BatchNormalization" not in kinds["cpu"]
+    model = quantized["cpu"].model
+    depthwise = [node for node in model.graph.node if node.op_type == "Conv"
+                 and any(a.name == "group" and a.i > 1 for a in node.attribute)]
+    assert len(depthwise) == kinds["tensorrt"].count("BatchNormalization")
+    assert all(_feeds(model, node.name)[:2] == ["DequantizeLinear"] * 2 for node in depthwise)
 
 
 def test_tensorrt_flavour_has_only_zero_zero_points(quantized):
