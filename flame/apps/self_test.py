@@ -1,6 +1,8 @@
 """``flame-doctor --self-test``: proof that each deployment path works on this machine.
 
-:func:`self_test` builds a tiny network, exports it to every format this
+:func:`self_test` first runs the engine shipped with the package on every ONNX
+Runtime provider through the real-time loop (:mod:`flame.apps.shipped_engine`:
+no torch needed, so a robot install is checked too), then builds a tiny network, exports it to every format this
 machine supports, runs each artifact on each device it can, compares its
 labels with the PyTorch reference (thresholds of :mod:`flame.export.parity`),
 times it, and runs two steps of the training loop on each device. Every check is one
@@ -24,6 +26,7 @@ import numpy as np
 from flame.apps.environment import one_line
 from flame.apps.events import Events
 from flame.apps.self_test_exports import EXPORT_ROWS, build_exports
+from flame.apps.shipped_engine import shipped_rows
 from flame.apps.tiny_network import TINY_ARCHITECTURE, TINY_SIZE, tiny_checkpoint, train_step
 from flame.core.deps import install_hint, installed
 from flame.core.errors import FlameError
@@ -126,20 +129,21 @@ def _time_engine(engine: Callable[[np.ndarray], Any], windows: list[np.ndarray])
 
 def self_test(work_dir: str | os.PathLike | None = None,
               events: Events | None = None) -> list[Check]:
-    """Export a tiny network to each format, run each on each device, train a step; one row per check.
+    """Run the shipped engine; export a tiny network to each format, run each on each device, train a step.
 
     Args:
         work_dir: where the artifacts go (a temporary folder, removed after, when None).
         events: told each check as it starts (``stage``) and its row once known (``info``).
 
     Returns:
-        The rows, in order. A row whose dependency is missing is ``unavailable``
-        and says why; nothing is raised for a failing check.
+        The rows, in order (one per check). A row whose dependency is missing is ``unavailable``
+        and says why (torch's rows name the extra that installs it); nothing is raised for a failing check.
     """
     rows = _Rows(events or Events())
     with contextlib.ExitStack() as stack:
         folder = Path(work_dir) if work_dir else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="flame-doctor-")))
         folder.mkdir(parents=True, exist_ok=True)
+        shipped_rows(rows)
         missing = _torch_missing()
         if missing:
             for name in ("network", *EXPORT_ROWS, "train: two steps on CPU", "train: two AMP steps on CUDA"):
@@ -224,5 +228,5 @@ def _self_test(folder: Path, rows: _Rows) -> None:
 
 
 def exit_status(checks: list[Check]) -> int:
-    """1 when a check that could run failed, else 0 (unavailable rows do not count)."""
-    return 1 if any(c.status == FAILED for c in checks) else 0
+    """1 when a check that could run failed or none could run at all, else 0 (unavailable rows do not count)."""
+    return 1 if any(c.status == FAILED for c in checks) or not any(c.status == OK for c in checks) else 0

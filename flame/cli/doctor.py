@@ -51,8 +51,9 @@ def checks_table(checks: list) -> Table:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--self-test", "run_self_test", is_flag=True,
-              help="Export a tiny network to every format this machine supports, run each on each device, "
-                   "compare with PyTorch, run two training steps. Exit 1 when an available check fails.")
+              help="Run the engine shipped with FLAME on each ONNX Runtime provider (no torch needed); export a tiny "
+                   "network to every format this machine supports, run each on each device, compare with PyTorch, "
+                   "run two training steps. Exit 1 when an available check fails or nothing could be checked.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
               help="Also write the environment and the checks as JSON.")
 @click.option("--work-dir", type=click.Path(file_okay=False), default=None,
@@ -74,8 +75,12 @@ def main(run_self_test, json_out, work_dir):
         failed = [c.name for c in checks if c.status == "failed"]
         passed = sum(c.status == "ok" for c in checks)
         unavailable = sum(c.status == "unavailable" for c in checks)
-        out.print(f"{len(failed)} of {len(checks)} checks failed: {', '.join(failed)}" if failed else
-                  f"{passed} checks passed, none failed, {unavailable} unavailable here")
+        if failed:
+            out.print(f"{len(failed)} of {len(checks)} checks failed: {', '.join(failed)}")
+        elif not passed:
+            out.print(f"nothing could be checked here: all {unavailable} checks unavailable")
+        else:
+            out.print(f"{passed} checks passed, none failed, {unavailable} unavailable here")
     if json_out:
         write_json(json_out, report(facts, checks))
         out.print(f"written to {json_out}")

@@ -7,6 +7,7 @@ hook raises ``ModuleNotFoundError`` for torch and the other modules of the
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -19,21 +20,26 @@ ROOT = Path(__file__).resolve().parents[2]
 HIDDEN = ("torch", "onnx", "onnxscript", "onnxconverter_common", "matplotlib", "psutil")
 
 
-@pytest.fixture(scope="module")
-def torchless(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("torchless")
+def _blocker(folder: Path, hidden: tuple[str, ...]) -> Path:
+    """A folder whose ``sitecustomize`` makes ``hidden`` modules unimportable."""
     (folder / "sitecustomize.py").write_text(textwrap.dedent(f"""
         import sys
         from importlib.abc import MetaPathFinder
 
         class HideTrainExtra(MetaPathFinder):
             def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] in {HIDDEN!r}:
+                if name.split(".")[0] in {hidden!r}:
                     raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
                 return None
 
         sys.meta_path.insert(0, HideTrainExtra())
     """))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def torchless(tmp_path_factory) -> Path:
+    folder = _blocker(tmp_path_factory.mktemp("torchless"), HIDDEN)
     (folder / "best.pt").write_bytes(b"not read: torch is missing")
     return folder
 
@@ -76,8 +82,32 @@ def test_engine_commands_and_the_doctor_work_without_torch(torchless):
         done = _command(torchless, module, "--help")
         assert done.returncode == 0 and "Traceback" not in done.stderr, (module, done.stderr)
     assert "install the [train] extra to list them" in " ".join(_command(torchless, "train", "--help").stdout.split())
-    done = _command(torchless, "doctor", "--self-test")
+    done = _command(torchless, "doctor", "--self-test", "--json", "doctor.json")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "torch is not installed (checkpoints, training and export need it)" in done.stdout
-    # The network, the six exports and the two training rows, each saying torch is missing.
-    assert "0 checks passed, none failed, 9 unavailable here" in done.stdout
+    # Issue 22: the shipped engine proves ONNX Runtime through the stream loop without torch; the network,
+    # the six exports and the two training rows each say torch is missing.
+    rows = {row["name"]: row for row in json.loads((torchless / "doctor.json").read_text())["self_test"]}
+    cpu = rows["run: shipped ONNX engine on CPU, stream loop"]
+    assert cpu["status"] == "ok" and cpu["agreement"] == 1.0 and cpu["latency_ms"] > 0, cpu
+    assert "24 frames" in cpu["detail"] and "latency p50" in cpu["detail"]
+    shipped = [name for name in rows if name.startswith("run: shipped ONNX engine on ")]
+    import onnxruntime as ort
+
+    assert len(shipped) == len([p for p in ort.get_available_providers() if p != "AzureExecutionProvider"])
+    needs_torch = [row for name, row in rows.items() if name not in shipped]
+    assert len(needs_torch) == 9 and all(row["status"] == "unavailable" and row["detail"].startswith(
+        "torch is not installed (checkpoints, training and export need it)") for row in needs_torch)
+    assert f"{len(shipped)} checks passed, none failed, 9 unavailable here" in done.stdout
+
+
+def test_the_self_test_exits_1_when_nothing_can_be_checked(tmp_path):
+    # Neither torch nor ONNX Runtime: no check can run, and "0 passed, none failed" is no proof (issue 22).
+    folder = _blocker(tmp_path, (*HIDDEN, "onnxruntime"))
+    done = _command(folder, "doctor", "--self-test", "--json", "doctor.json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "nothing could be checked here: all 10 checks unavailable" in done.stdout
+    shipped = json.loads((folder / "doctor.json").read_text())["self_test"][0]
+    assert shipped == {"name": "run: shipped ONNX engine", "status": "unavailable", "seconds": None,
+                       "detail": "the .onnx engine needs ONNX Runtime: pip install onnxruntime (or onnxruntime-gpu)",
+                       "latency_ms": None, "agreement": None}
