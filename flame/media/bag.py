@@ -143,13 +143,13 @@ class BagFootage(Footage):
             reader.close()
         self.stamps_ns = np.asarray(stamps, np.int64)
         if self._fps:
-            self.time_source = f"--fps {self._fps:g} (the header stamps ignored)"
+            self._time_source = f"--fps {self._fps:g} (the header stamps ignored)"
             return np.arange(len(stamps)) / self._fps
         if len(stamps) > 1 and (not np.any(self.stamps_ns) or np.any(np.diff(self.stamps_ns) < 0)):
-            self.time_source = "the recording times (the header stamps are " + (
+            self._time_source = "the recording times (the header stamps are " + (
                 "all zero)" if not np.any(self.stamps_ns) else "out of order)")
             return _seconds(np.asarray(received_times, np.int64))
-        self.time_source = "header stamps"
+        self._time_source = "header stamps"
         return _seconds(self.stamps_ns)
 
     def frames(self, start: int = 0) -> Iterator[np.ndarray]:

@@ -33,7 +33,7 @@ class FolderFootage(Footage):
         if not files:
             raise SourceError(f"frames {self.path} holds no images ({', '.join(IMAGE_SUFFIXES)})")
         self._candidates = files
-        self.time_source = f"--fps {self.fps:g}" if fps else f"an assumed {DEFAULT_FPS:g} fps (give --fps)"
+        self._time_source = f"--fps {self.fps:g}" if fps else f"an assumed {DEFAULT_FPS:g} fps (give --fps)"
 
     def _scan(self) -> np.ndarray:
         for file in self._candidates:

@@ -38,7 +38,7 @@ class Footage(ABC):
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.time_source = ""
+        self._time_source = ""
         self._times: np.ndarray | None = None
         self._skipped = 0
 
@@ -62,6 +62,12 @@ class Footage(ABC):
                 raise SourceError(f"{self.describe_path()} holds no frame that decodes")
             self._times = times - times[0]
         return self._times
+
+    @property
+    def time_source(self) -> str:
+        """Where the frame times come from, in words (known once the footage has been scanned)."""
+        self.timestamps()
+        return self._time_source
 
     @property
     def skipped(self) -> int:

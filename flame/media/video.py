@@ -59,14 +59,14 @@ class VideoFootage(Footage):
         self._skipped -= failures  # the failed reads at the very end were the end of the file, not damage
         pts = np.asarray(times)
         if self._fps:
-            self.time_source = f"--fps {self._fps:g} (the video's own timestamps ignored)"
+            self._time_source = f"--fps {self._fps:g} (the video's own timestamps ignored)"
             return np.arange(pts.size) / self._fps
         if pts.size > 1 and (np.any(np.diff(pts) < 0) or not np.any(pts[1:] > 0)):
             fps = self.header_fps if self.header_fps > 0 else 30.0
-            self.time_source = (f"its {fps:g} fps header (its presentation timestamps are "
+            self._time_source = (f"its {fps:g} fps header (its presentation timestamps are "
                                 f"{'all zero' if not np.any(pts) else 'not increasing'})")
             return np.arange(pts.size) / fps
-        self.time_source = "presentation timestamps"
+        self._time_source = "presentation timestamps"
         return pts
 
     def frames(self, start: int = 0) -> Iterator[np.ndarray]:
