@@ -5,18 +5,16 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
+from flame_testing.tiny_engines import write_tiny_onnx
+
+from flame.core.offsets import frame_offset
+from flame.evaluation.datasets import SyntheticSpec, load_folder, write_synthetic
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "runtime"))  # the hand-built ONNX engines
-
-from tiny_engines import write_tiny_onnx  # noqa: E402
-
-from flame.core.offsets import frame_offset  # noqa: E402
-from flame.evaluation.datasets import SyntheticSpec, load_folder, write_synthetic  # noqa: E402
 
 
 def readme_block(heading: str) -> str:

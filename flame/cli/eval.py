@@ -23,6 +23,17 @@ from flame.runtime.engines import describe_kinds
 @click.option("--checkpoint", type=click.Path(), default=None, help="flame-train checkpoint (the PyTorch reference).")
 @click.option("--predictions", type=click.Path(), default=None,
               help="Folder of prediction PNGs: DIR/<sequence>/<frame stem>.png (Cityscapes: <city>_<seq>_<frame>*.png anywhere).")
+@click.option("--video", type=click.Path(), default=None,
+              help="Your own footage: a video file (times: its presentation timestamps); needs --reference.")
+@click.option("--frames", "frames_dir", type=click.Path(), default=None,
+              help="Your own footage: a folder of images in name order, at --fps (default 30); needs --reference.")
+@click.option("--bag", type=click.Path(), default=None,
+              help="Your own footage: a ROS 2 bag (folder, .db3 or .mcap; times: header stamps); needs --reference.")
+@click.option("--topic", default=None, help="The bag's image topic (default: its only one).")
+@click.option("--reference", default=None,
+              help="What labels your footage: a teacher engine file, or 'self' (the engine's own zero-latency output).")
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder for the cached reference labels (default: flame-reference/ beside --json, else here).")
 @click.option("--dataset", type=click.Choice(DATASET_KINDS), default="synthetic", show_default=True)
 @click.option("--data-root", type=click.Path(), default=None, help="Data set folder (cityscapes, folder; optional for synthetic).")
 @click.option("--split", default="val", show_default=True)
@@ -31,11 +42,13 @@ from flame.runtime.engines import describe_kinds
               help="Fixed latency in ms instead of measuring (predictions default to 0 = static).")
 @click.option("--latency-from", type=click.Path(), default=None, help="Take per-frame latencies from a flame-run report.")
 @click.option("--force", is_flag=True,
-              help="Use a --latency-from report even when it was measured on another model (card mismatch).")
+              help="Use a --latency-from report measured on another model, or a --reference of another input size.")
 @click.option("--latency-stat", type=click.Choice(LATENCY_STATS), default="p50", show_default=True,
               help="Which statistic of the latency samples gives k.")
 @click.option("--extra-latency-ms", type=float, default=0.0, show_default=True, help="Camera and transport delay to add.")
-@click.option("--fps", type=float, default=None, help="Override the data set's frame rate.")
+@click.option("--fps", type=float, default=None,
+              help="Override the data set's frame rate (for --frames: their rate; for --video/--bag: use i/fps "
+                   "instead of the recorded times).")
 @click.option("--forecast", type=click.Choice(list(FORECASTERS)), default="none", show_default=True,
               help="Forecast each output to the frame it is scored at (flow: optical flow, constant velocity); "
                    "its cost, measured here, is added to the latency.")
@@ -49,9 +62,9 @@ from flame.runtime.engines import describe_kinds
 @click.option("--plot", "plot_out", type=click.Path(), default=None,
               help="Write a PNG: FLAME vs latency with the operating point, and per-class IoU.")
 @handle_errors(flags={"extra_ms": "--extra-latency-ms", "stat": "--latency-stat"})
-def main(engine_path, card_path, checkpoint, predictions, dataset, data_root, split, label_ids, latency_ms, latency_from,
-         force, latency_stat, extra_latency_ms, fps, forecast, streaming, max_sequences, latency_samples, warmup,
-         device, threads, json_out, plot_out):
+def main(engine_path, card_path, checkpoint, predictions, video, frames_dir, bag, topic, reference, cache_dir, dataset,
+         data_root, split, label_ids, latency_ms, latency_from, force, latency_stat, extra_latency_ms, fps, forecast,
+         streaming, max_sequences, latency_samples, warmup, device, threads, json_out, plot_out):
     """Score segmentation with FLAME: accuracy against the frame that is current when the output is ready.
 
     Give exactly one of --engine, --checkpoint or --predictions. For engines and
@@ -75,6 +88,20 @@ def main(engine_path, card_path, checkpoint, predictions, dataset, data_root, sp
         raise ConfigError("--label-ids applies to --predictions only")
     if card_path and not engine_path:
         raise ConfigError("--card applies to --engine only")
+    footage_given = any((video, frames_dir, bag))
+    if reference and not footage_given:
+        raise ConfigError("--reference applies to your own footage: give --video, --frames or --bag with it")
+    if footage_given:
+        if not engine_path or not reference:
+            raise ConfigError("scoring your own footage needs --engine and --reference (a teacher engine or 'self')")
+        if data_root or max_sequences is not None:
+            raise ConfigError("--data-root and --max-sequences apply to data sets, not to --video/--frames/--bag")
+        report = _score_footage(engine_path, card_path, video, frames_dir, bag, topic, fps, reference, cache_dir,
+                                json_out, device, threads, force, streaming, forecast,
+                                dict(latency_ms=latency_ms, latency_from=latency_from, stat=latency_stat,
+                                     extra_ms=extra_latency_ms, samples=latency_samples, warmup=warmup))
+        _show(report, json_out, plot_out)
+        return
     if checkpoint:
         from flame.core.deps import require_extra
 
@@ -88,6 +115,10 @@ def main(engine_path, card_path, checkpoint, predictions, dataset, data_root, sp
         report = _score_engine(data, engine_path, card_path, checkpoint, device, threads, latency_ms, latency_from,
                                latency_stat, extra_latency_ms, latency_samples, warmup, streaming, bool(plot_out), force,
                                forecast)
+    _show(report, json_out, plot_out)
+
+
+def _show(report: dict, json_out: str | None, plot_out: str | None) -> None:
     out.print(summary_table(report))
     out.print(per_class_table(report))
     if json_out:
@@ -98,6 +129,27 @@ def main(engine_path, card_path, checkpoint, predictions, dataset, data_root, sp
 
         plot_report(report, plot_out, title=_title(report))
         out.print(f"plot written to {plot_out}")
+
+
+def _score_footage(engine_path, card_path, video, frames_dir, bag, topic, fps, reference, cache_dir, json_out, device,
+                   threads, force, streaming, forecast, latency_options):
+    from pathlib import Path
+
+    from flame.apps.footage_eval import FootageRequest, default_cache_root, evaluate_footage
+    from flame.media import open_footage
+
+    footage = open_footage(video=video, frames=frames_dir, bag=bag, topic=topic, fps=fps)
+    request = FootageRequest(engine_path, reference, Path(cache_dir) if cache_dir else default_cache_root(json_out),
+                             card_path, device, _engine_options(engine_path, threads), force)
+    return evaluate_footage(request, footage, latency_options, streaming, forecast, progress_bar, console.print)
+
+
+def _engine_options(engine_path, threads) -> dict:
+    from flame.runtime.engines import engine_kind
+
+    kind = engine_kind(engine_path)
+    # Only ONNX Runtime takes a thread count.
+    return {"threads": threads} if threads and kind is not None and kind.name == "onnx" else {}
 
 
 def _title(report: dict) -> str:
@@ -120,17 +172,14 @@ def _score_predictions(data, predictions, latency_ms, latency_from, stat, extra_
 def _score_engine(data, engine_path, card_path, checkpoint, device, threads, latency_ms, latency_from, stat, extra_ms,
                   samples, warmup, streaming, curve, force=False, forecast="none"):
     from flame.apps.assess import choose_latency, evaluate_engine
-    from flame.runtime.engines import engine_kind, load_engine
+    from flame.runtime.engines import load_engine
 
     if checkpoint:
         from flame.trainer.reference import load_reference
 
         engine = load_reference(checkpoint, device)
     else:
-        kind = engine_kind(engine_path)
-        # Only ONNX Runtime takes a thread count.
-        options = {"threads": threads} if threads and kind is not None and kind.name == "onnx" else {}
-        engine = load_engine(engine_path, device=device, card=card_path, **options)
+        engine = load_engine(engine_path, device=device, card=card_path, **_engine_options(engine_path, threads))
     with engine:
         if latency_ms is None and latency_from is None:
             console.print(f"measuring latency: {warmup} warm-up calls, then {samples} frames of {data.name}")

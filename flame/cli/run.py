@@ -89,6 +89,9 @@ def _summary_table(report: dict):
 @click.option("--video", type=click.Path(dir_okay=False), default=None, help="Video file.")
 @click.option("--frames", "frames_dir", type=click.Path(file_okay=False), default=None, help="Folder of images (name order).")
 @click.option("--url", default=None, help="Stream URL (rtsp://, http://) read through FFmpeg.")
+@click.option("--bag", type=click.Path(), default=None,
+              help="ROS 2 bag (folder, .db3 or .mcap): its image topic, timed by header stamps.")
+@click.option("--topic", default=None, help="The bag's image topic (default: its only one).")
 @click.option("--fps", type=float, default=None, help="Source frame rate (folders: default 30; overrides a file's or camera's).")
 @click.option("--engine", "engine_path", type=click.Path(dir_okay=False), required=True, help=f"Engine file: {describe_kinds()}.")
 @click.option("--card", "card_path", type=click.Path(dir_okay=False), default=None,
@@ -98,6 +101,9 @@ def _summary_table(report: dict):
               help="Pace a file at its fps and drop frames the engine cannot keep up with (default: no for files; cameras and URLs are always real time).")
 @click.option("--show/--no-show", default=False, show_default=True, help="Show the overlay in a window (needs opencv-python and a display).")
 @click.option("--save", type=click.Path(dir_okay=False), default=None, help="Save the overlay video (.mp4, .mkv, .avi).")
+@click.option("--save-bag", type=click.Path(), default=None,
+              help="Write the run as a ROS 2 bag (MCAP): /flame/labels (mono8 class ids at the input's stamps) "
+                   "and /flame/latency (ms).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Write the run report (JSON).")
 @click.option("--max-frames", type=int, default=None, help="Stop after N processed frames.")
 @click.option("--duration", type=float, default=None, help="Stop after S seconds.")
@@ -111,9 +117,9 @@ def _summary_table(report: dict):
 @click.option("--extra-latency-ms", type=float, default=0.0, show_default=True,
               help="Delay after the labels are ready (actuation, transport) that the forecast also covers.")
 @handle_errors(flags={"duration_s": "--duration", "stall_timeout_s": "--stall-timeout"})
-def main(camera, video, frames_dir, url, fps, engine_path, card_path, device, realtime, show, save, report_path, max_frames,
-         duration, warmup, reconnect, stall_timeout, forecast, extra_latency_ms):
-    """Run an engine on a camera, video, image folder or stream in real time, measuring per-frame latency."""
+def main(camera, video, frames_dir, url, bag, topic, fps, engine_path, card_path, device, realtime, show, save, save_bag,
+         report_path, max_frames, duration, warmup, reconnect, stall_timeout, forecast, extra_latency_ms):
+    """Run an engine on a camera, video, image folder, ROS 2 bag or stream, measuring per-frame latency."""
     from flame.runtime.engines import load_engine
     from flame.runtime.forecast import make_forecaster
     from flame.runtime.overlay import VideoOutput, WindowOutput, display_problem
@@ -125,8 +131,12 @@ def main(camera, video, frames_dir, url, fps, engine_path, card_path, device, re
         _check_writable(path, what)
     live = ({"reconnect": reconnect, "stall_timeout_s": stall_timeout} if camera is not None or url is not None
             else {})
-    with open_source(camera=camera, video=video, frames=frames_dir, url=url, fps=fps, realtime=realtime,
-                     **live) as source, load_engine(engine_path, device=device, card=card_path) as engine:
+    if save_bag and os.path.exists(save_bag):
+        from flame.core.errors import ConfigError
+
+        raise ConfigError(f"--save-bag {save_bag} exists; a bag is written to a new folder")
+    with open_source(camera=camera, video=video, frames=frames_dir, url=url, bag=bag, topic=topic, fps=fps,
+                     realtime=realtime, **live) as source, load_engine(engine_path, device=device, card=card_path) as engine:
         card = engine.card
         outputs = []
         window = False
@@ -140,6 +150,10 @@ def main(camera, video, frames_dir, url, fps, engine_path, card_path, device, re
         if save:
             outputs.append(VideoOutput(save, card.palette, source.fps or 30.0, keep_timeline=source.realtime,
                                        size=source.size, class_names=card.class_names))
+        if save_bag:
+            from flame.runtime.bag_output import BagOutput
+
+            outputs.append(BagOutput(save_bag, source))
         if not window and sys.stderr.isatty():
             outputs.append(StatusLine())
         where = source.describe()
@@ -169,6 +183,8 @@ def main(camera, video, frames_dir, url, fps, engine_path, card_path, device, re
             out.print(f"report written to {report_path}")
         if save:
             out.print(f"overlay video written to {save}")
+        if save_bag:
+            out.print(f"bag written to {save_bag} (/flame/labels, /flame/latency)")
 
 
 if __name__ == "__main__":
