@@ -21,6 +21,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from flame.core.sizes import format_size
 from flame.core.errors import DataError
 from flame.core.files import staging_dir
 from flame.media.footage import Footage
@@ -114,7 +115,7 @@ def reference_labels(footage: Footage, labeler: Labeler, reference: Reference, c
             out = np.asarray(labeler(np.stack(history)))
             if out.shape != (height, width):
                 raise DataError(f"reference {reference.name} returned labels of shape {out.shape} for an input of "
-                                f"{height}x{width}; expected class ids of the input's size")
+                                f"{format_size((height, width))}; expected class ids of the input's size")
             labels[index] = out
             if progress is not None:
                 progress(index + 1, total)

@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from flame.core.sizes import format_size
 from flame.core.card import ModelCard, precision_of, precision_tag
 from flame.core.errors import ConfigError, DataError, first_line
 from flame.export.calibration import DEFAULT_CALIBRATION_FRAMES
@@ -125,10 +126,10 @@ def _check_window(channels: int | str | None, window: int, source: str) -> None:
 def _input_size(static: tuple[int, int] | None, size: tuple[int, int] | None, source: str) -> tuple[int, int]:
     if size is not None:
         if min(size) <= 0:
-            raise ConfigError(f"expected a positive input {{size}}, found {size[0]}x{size[1]}")
+            raise ConfigError(f"expected a positive input {{size}}, found {format_size(size)}")
         if static is not None and tuple(size) != static:
-            raise ConfigError(f"{source} has a fixed input size {static[0]}x{static[1]}; asked for "
-                              f"{{size}} {size[0]}x{size[1]}")
+            raise ConfigError(f"{source} has a fixed input size {format_size(static)}; asked for "
+                              f"{{size}} {format_size(size)}")
         return int(size[0]), int(size[1])
     if static is None:
         raise ConfigError(f"{source} has dynamic spatial axes: give the input size ({{size}} HxW)")
@@ -148,7 +149,7 @@ def probe(session: Any, io: Any, window: int, size: tuple[int, int], source: str
     try:
         return np.asarray(session.run([io.output_name], {io.input_name: x})[0])
     except Exception as exc:  # ORT's own exception types
-        raise ConfigError(f"{source} does not run at input size {size[0]}x{size[1]} ({first_line(exc, 160)}); "
+        raise ConfigError(f"{source} does not run at input size {format_size(size)} ({first_line(exc, 160)}); "
                           "networks that downsample need a {size} divisible by their stride (often 8, 16 or 32)"
                           ) from exc
 
@@ -236,7 +237,7 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
     _check_window(io.input_shape[1], window, source)
     size = _input_size(io.spatial_static, size, source)
     session = _session(model, source)
-    step(f"probing {source} at 1x{3 * window}x{size[0]}x{size[1]}")
+    step(f"probing {source} at 1x{3 * window}x{format_size(size)}")
     raw = probe(session, io, window, size, source)
     kind, count = classify_output(raw.shape, raw.dtype, source)
     if kind == "labels" and output == "logits":

@@ -17,6 +17,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
+from flame.core.sizes import format_size
 from flame.core.card import ModelCard
 from flame.core.errors import ConfigError, first_line
 from flame.export.exporter import ExportResult, export_model
@@ -60,8 +61,8 @@ def probe_module(module: nn.Module, card: ModelCard) -> tuple[int, ...]:
         raise ConfigError(f"the card names {card.num_classes} classes but the module returns {shape[1]} channels "
                           "({num_classes})")
     if shape[2] > height or shape[3] > width:
-        raise ConfigError(f"the module returns logits of {shape[2]}x{shape[3]}, larger than its input "
-                          f"{height}x{width}")
+        raise ConfigError(f"the module returns logits of {format_size(shape[2:])}, larger than its input "
+                          f"{format_size((height, width))}")
     return shape
 
 

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from flame.core.sizes import format_size
 from flame.core.errors import ConfigError
 
 STRIDE = 32
@@ -23,7 +24,7 @@ def check_input_size(height: int, width: int) -> None:
             low = max(STRIDE, side // STRIDE * STRIDE)
             return f"{low}" if low >= side else f"{low} or {low + STRIDE}"
         raise ConfigError(
-            f"input size {height}x{width} is not a multiple of {STRIDE} on both sides; "
+            f"input size {format_size((height, width))} is not a multiple of {STRIDE} on both sides; "
             f"use height {near(height)} and width {near(width)}"
         )
 

@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any
 
+from flame.core.sizes import format_size
 from flame.core.errors import CheckpointError, ConfigError
 from flame.evaluation.datasets import DATASET_KINDS
 from flame.evaluation.datasets.base import SequenceDataset
@@ -295,5 +296,5 @@ def absolute(path: str | None) -> str | None:
 
 def _show(value: Any) -> str:
     if isinstance(value, tuple) and len(value) == 2:
-        return f"{value[0]}x{value[1]}"
+        return format_size(value)
     return str(value)

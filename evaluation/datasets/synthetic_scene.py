@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
+from flame.core.sizes import format_size
 from flame.core.errors import ConfigError
 from flame.core.offsets import check_fps
 
@@ -79,7 +80,7 @@ class SyntheticSpec:
         check_fps(self.fps)
         height, width = self.size
         if height < 16 or width < 16:
-            raise ConfigError(f"synthetic frames must be at least 16x16, found {height}x{width}")
+            raise ConfigError(f"synthetic frames must be at least 16x16, found {format_size((height, width))}")
         if self.frames < 2:
             raise ConfigError(f"synthetic sequences need at least 2 frames, found {self.frames}")
         if self.sequences < 1 or self.val_sequences < 0:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from flame.core.sizes import format_size
 from flame.apps.bench_rows import DEFAULT_FORMATS, FORMATS, BenchRow, check_latency_scale, mark_best
 from flame.apps.events import Events
 from flame.core.errors import ConfigError, DependencyError, EngineError
@@ -110,7 +111,7 @@ def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list
     references: dict[tuple[int, int], tuple[list[np.ndarray], list[np.ndarray]]] = {}
     for name in formats:
         for size in sizes:
-            events.stage(f"{name} at {size[0]}x{size[1]}" if several else name)
+            events.stage(f"{name} at {format_size(size)}" if several else name)
             rows.extend(_bench_one(checkpoint, dataset, name, (size[0], size[1]), out_dir, samples, warmup, device,
                                    streaming, events, latency_scale, calibration, several, references,
                                    card.window, plans))
@@ -159,7 +160,7 @@ def _bench_one(checkpoint: Path, dataset: SequenceDataset, name: str, size: tupl
         else:
             path = out_dir / default_output(checkpoint, fmt, precision == "fp16", precision == "int8").name
             if tag_size:  # best.int8.onnx at several sizes: best.256x512.int8.onnx, best.512x1024.int8.onnx
-                path = path.with_name(f"{checkpoint.stem}.{size[0]}x{size[1]}{path.name[len(checkpoint.stem):]}")
+                path = path.with_name(f"{checkpoint.stem}.{format_size(size)}{path.name[len(checkpoint.stem):]}")
             result = export_checkpoint(checkpoint, path, fmt, fp16=precision == "fp16", size=size, verify=False,
                                        int8=precision == "int8", calibration=calibration,
                                        calibration_frames=_calibration_frames(calibration, window))

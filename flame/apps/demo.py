@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from flame.core.sizes import format_size
 from flame.apps.events import Events
 from flame.core.errors import DependencyError, FlameError
 from flame.evaluation.datasets import SyntheticSpec, load_folder, write_synthetic
@@ -153,7 +154,7 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None 
     started = time.perf_counter()
 
     events.stage(f"synthetic video: {plan.spec.sequences}+{plan.spec.val_sequences} sequences of "
-                 f"{plan.spec.frames} frames at {plan.spec.size[0]}x{plan.spec.size[1]}, {plan.spec.fps:g} fps")
+                 f"{plan.spec.frames} frames at {format_size(plan.spec.size)}, {plan.spec.fps:g} fps")
     data_root = prepare_data(plan, out)
     val = load_folder(data_root, "val")
 

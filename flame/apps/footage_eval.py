@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Iterator
 
+from flame.core.sizes import format_size
 from flame.apps.assess import choose_latency, evaluate_engine
 from flame.core.card import ModelCard
 from flame.core.errors import ConfigError, DataError
@@ -59,8 +60,8 @@ def check_teacher(teacher: ModelCard, engine: ModelCard, force: bool) -> None:
         raise DataError(f"the reference predicts other classes than the engine ({said}): a reference must "
                         "label the engine's own classes", parameter="reference")
     if tuple(teacher.input_size) != tuple(engine.input_size) and not force:
-        raise ConfigError(f"the reference takes {teacher.input_size[0]}x{teacher.input_size[1]} frames and the "
-                          f"engine {engine.input_size[0]}x{engine.input_size[1]}; its labels are resized to the "
+        raise ConfigError(f"the reference takes {format_size(teacher.input_size)} frames and the "
+                          f"engine {format_size(engine.input_size)}; its labels are resized to the "
                           "frames either way: pass {force} to score against it anyway", parameter="reference")
 
 

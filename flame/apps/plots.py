@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
+from flame.core.sizes import format_size
 from flame.core.deps import needs
 from flame.core.files import atomic_path
 
@@ -163,13 +164,13 @@ def plot_choices(rows: Sequence[Any], fps: float, path: str | os.PathLike, title
     best = next((r for r in scored if r.best), None)
     if best is not None:
         ax.plot([best.latency_p50_ms], [best.flame], "*", color="crimson", ms=16, zorder=5,
-                label=f"best: {best.format}" + (f" {best.size[0]}x{best.size[1]}" if best.size else ""))
+                label=f"best: {best.format}" + (f" {format_size(best.size)}" if best.size else ""))
     if scored:
         interval = 1000.0 / fps
         top = max(r.latency_p50_ms for r in scored) * 1.1
         for k in range(1, int(top // interval) + 1):
             ax.axvline(k * interval, color="lightgray", ls=":", lw=1)
-    _label_points(ax, [(row.format + (f" {row.size[0]}x{row.size[1]}" if row.size else ""),
+    _label_points(ax, [(row.format + (f" {format_size(row.size)}" if row.size else ""),
                         (row.latency_p50_ms, row.flame)) for row in scored])
     ax.set_xlabel("latency p50 (ms)")
     ax.set_ylabel("FLAME")

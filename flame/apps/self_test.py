@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from flame.core.sizes import format_size
 from flame.apps.environment import one_line
 from flame.apps.events import Events
 from flame.apps.self_test_exports import EXPORT_ROWS, build_exports
@@ -166,7 +167,7 @@ def _self_test(folder: Path, rows: _Rows) -> None:
     try:
         cuda_missing = _cuda_missing()
         checkpoint = card = expected = None
-        with rows.check(f"network: {TINY_ARCHITECTURE} {TINY_SIZE[0]}x{TINY_SIZE[1]}") as row:
+        with rows.check(f"network: {TINY_ARCHITECTURE} {format_size(TINY_SIZE)}") as row:
             checkpoint = tiny_checkpoint(folder)
             with load_reference(checkpoint, "cpu") as reference:
                 card = reference.card

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from flame.core.sizes import format_size
 from flame.apps.bench_rows import FORMATS as BENCH_FORMATS
 from flame.cli.common import handle_errors
 from flame.cli.ui import TerminalEvents, fmt, out, table
@@ -17,7 +18,7 @@ def bench_table(rows: list, dataset: str, latency_scale: float = 1.0) -> object:
     """One row per (format, size), as deployment tools print them; the best row marked."""
     body = []
     for row in rows:
-        size = "-" if row.size is None else f"{row.size[0]}x{row.size[1]}"
+        size = "-" if row.size is None else format_size(row.size)
         name = row.format if row.forecast == "none" else f"{row.format} + {row.forecast} ({fmt(row.forecast_ms, 1)} ms)"
         body.append(["*" if row.best else "", name, size, row.status, fmt(row.size_mb, 1),
                      fmt(row.latency_p50_ms, 1), fmt(row.latency_p99_ms, 1), row.k, fmt(row.miou), fmt(row.flame),

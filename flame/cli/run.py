@@ -14,6 +14,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 import click  # noqa: E402
 
+from flame.core.sizes import format_size
 from flame.cli.common import handle_errors  # noqa: E402
 from flame.cli.ui import console, fmt, out, table  # noqa: E402
 from flame.runtime.forecast import FORECASTERS  # noqa: E402
@@ -158,9 +159,9 @@ def main(camera, video, frames_dir, url, bag, topic, fps, engine_path, card_path
             outputs.append(StatusLine())
         where = source.describe()
         console.print(f"{source.kind} {where.get('path') or where.get('url') or where.get('camera')}: "
-                      f"{where['size'][1]}x{where['size'][0]} at {fmt(source.fps, 3)} fps ({source.fps_from}), "
+                      f"{format_size(where['size'])} at {fmt(source.fps, 3)} fps ({source.fps_from}), "
                       f"{'real time' if source.realtime else 'every frame'}; engine {engine.backend} on "
-                      f"{engine.device}: {card.architecture} T={card.window} {card.input_size[1]}x{card.input_size[0]}")
+                      f"{engine.device}: {card.architecture} T={card.window} {format_size(card.input_size)}")
         stream = Stream(engine, source, max_frames=max_frames, duration_s=duration, warmup=warmup, outputs=outputs,
                         forecaster=make_forecaster(forecast, card.class_names), extra_latency_ms=extra_latency_ms)
         try:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flame.core.sizes import format_size
 from flame.core.errors import CardError
 
 FORMAT_VERSION = 1
@@ -187,7 +188,7 @@ COMPUTE_FIELDS = ("architecture", "window", "input_size", "num_classes")
 
 def _shown(key: str, value: Any) -> str:
     if key == "input_size" and isinstance(value, (list, tuple)) and len(value) == 2:
-        return f"{value[0]}x{value[1]}"
+        return format_size(value)
     return str(value)
 
 

@@ -21,3 +21,13 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
     if height <= 0 or width <= 0:
         raise ConfigError(f"expected a positive size HxW, found {text!r}")
     return height, width
+
+
+def format_size(size: "tuple[int, int] | list[int]") -> str:
+    """``(height, width)`` as users type it: ``HxW`` (``(512, 1024)`` -> ``512x1024``).
+
+    The one way sizes are shown (messages, tables, reports, the overlay), so no
+    message reads width first. For an image array pass ``image.shape[:2]``.
+    """
+    height, width = size[0], size[1]
+    return f"{int(height)}x{int(width)}"

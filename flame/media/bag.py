@@ -13,6 +13,7 @@ from typing import Any, Iterator
 import cv2
 import numpy as np
 
+from flame.core.sizes import format_size
 from flame.core.deps import needs
 from flame.core.errors import SourceError, first_line
 from flame.media.footage import Footage
@@ -71,7 +72,7 @@ def decode_image(msg: Any, msgtype: str) -> np.ndarray:
     channels, conversion = ENCODINGS[encoding]
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     if step < width * channels or data.size < height * step:
-        raise ValueError(f"image data of {data.size} bytes is short for {height}x{width} {encoding}")
+        raise ValueError(f"image data of {data.size} bytes is short for {format_size((height, width))} {encoding}")
     image = data[: height * step].reshape(height, step)[:, : width * channels].reshape(height, width, channels)
     return np.ascontiguousarray(image) if conversion is None else cv2.cvtColor(image, conversion)
 

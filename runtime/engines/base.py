@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from flame.core.sizes import format_size
 from flame.core.errors import CardError, EngineError
 from flame.core.card import ModelCard
 
@@ -66,7 +67,7 @@ def check_card_fits(card: ModelCard, input_shape: tuple, input_dtype: Any, outpu
 
     if differs(tuple(input_shape), want_in) or np.dtype(input_dtype) != np.uint8:
         problems.append(f"the card says input uint8 {list(want_in)} (window {card.window} at "
-                        f"{card.input_size[0]}x{card.input_size[1]}), the engine takes {np.dtype(input_dtype)} "
+                        f"{format_size(card.input_size)}), the engine takes {np.dtype(input_dtype)} "
                         f"{list(input_shape)}")
     integer_out = np.issubdtype(np.dtype(output_dtype), np.integer)
     if differs(tuple(output_shape), want_out) or integer_out != (card.output == "labels"):
@@ -140,8 +141,8 @@ class Engine(ABC):
             if frames.ndim == 4 and frames.shape[0] != expected[0]:
                 why = f"this model takes a window of {expected[0]} frames (oldest first), found {frames.shape[0]}"
             elif frames.ndim == 4 and frames.shape[1:3] != expected[1:3]:
-                why = (f"frames are {frames.shape[1]}x{frames.shape[2]} but the engine takes "
-                       f"{expected[1]}x{expected[2]}; resize them first (cv2.resize)")
+                why = (f"frames are {format_size(frames.shape[1:3])} but the engine takes "
+                       f"{format_size(expected[1:3])}; resize them first (cv2.resize)")
             else:
                 why = f"expected shape {expected} [T, H, W, 3] BGR, found {frames.shape}"
             raise EngineError(why)

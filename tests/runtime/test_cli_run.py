@@ -176,3 +176,20 @@ def test_forecast_on_a_one_frame_source_falls_back_to_none_and_says_so(files):
     assert report["forecast"] == {"method": "flow", "fallbacks": 1,
                                   "fallback_reason": "no earlier source frame to compute the flow from"}
     assert "fell back to none on 1 frame(s): no earlier source frame" in result.output
+
+
+def test_sizes_are_printed_height_by_width(files):
+    # Issue 22: an engine of 48x64 (HxW, as every option says) was printed "T=1 64x48".
+    tmp, engine, _ = files
+    video = write_video(tmp / "wide.avi", 4, fps=24, size=(40, 96))
+    result = CliRunner().invoke(main, ["--video", str(video), "--engine", str(engine)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert f"{video}: 40x96 at 24.000 fps" in said and "tiny-mean T=1 48x64" in said, said
+
+
+def test_the_size_formatter_writes_height_first():
+    from flame.core.sizes import format_size, parse_size
+
+    assert format_size((512, 1024)) == "512x1024" and format_size(np.zeros((240, 320, 3)).shape[:2]) == "240x320"
+    assert parse_size(format_size((576, 768))) == (576, 768)
