@@ -1,8 +1,10 @@
 """Checkpointing and resuming a run: what ``last.pt``/``best.pt`` hold, and putting it back.
 
-A payload holds the weights, the optimiser, schedule and scaler states, the
+``last.pt`` (:func:`payload`) holds the weights, the optimiser, schedule and scaler states, the
 epoch, the resolved config and the card, every rank's RNG state, and the best
-FLAME so far. :func:`restore` puts one back into a run set up by
+FLAME so far: all a resumed run needs. ``best.pt`` (:func:`best_payload`) holds
+the weights and the card only (with the epoch and its FLAME), what export and
+evaluation read: about a third of ``last.pt`` under AdamW, whose two moments per weight it leaves out. :func:`restore` puts one back into a run set up by
 :mod:`flame.trainer.setup`; :func:`read_metrics` keeps the ``metrics.jsonl``
 lines of the epochs a resumed run does not repeat.
 """
@@ -35,6 +37,15 @@ def payload(run: "Run", epoch: int, states: list[dict[str, Any]]) -> dict[str, A
         "best_epoch": run.best_epoch,
         "world_size": run.ctx.world_size,
     }
+
+
+#: What ``best.pt`` keeps of a payload: the weights, the card, and which epoch scored what.
+BEST_KEYS = ("model", "epoch", "card", "best", "best_epoch")
+
+
+def best_payload(state: dict[str, Any]) -> dict[str, Any]:
+    """The ``best.pt`` form of a :func:`payload`: weights and card only (runs resume from ``last.pt``)."""
+    return {key: state[key] for key in BEST_KEYS if key in state}
 
 
 def restore(run: "Run", data: dict[str, Any]) -> None:

@@ -4,8 +4,8 @@ One call, :func:`train`, runs a fresh or resumed run in one process or under
 ``torchrun``; the loop is :func:`train_one_epoch` then, on rank 0,
 :func:`~flame.trainer.validate.validate` (static mIoU at k = 0 and FLAME at
 the validation offset) and :func:`end_epoch`, which appends a line to
-``OUT/metrics.jsonl`` and writes ``OUT/last.pt`` and, when FLAME improved,
-``OUT/best.pt`` (both atomically). An interrupted run leaves the previous
+``OUT/metrics.jsonl`` and writes ``OUT/last.pt`` (the full training state) and, when FLAME improved,
+``OUT/best.pt`` (weights and card only; both atomically). An interrupted run leaves the previous
 ``last.pt`` intact; ``resume`` continues it (epoch, optimiser, schedule, RNG).
 Setting a run up is :mod:`flame.trainer.setup`; checkpoints are
 :mod:`flame.trainer.state`.
@@ -32,7 +32,7 @@ from flame.trainer.data import normalise
 from flame.trainer.optim import learning_rates, segmentation_loss
 from flame.trainer.reporting import Reporter
 from flame.trainer.setup import BEST, LAST, METRICS, Run, start_run
-from flame.trainer.state import payload, read_metrics
+from flame.trainer.state import best_payload, payload, read_metrics
 from flame.trainer.validate import validate
 
 __all__ = ["BEST", "LAST", "METRICS", "TrainResult", "end_epoch", "run_epochs", "train", "train_one_epoch"]
@@ -102,7 +102,7 @@ def end_epoch(run: Run, epoch: int, lines: list[str], line: dict[str, Any], impr
     state = payload(run, epoch, states)
     save_checkpoint(run.last, state)
     if improved:
-        save_checkpoint(run.out / BEST, state)
+        save_checkpoint(run.out / BEST, best_payload(state))  # weights and card: resuming reads last.pt
     run.reporter.end_epoch(line)
 
 

@@ -27,7 +27,7 @@ from flame.apps.events import Events
 from flame.core.errors import DependencyError, FlameError
 from flame.evaluation.datasets import SyntheticSpec, load_folder, write_synthetic
 from flame.evaluation.datasets.synthetic import GENERATOR_VERSION
-from flame.core.files import write_json
+from flame.core.files import disk_bytes, write_json
 
 MODEL = "swiftnet-r18"
 MODES = ("static", "future", "two-frame")
@@ -218,4 +218,6 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None 
         write_json(out / "report.json", result)  # again, now naming the plot (written first so it survives)
     except DependencyError as exc:
         events.info(f"no plot: {exc}")
+    result["disk_mb"] = round(disk_bytes(out) / 1e6, 1)  # data, checkpoints, engines: what a new user's disk lost
+    write_json(out / "report.json", result)
     return result

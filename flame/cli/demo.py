@@ -46,7 +46,8 @@ def main(quick: bool, out_dir: str) -> None:
               f"two-frame above both: {'yes' if findings['two_frame_above_both'] else 'no'}; "
               f"static + flow forecast above static: {'yes' if findings['flow_above_static'] else 'no'}"
               + (" (--quick trains too briefly to expect the paper's ordering)" if quick else ""))
-    out.print(f"report: {out_dir}/report.json   plot: {result.get('plot', '-')}   ({result['seconds']:.0f} s)")
+    out.print(f"report: {out_dir}/report.json   plot: {result.get('plot', '-')}   ({result['seconds']:.0f} s, "
+              f"{result['disk_mb']:.0f} MB on disk in {out_dir})")
 
 
 if __name__ == "__main__":

@@ -74,3 +74,8 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
     return value
+
+
+def disk_bytes(folder: str | os.PathLike) -> int:
+    """Bytes the regular files under ``folder`` take (links not followed), to tell users what a run costs."""
+    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file() and not p.is_symlink())

@@ -29,3 +29,9 @@ def test_flame_demo_quick(tmp_path):
     assert "FLAME: trained I_t -> S_t, flow forecast" in proc.stdout
     assert (out / "flame_vs_latency.png").stat().st_size > 10_000
     assert (out / "two-frame" / "last.onnx").is_file() and (out / "static" / "last.pt").is_file()
+    # Issue 22: the disk the run took is reported and printed; best.pt is weights and card, not a copy of last.pt.
+    used = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    assert abs(report["disk_mb"] - used / 1e6) < 0.1
+    assert f"{report['disk_mb']:.0f} MB on disk in {out}" in " ".join(proc.stdout.split())
+    for mode in ("static", "future", "two-frame"):
+        assert (out / mode / "best.pt").stat().st_size < 0.5 * (out / mode / "last.pt").stat().st_size, mode

@@ -100,6 +100,10 @@ def test_checkpoints_interrupt_and_resume_reproduce_the_run(tmp_path, tiny_video
     assert card["input_size"] == [32, 64] and card["mean"] == [0.485, 0.456, 0.406]
     assert (tmp_path / "a" / "best.pt").is_file()
     model, loaded = load_checkpoint(tmp_path / "a" / "best.pt")
+    # Issue 22: best.pt holds the weights and the card only (no optimiser state: a third of last.pt's size).
+    best = torch.load(tmp_path / "a" / "best.pt", map_location="cpu", weights_only=True)
+    assert sorted(best) == ["best", "best_epoch", "card", "epoch", "model"] and best["card"] == card
+    assert (tmp_path / "a" / "best.pt").stat().st_size < 0.5 * (tmp_path / "a" / "last.pt").stat().st_size
     labels = predict(model, loaded, np.zeros((2, 32, 64, 3), np.uint8))
     assert labels.shape == (32, 64) and labels.dtype == np.uint8 and labels.max() < 5
 
