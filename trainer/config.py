@@ -18,6 +18,7 @@ from typing import Any
 from flame.core.sizes import format_size
 from flame.core.errors import CheckpointError, ConfigError
 from flame.evaluation.datasets import DATASET_KINDS
+from flame.trainer.footage_data import FOOTAGE_DATASETS
 from flame.evaluation.datasets.base import SequenceDataset
 from flame.core.offsets import frame_offset
 from flame.trainer.architectures import preset_for
@@ -61,6 +62,10 @@ class TrainOptions:
     seed: int | None = None
     pretrained: str | None = None
     max_val_sequences: int | None = None
+    # Footage labelled by a teacher (--dataset video|bag|frames).
+    teacher: str | None = None
+    topic: str | None = None
+    fps: float | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,10 @@ class TrainConfig:
     device: str
     amp: bool | None
     max_val_sequences: int | None
+    # Added with footage training; absent from older checkpoints (read as None).
+    teacher: str | None = None
+    topic: str | None = None
+    footage_fps: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain python types only (lists for sizes), loadable with ``weights_only=True``.
@@ -105,6 +114,9 @@ class TrainConfig:
         for key in ("size", "crop", "input_size"):
             if data[key] is not None:
                 data[key] = list(data[key])
+        for key in OPTIONAL_FIELDS:  # only footage runs have them: other checkpoints stay as they were
+            if data[key] is None:
+                del data[key]
         return data
 
     @classmethod
@@ -119,16 +131,19 @@ class TrainConfig:
                                   "written by flame-train")
         recipe_names = [f.name for f in fields(Recipe)]
         names = [f.name for f in fields(cls) if f.name != "recipe"] + recipe_names
-        missing = [n for n in names if n not in data]
+        missing = [n for n in names if n not in data and n not in OPTIONAL_FIELDS]
         if missing:
             raise CheckpointError(f"{source}: training config lacks {', '.join(missing)}")
-        values = {n: data[n] for n in names}
+        values = {n: data.get(n) for n in names}
         for key in ("size", "crop", "input_size"):
             if values[key] is not None:
                 values[key] = tuple(int(v) for v in values[key])
         recipe = Recipe(**{n: values.pop(n) for n in recipe_names})
         return cls(recipe=recipe, **values)
 
+
+#: Config fields a checkpoint may lack (added after the first checkpoints were written).
+OPTIONAL_FIELDS = ("teacher", "topic", "footage_fps")
 
 #: Options that may differ when resuming (they do not change what is trained).
 RUNTIME_FIELDS = ("workers", "device", "amp", "max_val_sequences")
@@ -148,8 +163,18 @@ def check_options(options: TrainOptions) -> None:
     """
     if options.mode is not None and options.mode not in MODES:
         raise ConfigError(f"unknown mode {options.mode!r}; choose one of {', '.join(MODES)}")
-    if options.dataset is not None and options.dataset not in DATASET_KINDS:
-        raise ConfigError(f"unknown data set {options.dataset!r}; choose one of {', '.join(DATASET_KINDS)}")
+    kinds = (*DATASET_KINDS, *FOOTAGE_DATASETS)
+    if options.dataset is not None and options.dataset not in kinds:
+        raise ConfigError(f"unknown data set {options.dataset!r}; choose one of {', '.join(kinds)}")
+    footage = options.dataset in FOOTAGE_DATASETS
+    if footage and not options.teacher:
+        raise ConfigError(f"{{dataset}} {options.dataset} has no labels of its own: give {{teacher}} ENGINE to "
+                          "label every frame")
+    if footage and not options.data_root:
+        raise ConfigError(f"{{dataset}} {options.dataset} needs {{data_root}}: the footage to train on")
+    for name in ("teacher", "topic", "fps"):
+        if getattr(options, name) is not None and not footage and not (options.resume and name != "fps"):
+            raise ConfigError(f"{{{name}}} applies to footage ({{dataset}} {'|'.join(FOOTAGE_DATASETS)})")
     for name in ("window", "epochs", "iters_per_epoch", "batch_size", "lr", "encoder_lr", "max_val_sequences"):
         _positive(name, getattr(options, name))
     for name in ("offset", "latency_ms", "weight_decay", "workers"):
@@ -250,6 +275,7 @@ def resolve_config(options: TrainOptions, train_set: SequenceDataset, frame_size
         pretrained=absolute(options.pretrained),
         workers=options.workers if options.workers is not None else min(4, os.cpu_count() or 1),
         device=options.device or "auto", amp=options.amp, max_val_sequences=options.max_val_sequences,
+        teacher=absolute(options.teacher), topic=options.topic, footage_fps=options.fps,
     )
 
 
@@ -278,6 +304,8 @@ def merge_resume(stored: TrainConfig, options: TrainOptions, source: str) -> Tra
         compare.append(("mode", options.mode, stored.mode))
     if options.data_root is not None:
         compare.append(("data_root", absolute(options.data_root), stored.data_root))
+    if options.teacher is not None:
+        compare.append(("teacher", absolute(options.teacher), stored.teacher))
     for name, asked, have in compare:
         if asked is not None and asked != have:
             raise CheckpointError(

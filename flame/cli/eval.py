@@ -19,7 +19,7 @@ from flame.runtime.engines import describe_kinds
 @click.option("--engine", "engine_path", type=click.Path(), default=None,
               help=f"Engine to score: {describe_kinds()}.")
 @click.option("--card", "card_path", type=click.Path(dir_okay=False), default=None,
-              help="Model card JSON for an engine that carries none (a trtexec plan, a lost sidecar); see README.")
+              help="Model card JSON for an engine that carries none (a trtexec plan, a lost sidecar); see docs/formats.md.")
 @click.option("--checkpoint", type=click.Path(), default=None, help="flame-train checkpoint (the PyTorch reference).")
 @click.option("--predictions", type=click.Path(), default=None,
               help="Folder of prediction PNGs: DIR/<sequence>/<frame stem>.png (Cityscapes: <city>_<seq>_<frame>*.png anywhere).")

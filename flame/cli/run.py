@@ -96,7 +96,7 @@ def _summary_table(report: dict):
 @click.option("--fps", type=float, default=None, help="Source frame rate (folders: default 30; overrides a file's or camera's).")
 @click.option("--engine", "engine_path", type=click.Path(dir_okay=False), required=True, help=f"Engine file: {describe_kinds()}.")
 @click.option("--card", "card_path", type=click.Path(dir_okay=False), default=None,
-              help="Model card JSON for an engine that carries none (a trtexec plan, a lost sidecar); see README.")
+              help="Model card JSON for an engine that carries none (a trtexec plan, a lost sidecar); see docs/formats.md.")
 @click.option("--device", default=None, help="cpu or cuda (default: the backend's best).")
 @click.option("--realtime/--no-realtime", default=None,
               help="Pace a file at its fps and drop frames the engine cannot keep up with (default: no for files; cameras and URLs are always real time).")
