@@ -16,7 +16,12 @@ import cv2
 import numpy as np
 
 from flame.core.errors import ConfigError, first_line
+from flame.runtime.overlay_text import draw_legend, draw_status, heads_up_parts, legend_classes, status_layout
 from flame.runtime.stream_result import FrameResult
+
+__all__ = ["FOURCC", "VideoOutput", "WindowOutput", "colorize", "display_problem", "draw_legend", "draw_overlay",
+           "heads_up_text",
+           "legend_classes", "palette_lut"]
 
 #: Container suffix -> FourCC that this OpenCV's FFmpeg writes without extra codecs.
 FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
@@ -53,74 +58,13 @@ def colorize(labels: np.ndarray, lut: np.ndarray) -> np.ndarray:
 
 
 def heads_up_text(result: FrameResult) -> str:
-    """The heads-up line: latency, output fps, k at the source fps.
-
-    Args:
-        result: the frame's result.
+    """The heads-up line in full: latency, engine, output fps, k at the source fps, dropped.
 
     Returns:
-        For example ``latency 41.2 ms  engine 38.0 ms  12.3 fps  k=2 @ 30 fps``.
+        For example ``latency 41.2 ms  engine 38.0 ms  12.3 fps  k=2 @ 30 fps  dropped 0``; the overlay
+        shortens or wraps it to the frame (:func:`flame.runtime.overlay_text.status_layout`).
     """
-    stats = result.stats
-    k = f"k={stats.k} @ {stats.fps:.4g} fps" if stats.k is not None and stats.fps else "k=?"
-    return (f"latency {stats.latency_ms:.1f} ms  engine {stats.engine_ms:.1f} ms  "
-            f"{stats.fps_out:.1f} fps  {k}  dropped {stats.dropped}")
-
-
-def legend_classes(labels: np.ndarray, num_classes: int, limit: int) -> list[int]:
-    """The class ids on screen, in id order (the ``limit`` largest when more are).
-
-    Args:
-        labels: integer ``[H, W]`` label map as shown.
-        num_classes: ids at or above it (void, out of range) are left out.
-        limit: the most entries that fit.
-
-    Returns:
-        Class ids, ascending.
-    """
-    ids = labels if labels.dtype == np.uint8 else np.clip(labels, 0, 255).astype(np.uint8)  # engines give uint8
-    counts = np.bincount(ids.ravel(), minlength=256)[:num_classes]
-    present = np.flatnonzero(counts)
-    if len(present) > limit:
-        present = np.sort(present[np.argsort(-counts[present], kind="stable")[:max(0, limit)]])
-    return [int(c) for c in present]
-
-
-def draw_legend(canvas: np.ndarray, labels: np.ndarray, class_names: Sequence[str], lut: np.ndarray,
-                top: int = 0, scale: float = 0.4) -> list[tuple[int, int, int, int]]:
-    """Draw, at the right edge below ``top``, a swatch and the name of each class on screen (in place).
-
-    Args:
-        canvas: the BGR image to draw on.
-        labels: the label map as shown (the canvas's size).
-        class_names: name per class id.
-        lut: from :func:`palette_lut` (the swatch colours).
-        top: first row free for the legend (below the heads-up line).
-        scale: font scale.
-
-    Returns:
-        The swatches as ``(x0, y0, x1, y1)`` (exclusive ends), one per class drawn, in id order.
-    """
-    height, width = canvas.shape[:2]
-    row = int(round(22 * scale)) + 6
-    classes = legend_classes(labels, len(class_names), (height - top - 4) // row)
-    if not classes:
-        return []
-    font, thickness = cv2.FONT_HERSHEY_SIMPLEX, max(1, int(round(scale * 1.5)))
-    text_w = max(cv2.getTextSize(class_names[c], font, scale, thickness)[0][0] for c in classes)
-    swatch = row - 6
-    x0 = max(0, width - (swatch + text_w + 14))
-    y0, y1 = top + 2, min(height, top + 4 + row * len(classes))
-    canvas[y0:y1, x0:] //= 3  # a dark panel so the names read on any frame
-    boxes = []
-    for i, c in enumerate(classes):
-        y = top + 4 + i * row
-        box = (x0 + 4, y, min(width, x0 + 4 + swatch), min(height, y + swatch))
-        canvas[box[1]:box[3], box[0]:box[2]] = lut[c, 0]
-        cv2.putText(canvas, class_names[c], (box[2] + 5, y + swatch - 1), font, scale, (255, 255, 255), thickness,
-                    cv2.LINE_AA)
-        boxes.append(box)
-    return boxes
+    return "  ".join(heads_up_parts(result.stats))
 
 
 def draw_overlay(result: FrameResult, lut: np.ndarray, alpha: float = 0.5,
@@ -143,13 +87,10 @@ def draw_overlay(result: FrameResult, lut: np.ndarray, alpha: float = 0.5,
         labels = cv2.resize(labels if labels.dtype == np.uint8 else np.clip(labels, 0, 255).astype(np.uint8),
                             (width, height), interpolation=cv2.INTER_NEAREST)
     canvas = cv2.addWeighted(image, 1.0 - alpha, colorize(labels, lut), alpha, 0.0)
-    scale = max(0.4, width / 1400.0)
-    bar = int(28 * scale) + 6
-    canvas[:bar] //= 3  # darken the strip under the text so it reads on any frame
-    cv2.putText(canvas, heads_up_text(result), (6, bar - 8), cv2.FONT_HERSHEY_SIMPLEX, scale * 0.9,
-                (255, 255, 255), max(1, int(round(scale * 1.5))), cv2.LINE_AA)
+    layout = status_layout(result.stats, height, width)  # text sized to the frame, wrapped to fit it
+    draw_status(canvas, layout)
     if class_names:
-        draw_legend(canvas, labels, class_names, lut, top=bar, scale=scale)
+        draw_legend(canvas, labels, class_names, lut, top=layout.bar)
     return canvas
 
 

@@ -246,6 +246,7 @@ def test_overlay_blends_the_palette(tmp_path):
 def test_overlay_legend_names_the_classes_on_screen_in_their_colours():
     from flame.runtime.frames import Frame
     from flame.runtime.overlay import draw_legend, legend_classes
+    from flame.runtime.overlay_text import status_layout
     from flame.runtime.stream import FrameResult, LiveStats
 
     names = ["road", "car", "person", "sky"]
@@ -257,7 +258,7 @@ def test_overlay_legend_names_the_classes_on_screen_in_their_colours():
     result = FrameResult(Frame(image, 0, 0, 0.0), (), labels, 41.0, 38.0, LiveStats(41.0, 38.0, 12.0, 2, 30.0, 1, 0))
     plain = draw_overlay(result, lut)
     canvas = draw_overlay(result, lut, class_names=names)
-    boxes = draw_legend(plain.copy(), labels, names, lut, top=17)  # the layout draw_overlay uses at this width
+    boxes = draw_legend(plain.copy(), labels, names, lut, top=status_layout(result.stats, 120, 240).bar)  # as drawn
     assert len(boxes) == 2  # one entry per class on screen
     for (x0, y0, x1, y1), cls in zip(boxes, [0, 2]):
         # The swatch is the class's palette colour (BGR), unblended.
