@@ -19,6 +19,7 @@ from flame.cli.common import handle_errors  # noqa: E402
 from flame.cli.ui import console, fmt, out, table  # noqa: E402
 from flame.runtime.forecast import FORECASTERS  # noqa: E402
 from flame.runtime.engines import describe_kinds  # noqa: E402
+from flame.runtime.progress_log import LOG_EVERY_S, ProgressLog  # noqa: E402
 
 
 class StatusLine:
@@ -117,9 +118,12 @@ def _summary_table(report: dict):
                    "latency then runs to the forecast labels.")
 @click.option("--extra-latency-ms", type=float, default=0.0, show_default=True,
               help="Delay after the labels are ready (actuation, transport) that the forecast also covers.")
-@handle_errors(flags={"duration_s": "--duration", "stall_timeout_s": "--stall-timeout"})
+@click.option("--log-every", type=float, default=LOG_EVERY_S, show_default=True,
+              help="When stderr is not a terminal (systemd, docker, a pipe): a progress line (frames, fps, latency "
+                   "p50, dropped) at most every S seconds; 0 for none.")
+@handle_errors(flags={"duration_s": "--duration", "stall_timeout_s": "--stall-timeout", "log_every": "--log-every"})
 def main(camera, video, frames_dir, url, bag, topic, fps, engine_path, card_path, device, realtime, show, save, save_bag,
-         report_path, max_frames, duration, warmup, reconnect, stall_timeout, forecast, extra_latency_ms):
+         report_path, max_frames, duration, warmup, reconnect, stall_timeout, forecast, extra_latency_ms, log_every):
     """Run an engine on a camera, video, image folder, ROS 2 bag or stream, measuring per-frame latency."""
     from flame.runtime.engines import load_engine
     from flame.runtime.forecast import make_forecaster
@@ -157,6 +161,8 @@ def main(camera, video, frames_dir, url, bag, topic, fps, engine_path, card_path
             outputs.append(BagOutput(save_bag, source))
         if not window and sys.stderr.isatty():
             outputs.append(StatusLine())
+        elif not sys.stderr.isatty():  # systemd, docker, a pipe: a plain line now and then instead
+            outputs.append(ProgressLog(log_every))
         where = source.describe()
         console.print(f"{source.kind} {where.get('path') or where.get('url') or where.get('camera')}: "
                       f"{format_size(where['size'])} at {fmt(source.fps, 3)} fps ({source.fps_from}), "

@@ -193,3 +193,28 @@ def test_the_size_formatter_writes_height_first():
 
     assert format_size((512, 1024)) == "512x1024" and format_size(np.zeros((240, 320, 3)).shape[:2]) == "240x320"
     assert parse_size(format_size((576, 768))) == (576, 768)
+
+
+def test_without_a_terminal_a_progress_line_comes_at_most_every_interval(files):
+    # Issue 22: under a pipe (systemd, docker) a long run printed nothing until it ended.
+    import re
+
+    tmp, engine, _ = files
+    video = write_video(tmp / "long.avi", 48, fps=24)  # two seconds in real time
+    began = time.monotonic()
+    done = subprocess.run([*RUN, "--video", str(video), "--engine", str(engine), "--realtime", "--log-every", "0.5"],
+                          capture_output=True, text=True, timeout=120)
+    took = time.monotonic() - began
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("flame-run:")]
+    pattern = r"flame-run: (\d+) frames, [\d.]+ fps, latency p50 [\d.]+ ms, dropped (\d+)"
+    assert lines and all(re.fullmatch(pattern, line) for line in lines), done.stderr
+    # At most one line per interval of the run (the first after one interval), frame counts rising.
+    assert 2 <= len(lines) <= took / 0.5, (lines, took)
+    counts = [int(re.fullmatch(pattern, line).group(1)) for line in lines]
+    assert counts == sorted(counts) and counts[-1] <= 48
+    assert "\r" not in done.stderr  # no terminal status line in a log
+    # --log-every 0: no progress lines.
+    quiet = subprocess.run([*RUN, "--video", str(video), "--engine", str(engine), "--log-every", "0"],
+                           capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == 0 and "flame-run:" not in quiet.stderr, quiet.stderr
