@@ -156,4 +156,6 @@ def load_folder(root: str | os.PathLike, split: str | None = None) -> SequenceDa
             f"{folder} holds no sequence folders: expected <sequence>/frames/*.png beside {META}"
         )
     sequences: list[Sequence] = [FolderSequence(p, fps, len(classes), ignore_index) for p in sequence_dirs]
-    return SequenceDataset(str(folder), classes, palette, sequences, fps, VOID, {"meta": meta})
+    # Named as given ("syn/val"), except a name that says nothing ("." or ".."): the folder's own name then.
+    name = str(folder) if folder.name not in ("", ".", "..") else folder.resolve().name
+    return SequenceDataset(name, classes, palette, sequences, fps, VOID, {"meta": meta})

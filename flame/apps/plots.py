@@ -24,18 +24,44 @@ def _pyplot() -> Any:
     return plt
 
 
-def _flame_vs_latency(ax: Any, flame_by_k: dict[int, float], fps: float, operating: tuple[float, float] | None,
-                      label: str | None = None) -> None:
-    """Step curve: FLAME at k holds for latencies in ((k-1)/fps, k/fps]."""
-    ks = sorted(flame_by_k)
+#: Line style, marker and width per curve of :func:`plot_modes`, in order: each curve drawn over the ones
+#: before it, thinner and dashed, so equal curves (a model and the same model with a forecast) both show.
+CURVE_STYLES = (("-", "o", 3.0), ("--", "s", 2.2), ("-.", "^", 1.6), (":", "D", 1.4))
+
+
+def step_points(flame_by_k: dict[int, float], fps: float) -> tuple[list[float], list[float]]:
+    """The step curve's vertices: FLAME at k holds for latencies in ((k-1)/fps, k/fps].
+
+    Consecutive offsets join with a vertical riser; a gap (an offset not
+    scored) leaves a break (NaN), never a slanted line: FLAME is a step
+    function of latency. k = 0 is the single latency 0.
+    """
     interval_ms = 1000.0 / fps
-    xs, ys = [], []
-    for k in ks:
+    xs: list[float] = []
+    ys: list[float] = []
+    previous = None
+    for k in sorted(flame_by_k):
+        if previous is not None and k != previous + 1:
+            xs.append(float("nan"))
+            ys.append(float("nan"))
         left = max(0.0, (k - 1) * interval_ms) if k else 0.0
         xs += [left, k * interval_ms]
         ys += [flame_by_k[k], flame_by_k[k]]
-    line = ax.plot(xs, ys, "-", label=label)[0]
-    ax.plot([k * interval_ms for k in ks], [flame_by_k[k] for k in ks], "o", color=line.get_color(), ms=4)
+        previous = k
+    return xs, ys
+
+
+def _flame_vs_latency(ax: Any, flame_by_k: dict[int, float], fps: float, operating: tuple[float, float] | None,
+                      label: str | None = None, style: tuple[str, str, float] = CURVE_STYLES[0],
+                      zorder: float = 2.0) -> None:
+    """Step curve of FLAME against latency (:func:`step_points`), a marker at each k/fps."""
+    ks = sorted(flame_by_k)
+    interval_ms = 1000.0 / fps
+    xs, ys = step_points(flame_by_k, fps)
+    linestyle, marker, width = style
+    line = ax.plot(xs, ys, linestyle, label=label, lw=width, zorder=zorder)[0]
+    ax.plot([k * interval_ms for k in ks], [flame_by_k[k] for k in ks], marker, color=line.get_color(), ms=4,
+            zorder=zorder)
     if operating is not None:
         ax.plot([operating[0]], [operating[1]], "*", color="crimson", ms=14, zorder=5)
         ax.annotate(f"engine: {operating[0]:.1f} ms, FLAME {operating[1]:.3f}", operating,
@@ -99,9 +125,10 @@ def plot_modes(rows: Sequence[dict[str, Any]], fps: float, path: str | os.PathLi
     """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
-    for row in rows:
+    for i, row in enumerate(rows):
         flame_by_k = {int(k): v for k, v in row["flame_by_k"].items()}
-        _flame_vs_latency(ax, flame_by_k, fps, None, label=row["mode"])
+        _flame_vs_latency(ax, flame_by_k, fps, None, label=row["mode"], style=CURVE_STYLES[i % len(CURVE_STYLES)],
+                          zorder=2.0 + i)
     if rows:
         measured = rows[0]["latency_ms"]["value"]
         ax.axvline(measured, color="crimson", ls="--", lw=1, label=f"measured {measured:.1f} ms")
@@ -125,23 +152,26 @@ def _label_points(ax: Any, labels: Sequence[tuple[str, tuple[float, float]]]) ->
     ax.set_ylim(ax.get_ylim())
     placed: list[tuple[float, float, float]] = []  # label box: left x, bottom y, right x, in points
     scale = 72.0 / ax.figure.dpi
+    edge = ax.bbox.x1 * scale  # the axes' right edge, in points
     for text, point in sorted(labels, key=lambda item: item[1]):
         x, y = (value * scale for value in ax.transData.transform(point))
         # A 7-point label is about 4.2 points per character wide and 9 points high; it starts 6 points right
-        # of its point and 4 above, and moves up a line while its box would meet a placed one.
+        # of its point (left of it when it would cross the right edge) and 4 above, and moves up a line while
+        # its box would meet a placed one.
         width, lift = 4.2 * len(text), 4.0
-        while any(left < x + 6 + width and x + 6 < right and abs(bottom - (y + lift)) < 9
+        start = x + 6 if x + 6 + width <= edge - 4 else x - 6 - width
+        while any(left < start + width and start < right and abs(bottom - (y + lift)) < 9
                   for left, bottom, right in placed):
             lift += 9.0
-        placed.append((x + 6, y + lift, x + 6 + width))
-        ax.annotate(text, point, textcoords="offset points", xytext=(6, lift), fontsize=7)
+        placed.append((start, y + lift, start + width))
+        ax.annotate(text, point, textcoords="offset points", xytext=(start - x, lift), fontsize=7)
 
 
 def plot_choices(rows: Sequence[Any], fps: float, path: str | os.PathLike, title: str) -> Path:
     """``flame-bench``'s choice: FLAME against latency p50, one point per scored row.
 
     The best row is starred, the Pareto front (no other row both faster and
-    higher in FLAME) is drawn as a line, and dotted verticals mark the frame
+    higher in FLAME) is drawn as a staircase (the best FLAME within a latency budget), and dotted verticals mark the frame
     intervals where k steps up.
 
     Args:
@@ -159,8 +189,9 @@ def plot_choices(rows: Sequence[Any], fps: float, path: str | os.PathLike, title
         ax.plot([row.latency_p50_ms], [row.flame], "o", color="steelblue", ms=6)
     front = pareto_front(list(scored))
     if front:
+        # A staircase: the best FLAME reachable within a latency budget holds until the next faster-than-budget row.
         ax.plot([r.latency_p50_ms for r in front], [r.flame for r in front], "-", color="gray", lw=1,
-                label="Pareto front")
+                drawstyle="steps-post", label="Pareto front")
     best = next((r for r in scored if r.best), None)
     if best is not None:
         ax.plot([best.latency_p50_ms], [best.flame], "*", color="crimson", ms=16, zorder=5,

@@ -32,16 +32,30 @@ out = Console(markup=False, soft_wrap=True, width=_width(sys.stdout))
 
 @contextlib.contextmanager
 def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr; yields a ``(done, total)`` callback."""
+    """A progress bar on stderr; yields a ``(done, total)`` callback.
+
+    The bar appears at the first report of work (a known total or something
+    done), so a command that fails before it starts prints its one-line error
+    alone, not an empty ``0/?`` bar above it.
+    """
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task(description, total=None)
+    bar = Progress(*columns, console=console, transient=False)
+    tasks: list[Any] = []
 
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+    def update(done: int, total: int) -> None:
+        if not tasks:
+            if not done and total is None:
+                return
+            bar.start()
+            tasks.append(bar.add_task(description, total=total))
+        bar.update(tasks[0], completed=done, total=total)
 
+    try:
         yield update
+    finally:
+        if tasks:
+            bar.stop()
 
 
 def fmt(value: Any, digits: int = 4) -> str:

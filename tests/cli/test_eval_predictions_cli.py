@@ -167,3 +167,20 @@ def test_forecast_flow_on_ground_truth_beats_none_and_charges_its_cost(tmp_path)
     assert none["latency_ms"]["forecast_ms"] == 0 and none["latency_ms"]["value"] == 50
     # Each sequence's first frame (scored against the second) has no earlier frame: forecast with none.
     assert flow["forecast"]["fallbacks"] == 2
+
+
+def test_an_error_before_scoring_is_one_line_and_a_dot_root_is_named(synth, tmp_path):
+    # Issue 22: an empty "scoring ... 0/?" bar came before the one-line error; "--data-root ." titled "FLAME on .".
+    empty = tmp_path / "none"
+    empty.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "flame.cli.eval", "--predictions", str(empty), "--dataset", "folder",
+                           "--data-root", str(synth), "--latency", "50"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [proc.stderr.strip()] and proc.stderr.startswith("error: "), proc.stderr
+    preds = truth_predictions(synth, tmp_path / "preds")
+    proc = subprocess.run([sys.executable, "-m", "flame.cli.eval", "--predictions", str(preds), "--dataset", "folder",
+                           "--data-root", ".", "--split", "nowhere"], cwd=synth / "val", capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "FLAME on val\n" in proc.stdout and "FLAME on ." not in proc.stdout
+    assert "scoring" in proc.stderr  # the bar is still drawn once there is work to show
