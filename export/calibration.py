@@ -7,7 +7,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from flame.core.errors import ConfigError, DataError
+from flame.core.errors import ConfigError, DataError, param
 from flame.evaluation.datasets import SequenceDataset
 
 #: Calibration windows drawn by default.
@@ -29,11 +29,11 @@ def calibration_windows(dataset: SequenceDataset, window: int, size: tuple[int, 
     import cv2
 
     if count < 1:
-        raise ConfigError(f"{{calibration_frames}} must be a positive number of windows, found {count}")
+        raise ConfigError(f"{param('calibration_frames')} must be a positive number of windows, found {count}")
     candidates = [(seq, i) for seq in dataset.sequences for i in range(window - 1, seq.num_frames)]
     if len(candidates) < count:
         raise DataError(f"calibration data set {dataset.name} has {len(candidates)} input windows of {window} "
-                        f"frame(s), fewer than the {count} asked for by {{calibration_frames}}")
+                        f"frame(s), fewer than the {count} asked for by {param('calibration_frames')}")
     height, width = size
     picks = np.linspace(0, len(candidates) - 1, count).round().astype(int)
     out = []

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from flame.core.errors import ConfigError, DataError
+from flame.core.errors import ConfigError, DataError, param
 from flame.evaluation.datasets.base import ArraySequence, SequenceDataset, check_names
 from flame.evaluation.datasets.synthetic import cache_root
 from flame.evaluation.reference import Reference, cache_folder, file_hash, is_cached, reference_labels
@@ -47,7 +47,7 @@ def open_footage_data(spec: FootageSpec) -> tuple[SequenceDataset, SequenceDatas
         SourceError, EngineError: when the footage or the teacher cannot be read.
     """
     if not spec.teacher:
-        raise ConfigError(f"{{dataset}} {spec.kind} has no labels of its own: give {{teacher}} ENGINE to label it")
+        raise ConfigError(f"{param('dataset')} {spec.kind} has no labels of its own: give {param('teacher')} ENGINE to label it")
     teacher_path = Path(spec.teacher)
     if teacher_path.is_dir():
         raise ConfigError(f"teacher {teacher_path} is a folder: give the teacher's engine file", parameter="teacher")

@@ -16,7 +16,7 @@ from typing import Any, Callable, ContextManager, Iterator
 
 from flame.apps.assess import choose_latency, evaluate_engine
 from flame.core.card import ModelCard
-from flame.core.errors import ConfigError, DataError
+from flame.core.errors import ConfigError, DataError, param
 from flame.evaluation.datasets.base import SequenceDataset
 from flame.evaluation.datasets.footage import footage_dataset
 from flame.evaluation.reference import Reference, cache_folder, file_hash, is_cached, reference_labels
@@ -61,7 +61,7 @@ def check_teacher(teacher: ModelCard, engine: ModelCard, force: bool) -> None:
     if tuple(teacher.input_size) != tuple(engine.input_size) and not force:
         raise ConfigError(f"the reference takes {teacher.input_size[0]}x{teacher.input_size[1]} frames and the "
                           f"engine {engine.input_size[0]}x{engine.input_size[1]}; its labels are resized to the "
-                          "frames either way: pass {force} to score against it anyway", parameter="reference")
+                          f"frames either way: pass {param('force')} to score against it anyway", parameter="reference")
 
 
 def label_footage(request: FootageRequest, engine: Engine, footage: Footage,
