@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Sequence as TypingSequence
 import cv2
 import numpy as np
 
-from flame.core.errors import ConfigError, DataError
+from flame.core.errors import ConfigError, DataError, param
 from flame.evaluation.confusion import ConfusionMatrix
 from flame.evaluation.datasets.base import Sequence, SequenceDataset
 from flame.evaluation.streaming import EPS, Job, LatencyCycle, assign, schedule
@@ -282,7 +282,7 @@ def require_history(dataset: SequenceDataset, k: int, history: int = 0) -> None:
             f"data set {dataset.name} is too short for k = {k}"
             + (f" with a window reaching {history} frame(s) back" if history else "")
             + f": the latest annotated frame is frame {reach} of its sequence, so no prediction can be paired; "
-            "use a data set with longer sequences, a lower latency or a higher {fps}"
+            f"use a data set with longer sequences, a lower latency or a higher {param('fps')}"
         )
 
 

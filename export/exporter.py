@@ -18,7 +18,7 @@ import numpy as np
 
 from flame.core.card import OUTPUTS, ModelCard, precision_of, precision_tag
 from flame.core.deps import require_extra
-from flame.core.errors import ConfigError
+from flame.core.errors import ConfigError, param
 from flame.export.calibration import DEFAULT_CALIBRATION_FRAMES
 from flame.export.formats import EXPORT_FORMATS, FORMATS, ExportFormat, ExportJob, Int8Job
 from flame.export.overwrite import check_overwrite
@@ -66,11 +66,11 @@ def format_of(out: str | os.PathLike | None, fmt: str | None) -> str:
     if fmt is None:
         if out is not None and by_suffix is None:
             known = [s for f in EXPORT_FORMATS.values() for s in f.suffixes]
-            raise ConfigError(f"cannot tell the format of {out}: name it *{' or *'.join(known)} or pass {{fmt}}")
+            raise ConfigError(f"cannot tell the format of {out}: name it *{' or *'.join(known)} or pass {param('fmt')}")
         return by_suffix or "onnx"
     if out is not None and by_suffix != fmt:
         wanted = " or *".join(EXPORT_FORMATS[fmt].suffixes)
-        raise ConfigError(f"output {out} does not fit {{fmt}} {fmt}: name it *{wanted}")
+        raise ConfigError(f"output {out} does not fit {param('fmt')} {fmt}: name it *{wanted}")
     return fmt
 
 
@@ -94,9 +94,9 @@ def check_options(out: str | os.PathLike | None, fmt: str | None, output: str, f
     """
     exporter = EXPORT_FORMATS[format_of(out, fmt)]
     if output not in OUTPUTS:
-        raise ConfigError(f"{{output}} must be {' or '.join(OUTPUTS)}, found {output!r}")
+        raise ConfigError(f"{param('output')} must be {' or '.join(OUTPUTS)}, found {output!r}")
     if fp16 and int8:
-        raise ConfigError("{fp16} and {int8} exclude each other: choose one precision")
+        raise ConfigError(f"{param('fp16')} and {param('int8')} exclude each other: choose one precision")
     target = int8_target_of(exporter, int8, int8_target)
     if exporter.require is not None:
         exporter.require()
@@ -114,14 +114,14 @@ def int8_target_of(exporter: ExportFormat, int8: bool, target: str | None) -> st
 
     if not int8:
         if target is not None:
-            raise ConfigError(f"{{int8_target}} {target!r} applies to {{int8}} exports only")
+            raise ConfigError(f"{param('int8_target')} {target!r} applies to {param('int8')} exports only")
         return None
     if not exporter.int8_targets:
         holders = " or ".join(f.name for f in EXPORT_FORMATS.values() if f.int8_targets)
-        raise ConfigError(f"{{fmt}} {exporter.name} has no INT8 form; INT8 is exported with {{fmt}} {holders}")
+        raise ConfigError(f"{param('fmt')} {exporter.name} has no INT8 form; INT8 is exported with {param('fmt')} {holders}")
     target = check_target(target or exporter.int8_targets[0])
     if target not in exporter.int8_targets:
-        raise ConfigError(f"{{fmt}} {exporter.name} holds {{int8_target}} {' or '.join(exporter.int8_targets)} "
+        raise ConfigError(f"{param('fmt')} {exporter.name} holds {param('int8_target')} {' or '.join(exporter.int8_targets)} "
                           f"only, not {target!r}")
     return target
 

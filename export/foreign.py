@@ -18,7 +18,7 @@ import numpy as np
 
 from flame.core.sizes import format_size
 from flame.core.card import ModelCard, precision_of, precision_tag
-from flame.core.errors import ConfigError, DataError, first_line
+from flame.core.errors import ConfigError, DataError, first_line, param
 from flame.export.calibration import DEFAULT_CALIBRATION_FRAMES
 from flame.export.exporter import ExportResult, check_options, format_of, int8_job_of, verify_artifact
 from flame.export.formats import EXPORT_FORMATS, ExportJob
@@ -53,7 +53,7 @@ def read_classes(spec: str | os.PathLike | None, count: int | None) -> tuple[lis
     palette = None
     if spec is None:
         if count is None:
-            raise ConfigError("the model outputs class ids, so its class count is unknown: give its {classes} "
+            raise ConfigError(f"the model outputs class ids, so its class count is unknown: give its {param('classes')} "
                               "(cityscapes, or a file with one class name per line)")
         return [f"class_{i}" for i in range(count)], None
     if str(spec) in NAMED_CLASSES:
@@ -71,7 +71,7 @@ def read_classes(spec: str | os.PathLike | None, count: int | None) -> tuple[lis
             raise ConfigError(f"class file {path} names no class", parameter="classes")
         source = f"{path}"
     if count is not None and len(names) != count:
-        raise ConfigError(f"{source} has {len(names)} classes but the model outputs {count} channels ({{classes}})")
+        raise ConfigError(f"{source} has {len(names)} classes but the model outputs {count} channels ({param('classes')})")
     if len(names) > 255:
         raise ConfigError(f"uint8 label maps hold at most 255 classes, {source} has {len(names)}", parameter="classes")
     return names, palette
@@ -116,23 +116,23 @@ def _session(model: Any, source: str) -> Any:
 
 def _check_window(channels: int | str | None, window: int, source: str) -> None:
     if window < 1:
-        raise ConfigError(f"expected a {{window}} of at least 1 frame, found {window}")
+        raise ConfigError(f"expected a {param('window')} of at least 1 frame, found {window}")
     if isinstance(channels, int) and channels != 3 * window:
         hint = f"; a window of {channels // 3} frames would fit" if channels % 3 == 0 else ""
         raise ConfigError(f"{source} takes {channels} input channels but a window of {window} frame"
-                          f"{'s' if window > 1 else ''} gives {3 * window}{hint} ({{window}})")
+                          f"{'s' if window > 1 else ''} gives {3 * window}{hint} ({param('window')})")
 
 
 def _input_size(static: tuple[int, int] | None, size: tuple[int, int] | None, source: str) -> tuple[int, int]:
     if size is not None:
         if min(size) <= 0:
-            raise ConfigError(f"expected a positive input {{size}}, found {format_size(size)}")
+            raise ConfigError(f"expected a positive input {param('size')}, found {format_size(size)}")
         if static is not None and tuple(size) != static:
             raise ConfigError(f"{source} has a fixed input size {format_size(static)}; asked for "
-                              f"{{size}} {format_size(size)}")
+                              f"{param('size')} {format_size(size)}")
         return int(size[0]), int(size[1])
     if static is None:
-        raise ConfigError(f"{source} has dynamic spatial axes: give the input size ({{size}} HxW)")
+        raise ConfigError(f"{source} has dynamic spatial axes: give the input size ({param('size')} HxW)")
     return static
 
 
@@ -150,7 +150,7 @@ def probe(session: Any, io: Any, window: int, size: tuple[int, int], source: str
         return np.asarray(session.run([io.output_name], {io.input_name: x})[0])
     except Exception as exc:  # ORT's own exception types
         raise ConfigError(f"{source} does not run at input size {format_size(size)} ({first_line(exc, 160)}); "
-                          "networks that downsample need a {size} divisible by their stride (often 8, 16 or 32)"
+                          f"networks that downsample need a {param('size')} divisible by their stride (often 8, 16 or 32)"
                           ) from exc
 
 
@@ -222,12 +222,12 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
     if exporter.write_graph is None:
         graph_formats = [f.name for f in EXPORT_FORMATS.values() if f.write_graph is not None]
         raise ConfigError(f"a {exporter.name} artifact is made from a torch module; an ONNX model exports to "
-                          f"{' or '.join(graph_formats)} ({{fmt}})")
+                          f"{' or '.join(graph_formats)} ({param('fmt')})")
     exporter, int8_target = check_options(out, fmt, output, fp16, int8, int8_target)
     model_path = Path(model_path)
     out = Path(out) if out is not None else default_foreign_output(model_path, exporter.name, fp16, int8)
     if out.resolve() == model_path.resolve():
-        raise ConfigError(f"the artifact would overwrite the model {model_path}: name another output ({{out}})")
+        raise ConfigError(f"the artifact would overwrite the model {model_path}: name another output ({param('out')})")
     pre = preprocessing(mean, std, channels, scale)
     source = model_path.name
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from flame.core.errors import ConfigError, DataError, EngineError, first_line
+from flame.core.errors import ConfigError, DataError, EngineError, first_line, param
 from flame.export.foreign_ends import PREFIX_OUT, SUFFIX_IN, prefix_graph, suffix_graph
 from flame.export.host_reference import Preprocessing
 
@@ -101,7 +101,7 @@ def inspect_graph(model: Any, input_name: str | None = None, output_name: str | 
         raise DataError(f"{source} has no graph {'input' if not inputs else 'output'}")
     if input_name is None and len(inputs) > 1:
         raise ConfigError(f"{source} has {len(inputs)} inputs ({', '.join(v.name for v in inputs)}): "
-                          "name the one that takes the image ({input_name})")
+                          f"name the one that takes the image ({param('input_name')})")
     chosen_in = _pick(inputs, input_name, "input", source)
     chosen_out = _pick(outputs, output_name, "output", source)
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from flame.core.sizes import format_size
 from flame.core.card import ModelCard
-from flame.core.errors import ConfigError, first_line
+from flame.core.errors import ConfigError, first_line, param
 from flame.export.exporter import ExportResult, export_model
 from flame.trainer.deploy import module_device
 
@@ -53,13 +53,13 @@ def probe_module(module: nn.Module, card: ModelCard) -> tuple[int, ...]:
             shape = tuple(module(x).shape)
     except Exception as exc:  # whatever the user's module raises at this size
         raise ConfigError(f"the module fails on input [1, {3 * card.window}, {height}, {width}] "
-                          f"({first_line(exc, 160, typed=True)}); check the card's {{input_size}} and {{window}}"
+                          f"({first_line(exc, 160, typed=True)}); check the card's {param('input_size')} and {param('window')}"
                           ) from exc
     if len(shape) != 4 or shape[0] != 1:
         raise ConfigError(f"the module returns shape {list(shape)}; expected logits [1, C, h, w]")
     if shape[1] != card.num_classes:
         raise ConfigError(f"the card names {card.num_classes} classes but the module returns {shape[1]} channels "
-                          "({num_classes})")
+                          f"({param('num_classes')})")
     if shape[2] > height or shape[3] > width:
         raise ConfigError(f"the module returns logits of {format_size(shape[2:])}, larger than its input "
                           f"{format_size((height, width))}")

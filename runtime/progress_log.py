@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Callable, TextIO
 
-from flame.core.errors import ConfigError
+from flame.core.errors import ConfigError, param
 from flame.runtime.stream_result import FrameResult
 
 #: Seconds between two lines by default (``flame-run --log-every``).
@@ -34,7 +34,7 @@ class ProgressLog:
     def __init__(self, interval_s: float = LOG_EVERY_S, stream: TextIO | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if not interval_s >= 0:
-            raise ConfigError(f"expected {{log_every}} >= 0 seconds, found {interval_s}")
+            raise ConfigError(f"expected {param('log_every')} >= 0 seconds, found {interval_s}")
         self.interval_s = interval_s
         self._stream = stream
         self._clock = clock

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flame.core.errors import ConfigError
+from flame.core.errors import ConfigError, param
 from flame.runtime.file_sources import IMAGE_SUFFIXES, ArraySource, FolderSource, VideoSource
 from flame.runtime.live_sources import CameraSource, LiveSource, UrlSource, redact_url
 from flame.runtime.source_base import ASSUMED_FPS, Capture, Clock, Sleep, Source
@@ -48,16 +48,16 @@ def open_source(camera: int | None = None, video: str | os.PathLike | None = Non
     given = {k: v for k, v in (("camera", camera), ("video", video), ("frames", frames), ("url", url), ("bag", bag))
              if v is not None}
     if len(given) != 1:
-        raise ConfigError("give exactly one source: {camera} N, {video} FILE, {frames} DIR, {url} URL or {bag} BAG"
-                          + (f" (found {', '.join('{' + k + '}' for k in given)})" if given else ""))
+        raise ConfigError(f"give exactly one source: {param('camera')} N, {param('video')} FILE, {param('frames')} DIR, {param('url')} URL or {param('bag')} BAG"
+                          + (f" (found {', '.join(param(k) for k in given)})" if given else ""))
     if (camera is not None or url is not None) and realtime is False:
-        raise ConfigError("{no_realtime} needs a video or a frame folder: a camera or stream is always real time",
+        raise ConfigError(f"{param('no_realtime')} needs a video or a frame folder: a camera or stream is always real time",
                           parameter="realtime")
     if topic is not None and bag is None:
-        raise ConfigError("{topic} applies to a bag only")
+        raise ConfigError(f"{param('topic')} applies to a bag only")
     if bag is not None:
         if fps is not None:
-            raise ConfigError("a bag's frames are paced at their header stamps: {fps} does not apply to it")
+            raise ConfigError(f"a bag's frames are paced at their header stamps: {param('fps')} does not apply to it")
         from flame.runtime.bag_source import BagSource
 
         return BagSource(bag, topic, realtime=bool(realtime), clock=clock, sleep=sleep)

@@ -8,6 +8,7 @@ data and are not run.
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 import re
 import shutil
@@ -71,21 +72,23 @@ def test_site_builds_strict(tmp_path):
     assert "--latency-from" in page and "--forecast" in page
 
 
-def _env() -> dict[str, str]:
+def _env(cache: Path | None = None) -> dict[str, str]:
     import os
 
     env = dict(os.environ)
+    if cache is not None:  # data sets and footage labels the commands cache go to the test's folder
+        env["FLAME_CACHE_DIR"] = str(cache)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
     return env
 
 
 def test_tutorials_run_as_written_in_the_order_the_pages_give(tmp_path):
-    """A newcomer following the pages in order reaches a FLAME number for a foreign ONNX model."""
+    """A newcomer following the pages in order reaches a FLAME number for a foreign ONNX model on a video."""
     outputs = {}
     for page in nav_pages():
         for block in bash_blocks(DOCS / page):
             done = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=tmp_path, capture_output=True,
-                                  text=True, timeout=400, env=_env())
+                                  text=True, timeout=400, env=_env(tmp_path / "cache"))
             assert done.returncode == 0, f"{page}:\n{block}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
             outputs[page] = outputs.get(page, "") + done.stdout
     tutorials = [page for page in nav_pages() if page.startswith("tutorials/")]
@@ -93,6 +96,11 @@ def test_tutorials_run_as_written_in_the_order_the_pages_give(tmp_path):
     # The foreign model's score: a FLAME row with its k, and the wrapped engine on disk.
     assert re.search(r"FLAME \(k=\d+\)\s*│\s*[\d.]+", outputs["tutorials/own-network.md"])
     assert (tmp_path / "toy.flame.onnx").is_file()
+    footage = outputs["tutorials/own-footage.md"]
+    assert "FLAME against the teacher on video drive.avi" in footage and re.search(r"FLAME \(k=\d+\)", footage)
+    report = json.loads((tmp_path / "footage" / "flame.json").read_text())
+    assert report["footage"]["kind"] == "video" and report["reference"]["kind"] == "teacher"
+    assert (tmp_path / "drive_labels").is_dir() and (tmp_path / "runs" / "from-footage" / "best.pt").is_file()
     assert (tmp_path / "run.json").is_file() and (tmp_path / "choice.json").is_file()
 
 

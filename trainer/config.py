@@ -15,8 +15,8 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any
 
+from flame.core.errors import CheckpointError, ConfigError, param
 from flame.core.sizes import format_size
-from flame.core.errors import CheckpointError, ConfigError
 from flame.evaluation.datasets import DATASET_KINDS
 from flame.trainer.footage_data import FOOTAGE_DATASETS
 from flame.evaluation.datasets.base import SequenceDataset
@@ -151,7 +151,7 @@ RUNTIME_FIELDS = ("workers", "device", "amp", "max_val_sequences")
 
 def _positive(name: str, value: int | float | None) -> None:
     if value is not None and not value > 0:
-        raise ConfigError(f"{{{name}}} must be > 0, found {value}")
+        raise ConfigError(f"{param(name)} must be > 0, found {value}")
 
 
 def check_options(options: TrainOptions) -> None:
@@ -168,26 +168,26 @@ def check_options(options: TrainOptions) -> None:
         raise ConfigError(f"unknown data set {options.dataset!r}; choose one of {', '.join(kinds)}")
     footage = options.dataset in FOOTAGE_DATASETS
     if footage and not options.teacher:
-        raise ConfigError(f"{{dataset}} {options.dataset} has no labels of its own: give {{teacher}} ENGINE to "
+        raise ConfigError(f"{param('dataset')} {options.dataset} has no labels of its own: give {param('teacher')} ENGINE to "
                           "label every frame")
     if footage and not options.data_root:
-        raise ConfigError(f"{{dataset}} {options.dataset} needs {{data_root}}: the footage to train on")
+        raise ConfigError(f"{param('dataset')} {options.dataset} needs {param('data_root')}: the footage to train on")
     for name in ("teacher", "topic", "fps"):
         if getattr(options, name) is not None and not footage and not (options.resume and name != "fps"):
-            raise ConfigError(f"{{{name}}} applies to footage ({{dataset}} {'|'.join(FOOTAGE_DATASETS)})")
+            raise ConfigError(f"{param(name)} applies to footage ({param('dataset')} {'|'.join(FOOTAGE_DATASETS)})")
     for name in ("window", "epochs", "iters_per_epoch", "batch_size", "lr", "encoder_lr", "max_val_sequences"):
         _positive(name, getattr(options, name))
     for name in ("offset", "latency_ms", "weight_decay", "workers"):
         value = getattr(options, name)
         if value is not None and (value < 0 or not math.isfinite(value)):
-            raise ConfigError(f"{{{name}}} must be >= 0, found {value}")
+            raise ConfigError(f"{param(name)} must be >= 0, found {value}")
     for name in ("size", "crop", "input_size"):
         size = getattr(options, name)
         if size is not None:
             try:
                 check_input_size(*size)
             except ConfigError as exc:
-                raise ConfigError(f"{{{name}}}: {exc.template}") from exc
+                raise ConfigError(f"{param(name)}: {exc.template}") from exc
 
 
 def resolve_offsets(mode: str, window: int | None, offset: int | None, latency_ms: float | None,
@@ -203,13 +203,13 @@ def resolve_offsets(mode: str, window: int | None, offset: int | None, latency_m
         from_latency = frame_offset(latency_ms / 1000.0, fps)
         if offset is not None and offset != from_latency:
             raise ConfigError(
-                f"{{offset}} {offset} disagrees with {{latency_ms}} {latency_ms:g} at {fps:g} fps "
+                f"{param('offset')} {offset} disagrees with {param('latency_ms')} {latency_ms:g} at {fps:g} fps "
                 f"(k = ceil(latency*fps) = {from_latency}); give one of them"
             )
         k = from_latency
     if mode != "static" and k is None:
         raise ConfigError(
-            f"{{mode}} {mode} needs {{offset}} K or {{latency_ms}} L (the network's latency; k = ceil(L*fps/1000))"
+            f"{param('mode')} {mode} needs {param('offset')} K or {param('latency_ms')} L (the network's latency; k = ceil(L*fps/1000))"
         )
     window = window if window is not None else MODES[mode]
     trained = 0 if mode == "static" else int(k)
@@ -230,7 +230,7 @@ def check_fresh_options(options: TrainOptions) -> Recipe:
     """
     check_options(options)
     if options.model is None:
-        raise ConfigError("{model} is required (or {resume} to continue a run in {out})")
+        raise ConfigError(f"{param('model')} is required (or {param('resume')} to continue a run in {param('out')})")
     return preset_for(options.model)
 
 
@@ -253,7 +253,7 @@ def resolve_config(options: TrainOptions, train_set: SequenceDataset, frame_size
     crop = options.crop or (min(preset.crop[0], input_size[0]), min(preset.crop[1], input_size[1]))
     batch_size = options.batch_size or preset.batch_size
     if batch_size < 2 and preset.optimizer == "sgd":
-        raise ConfigError("DeepLabV3+ needs {batch_size} >= 2: its image-pooling BatchNorm sees one value "
+        raise ConfigError(f"DeepLabV3+ needs {param('batch_size')} >= 2: its image-pooling BatchNorm sees one value "
                           "per channel and sample")
     lr = options.lr if options.lr is not None else preset.lr
     if options.encoder_lr is not None:
@@ -309,8 +309,8 @@ def merge_resume(stored: TrainConfig, options: TrainOptions, source: str) -> Tra
     for name, asked, have in compare:
         if asked is not None and asked != have:
             raise CheckpointError(
-                f"{source} was trained with {{{name}}} {_show(have)}, this run asks for {{{name}}} {_show(asked)}; "
-                "resume with the same options (or none) or choose another {out}")
+                f"{source} was trained with {param(name)} {_show(have)}, this run asks for {param(name)} {_show(asked)}; "
+                f"resume with the same options (or none) or choose another {param('out')}")
     changes = {name: getattr(options, name) for name in RUNTIME_FIELDS if getattr(options, name) is not None}
     return dataclasses.replace(stored, **changes)
 

@@ -13,10 +13,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from flame.core.errors import ConfigError, DataError
+from flame.core.errors import ConfigError, DataError, param
 from flame.evaluation.datasets.base import ArraySequence, SequenceDataset, check_names
 from flame.evaluation.datasets.synthetic import cache_root
-from flame.evaluation.reference import Reference, file_hash, reference_labels
+from flame.evaluation.reference import Reference, cache_folder, file_hash, is_cached, reference_labels
 from flame.media import FOOTAGE_KINDS, interval_stats, open_footage
 from flame.media.frame_cache import decoded_frames
 from flame.runtime.engines import load_engine
@@ -47,7 +47,7 @@ def open_footage_data(spec: FootageSpec) -> tuple[SequenceDataset, SequenceDatas
         SourceError, EngineError: when the footage or the teacher cannot be read.
     """
     if not spec.teacher:
-        raise ConfigError(f"{{dataset}} {spec.kind} has no labels of its own: give {{teacher}} ENGINE to label it")
+        raise ConfigError(f"{param('dataset')} {spec.kind} has no labels of its own: give {param('teacher')} ENGINE to label it")
     teacher_path = Path(spec.teacher)
     if teacher_path.is_dir():
         raise ConfigError(f"teacher {teacher_path} is a folder: give the teacher's engine file", parameter="teacher")
@@ -57,9 +57,10 @@ def open_footage_data(spec: FootageSpec) -> tuple[SequenceDataset, SequenceDatas
         card = teacher.card
         reference = Reference("teacher", str(teacher_path), file_hash(teacher_path), card.window,
                               tuple(card.input_size))
-        # Labelling hours of footage takes a while: say what is happening before it starts.
-        print(f"footage: {footage.describe()}; the teacher {teacher_path.name} labels every frame once "
-              f"(cached in {cache})", file=sys.stderr, flush=True)
+        if not is_cached(cache_folder(cache, reference, footage)):
+            # Labelling hours of footage takes a while: say what is happening before it starts.
+            print(f"footage: {footage.describe()}; the teacher {teacher_path.name} labels every frame once "
+                  f"(cached in {cache})", file=sys.stderr, flush=True)
         labels, _, _ = reference_labels(footage, teacher, reference, cache)
     frames = decoded_frames(footage, tuple(card.input_size), cache)
     times = footage.timestamps()

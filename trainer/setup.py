@@ -18,7 +18,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
 from flame.core.card import ModelCard
-from flame.core.errors import CheckpointError, ConfigError, DataError
+from flame.core.errors import CheckpointError, ConfigError, DataError, param
 from flame.evaluation.datasets import DATASETS, SequenceDataset, SyntheticSpec, load_synthetic, open_dataset
 from flame.trainer.architectures import architecture
 from flame.trainer.checkpoint import card_of, read_checkpoint
@@ -50,13 +50,13 @@ def open_data(kind: str, root: str | None, size: tuple[int, int] | None,
     """
     if footage is not None:
         if size is not None:
-            raise ConfigError("{size} sets the frame size of the generated synthetic video; footage keeps its own "
+            raise ConfigError(f"{param('size')} sets the frame size of the generated synthetic video; footage keeps its own "
                               "(frames are used at the teacher's input size)")
         return open_footage_data(footage)
     generated = kind in DATASETS and not DATASETS[kind].needs_root and not root
     if size is not None and not generated:
-        raise ConfigError("{size} sets the frame size of the generated synthetic video; a data set on disk "
-                          "keeps its own (use {input_size} to train and deploy at another size)")
+        raise ConfigError(f"{param('size')} sets the frame size of the generated synthetic video; a data set on disk "
+                          f"keeps its own (use {param('input_size')} to train and deploy at another size)")
     if generated:
         spec = SyntheticSpec(size=tuple(size)) if size else SyntheticSpec()
         return load_synthetic("train", spec), load_synthetic("val", spec), None
@@ -162,8 +162,8 @@ def _resumed(options: TrainOptions, last: Path) -> tuple[dict[str, Any] | None, 
         stored = TrainConfig.from_dict(data.get("config"), str(last))
         return data, merge_resume(stored, options, str(last))
     if last.exists():
-        raise ConfigError(f"{last.parent} already holds a training run ({LAST}); pass {{resume}} to continue "
-                          "it or choose another {out}")
+        raise ConfigError(f"{last.parent} already holds a training run ({LAST}); pass {param('resume')} to continue "
+                          f"it or choose another {param('out')}")
     check_fresh_options(options)
     return None, None
 
@@ -219,7 +219,7 @@ def _prepare(options: TrainOptions, config: TrainConfig | None, resumed: dict[st
     if steps == 0:
         raise ConfigError(
             f"{len(train_data)} training samples make no full batch of {config.recipe.batch_size} in each of "
-            f"{ctx.world_size} process(es); lower {{batch_size}}")
+            f"{ctx.world_size} process(es); lower {param('batch_size')}")
 
     torch.manual_seed(config.seed)  # same initial weights on every rank
     model = build_model(config.model, card.num_classes, config.window)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import cv2
 
-from flame.core.errors import ConfigError
+from flame.core.errors import ConfigError, param
 from flame.core.files import staging_dir
 from flame.evaluation.datasets.base import SequenceDataset
 from flame.evaluation.datasets.synthetic_scene import (
@@ -50,7 +50,7 @@ def write_synthetic(spec: SyntheticSpec, out: str | os.PathLike, progress=None) 
     spec.validate()
     out = Path(out)
     if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"output folder {out} exists and is not empty; choose a new {{out}}")
+        raise ConfigError(f"output folder {out} exists and is not empty; choose a new {param('out')}")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = staging_dir(out.parent, out.name)
     try:

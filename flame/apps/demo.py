@@ -24,7 +24,7 @@ from typing import Any
 
 from flame.core.sizes import format_size
 from flame.apps.events import Events
-from flame.core.errors import DependencyError, FlameError
+from flame.core.errors import DependencyError, FlameError, param
 from flame.evaluation.datasets import SyntheticSpec, load_folder, write_synthetic
 from flame.evaluation.datasets.synthetic import GENERATOR_VERSION
 from flame.core.files import disk_bytes, write_json
@@ -80,7 +80,7 @@ def prepare_data(plan: DemoPlan, out: Path) -> Path:
         if stored == wanted and (root / "val").is_dir():
             return root
         raise FlameError(f"{root} holds another synthetic data set (or one from an older generator); "
-                         "remove it or choose another {out}")
+                         f"remove it or choose another {param('out')}")
     return write_synthetic(plan.spec, root)
 
 

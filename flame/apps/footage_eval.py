@@ -17,7 +17,7 @@ from typing import Any, Callable, ContextManager, Iterator
 from flame.core.sizes import format_size
 from flame.apps.assess import choose_latency, evaluate_engine
 from flame.core.card import ModelCard
-from flame.core.errors import ConfigError, DataError
+from flame.core.errors import ConfigError, DataError, param
 from flame.evaluation.datasets.base import SequenceDataset
 from flame.evaluation.datasets.footage import footage_dataset
 from flame.evaluation.reference import Reference, cache_folder, file_hash, is_cached, reference_labels
@@ -62,7 +62,7 @@ def check_teacher(teacher: ModelCard, engine: ModelCard, force: bool) -> None:
     if tuple(teacher.input_size) != tuple(engine.input_size) and not force:
         raise ConfigError(f"the reference takes {format_size(teacher.input_size)} frames and the "
                           f"engine {format_size(engine.input_size)}; its labels are resized to the "
-                          "frames either way: pass {force} to score against it anyway", parameter="reference")
+                          f"frames either way: pass {param('force')} to score against it anyway", parameter="reference")
 
 
 def label_footage(request: FootageRequest, engine: Engine, footage: Footage,

@@ -13,7 +13,7 @@ from flame.core.sizes import parse_size
 from flame.cli.ui import console
 from flame.cli.ui import out as stdout
 from flame.core.card import OUTPUTS
-from flame.core.errors import ConfigError
+from flame.core.errors import ConfigError, param
 from flame.export.calibration import DEFAULT_CALIBRATION_FRAMES
 from flame.export.formats import EXPORT_FORMATS, FORMATS
 
@@ -105,10 +105,10 @@ def main(checkpoint, out, fmt, fp16, int8, calibrate, data_root, calib_frames, i
                                     "palette", "window", "fps")
                   if given(name) == click.core.ParameterSource.COMMANDLINE]
     if not foreign and model_only:
-        named = ", ".join("{" + name + "}" for name in model_only)  # written as their flags by handle_errors
+        named = ", ".join(param(name) for name in model_only)  # written as their flags by handle_errors
         raise ConfigError(f"{named} apply to a foreign MODEL.onnx; a checkpoint carries its own card")
     if not foreign and output is not None and output not in OUTPUTS:
-        raise ConfigError(f"{{output}} for a checkpoint is {' or '.join(OUTPUTS)}, found {output!r}")
+        raise ConfigError(f"{param('output')} for a checkpoint is {' or '.join(OUTPUTS)}, found {output!r}")
 
     int8_options = {}
     if int8:
@@ -117,7 +117,7 @@ def main(checkpoint, out, fmt, fp16, int8, calibrate, data_root, calib_frames, i
                         "calibration_frames": calib_frames, "validation": validation}
     elif any(given(name) == click.core.ParameterSource.COMMANDLINE
              for name in ("int8_target", "calibrate", "data_root", "calib_frames")):
-        raise ConfigError("{int8_target}, {calibrate}, {data_root} and {calib_frames} apply to {int8} only")
+        raise ConfigError(f"{param('int8_target')}, {param('calibrate')}, {param('data_root')} and {param('calib_frames')} apply to {param('int8')} only")
 
     # The running step shows on a spinner; each step is printed once it is done, so that a
     # failure leaves only the completed steps and one error line.

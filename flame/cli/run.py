@@ -159,10 +159,11 @@ def main(camera, video, frames_dir, url, bag, topic, fps, engine_path, card_path
             from flame.runtime.bag_output import BagOutput
 
             outputs.append(BagOutput(save_bag, source))
+        progress_log = ProgressLog(log_every)  # checks --log-every with a terminal too
         if not window and sys.stderr.isatty():
             outputs.append(StatusLine())
         elif not sys.stderr.isatty():  # systemd, docker, a pipe: a plain line now and then instead
-            outputs.append(ProgressLog(log_every))
+            outputs.append(progress_log)
         where = source.describe()
         console.print(f"{source.kind} {where.get('path') or where.get('url') or where.get('camera')}: "
                       f"{format_size(where['size'])} at {fmt(source.fps, 3)} fps ({source.fps_from}), "

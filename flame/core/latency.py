@@ -9,7 +9,7 @@ from typing import Iterable
 
 import numpy as np
 
-from flame.core.errors import ConfigError
+from flame.core.errors import ConfigError, param
 
 #: The statistics every summary carries, in display order.
 STATS = ("mean", "p50", "p90", "p99", "max")
@@ -54,5 +54,5 @@ def check_delay_ms(value: float, parameter: str) -> float:
         ConfigError: naming ``parameter``, on a negative or non-finite value.
     """
     if not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
-        raise ConfigError(f"expected {{{parameter}}} >= 0 ms, found {value!r}")
+        raise ConfigError(f"expected {param(parameter)} >= 0 ms, found {value!r}")
     return float(value)

@@ -15,7 +15,7 @@ import numpy as np
 
 from flame.core.sizes import format_size
 from flame.core.deps import needs
-from flame.core.errors import SourceError, first_line
+from flame.core.errors import SourceError, first_line, param
 from flame.media.footage import Footage
 
 IMAGE = "sensor_msgs/msg/Image"
@@ -104,7 +104,7 @@ class BagFootage(Footage):
             if topic is None:
                 if len(images) > 1:
                     raise SourceError(f"bag {self.path} has {len(images)} image topics: {', '.join(sorted(images))}; "
-                                      "choose one with {topic}", parameter="topic")
+                                      f"choose one with {param('topic')}", parameter="topic")
                 topic = next(iter(images))
             elif topic not in images:
                 raise SourceError(f"bag {self.path} has no image topic {topic}; its image topics: "

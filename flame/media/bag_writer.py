@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from flame.core.deps import needs
-from flame.core.errors import ConfigError, first_line
+from flame.core.errors import ConfigError, first_line, param
 
 LABELS_TOPIC = "/flame/labels"
 LATENCY_TOPIC = "/flame/latency"
@@ -37,7 +37,7 @@ class LabelBagWriter:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         if self.path.exists():
-            raise ConfigError(f"{self.path} exists; a bag is written to a new folder: choose another {{save_bag}}")
+            raise ConfigError(f"{self.path} exists; a bag is written to a new folder: choose another {param('save_bag')}")
         # A temporary folder beside it holds the bag under its final name (the storage file is named after
         # the bag's folder), and the bag moves out of it when finished.
         self._staging = self.path.with_name(f".{self.path.name}.partial")

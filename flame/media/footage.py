@@ -15,7 +15,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from flame.core.errors import ConfigError, SourceError
+from flame.core.errors import ConfigError, SourceError, param
 from flame.core.offsets import check_fps
 
 #: Bytes of the file hashed into the fingerprint (with its size and modification time).
@@ -125,10 +125,10 @@ def open_footage(*, video: str | os.PathLike | None = None, frames: str | os.Pat
     """
     given = {name: value for name, value in (("video", video), ("frames", frames), ("bag", bag)) if value}
     if len(given) != 1:
-        raise ConfigError("give exactly one of {video}, {frames} or {bag}"
+        raise ConfigError(f"give exactly one of {param('video')}, {param('frames')} or {param('bag')}"
                           + (f" (found {', '.join(given)})" if given else ""), parameter="video")
     if topic and not bag:
-        raise ConfigError("{topic} applies to a bag only")
+        raise ConfigError(f"{param('topic')} applies to a bag only")
     kind, value = next(iter(given.items()))
     path = Path(value)
     if not path.exists():
