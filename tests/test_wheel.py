@@ -57,3 +57,13 @@ def test_the_built_wheel_holds_every_module_and_runs_when_installed(tmp_path):
                             env=env, timeout=300)
     assert doctor.returncode == 0, doctor.stderr
     assert "ONNX Runtime" in doctor.stdout and "flame-rt" in doctor.stdout
+    # Issue 22: the self-test's shipped engine is package data, and runs from the installed wheel.
+    assert {"flame/apps/selftest/probe.onnx", "flame/apps/selftest/probe.npz"} <= names
+    code = ("from flame.apps.self_test import _Rows; from flame.apps.events import Events; "
+            "from flame.apps.shipped_engine import shipped_files, shipped_rows; rows = _Rows(Events()); "
+            "shipped_rows(rows); print(shipped_files()[0]); print(*(c.status for c in rows.rows))")
+    shipped = subprocess.run([str(python), "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env,
+                             timeout=120)
+    assert shipped.returncode == 0, shipped.stderr
+    where_file, statuses = shipped.stdout.splitlines()
+    assert Path(where_file).is_relative_to(venv) and statuses.split() and set(statuses.split()) == {"ok"}
