@@ -83,6 +83,8 @@ def draw_overlay(result: FrameResult, lut: np.ndarray, alpha: float = 0.5,
     image = result.frame.image
     height, width = image.shape[:2]
     labels = result.labels
+    if result.fit is not None:  # crop or pad: the exact map back (unseen pixels 255, drawn black)
+        labels = result.fit.labels_to_frame(labels)
     if labels.shape[:2] != (height, width):
         labels = cv2.resize(labels if labels.dtype == np.uint8 else np.clip(labels, 0, 255).astype(np.uint8),
                             (width, height), interpolation=cv2.INTER_NEAREST)

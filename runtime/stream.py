@@ -38,6 +38,7 @@ import cv2
 import numpy as np
 
 from flame.core.errors import ConfigError, FlameError, Terminated, param
+from flame.core.fit import FitBox, check_fit, fit_box
 from flame.core.latency import check_delay_ms
 from flame.core.offsets import frame_offset
 from flame.runtime.engines.base import Engine
@@ -64,6 +65,9 @@ class Stream:
         forecaster: moves each label map to the time it is used (default: ``none``).
         extra_latency_ms: delay after the labels are ready (actuation, transport) the
             forecast also covers.
+        fit: how a frame of another aspect ratio meets the input (:data:`flame.core.fit.FITS`):
+            ``stretch`` resizes it whole, ``crop`` takes its centre, ``pad`` letterboxes it;
+            outputs get the geometry (:attr:`FrameResult.fit`) to map the labels back.
 
     Raises:
         ConfigError: on a negative ``max_frames``, ``duration_s``, ``warmup`` or ``extra_latency_ms``.
@@ -72,7 +76,7 @@ class Stream:
     def __init__(self, engine: Engine, source: Source, max_frames: int | None = None,
                  duration_s: float | None = None, warmup: int = 5, outputs: Iterable[Output] = (),
                  interpolation: int = cv2.INTER_LINEAR, forecaster: Forecaster | None = None,
-                 extra_latency_ms: float = 0.0) -> None:
+                 extra_latency_ms: float = 0.0, fit: str = "stretch") -> None:
         if max_frames is not None and max_frames < 1:
             raise ConfigError(f"expected {param('max_frames')} >= 1, found {max_frames}")
         if duration_s is not None and not duration_s > 0:
@@ -80,6 +84,8 @@ class Stream:
         if warmup < 0:
             raise ConfigError(f"expected {param('warmup')} >= 0, found {warmup}")
         check_delay_ms(extra_latency_ms, "extra_latency_ms")
+        self.fit = check_fit(fit)
+        self._box: FitBox | None = None  # the geometry for the source's frame size, made at its first frame
         self.engine = engine
         self.source = source
         self.max_frames = max_frames
@@ -95,7 +101,7 @@ class Stream:
         self._forecasting = not isinstance(self.forecaster, NoForecast)  # decided once, not per frame
         self.extra_latency_ns = int(round(extra_latency_ms * 1e6))
         self.result = RunResult(window=card.window, train_fps=card.fps, source_fps=source.fps, warmup=warmup,
-                                forecast=self.forecaster.name)
+                                forecast=self.forecaster.name, fit=fit)
         self._forecast_ns: collections.deque[int] = collections.deque(maxlen=15)  # recent forecast times
         self._clock: Callable[[], int] = source.clock
         self._buffer = np.empty((card.window, *self.input_hw, 3), dtype=np.uint8)
@@ -172,8 +178,21 @@ class Stream:
             if failure is not None:
                 raise failure
 
+    def _fitted(self, image: np.ndarray, slot: np.ndarray) -> None:
+        size = image.shape[:2]
+        if self._box is None or self._box.frame_size != size:
+            self._box = fit_box(self.fit, size, self.input_hw)
+        self._box.to_input(image, self._resize, out=slot)
+
+    def _resize(self, image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        return cv2.resize(image, (size[1], size[0]), interpolation=self.interpolation)
+
     def _inputs(self, frames: list[Frame]) -> np.ndarray:
         height, width = self.input_hw
+        if self.fit != "stretch":
+            for slot, frame in zip(self._buffer, frames):
+                self._fitted(frame.image, slot)
+            return self._buffer
         if len(frames) == 1 and frames[0].image.shape[:2] == (height, width):
             return frames[0].image[None]  # a view: no copy when no resize is needed
         for slot, frame in zip(self._buffer, frames):
@@ -214,7 +233,7 @@ class Stream:
         self._recent.append((finished - frame.captured_ns, engine_done - start, finished))
         out_start = self._clock()
         item = FrameResult(frame, tuple(frames), labels, (finished - frame.captured_ns) / 1e6,
-                           (engine_done - start) / 1e6, self._live_stats())
+                           (engine_done - start) / 1e6, self._live_stats(), self._box)
         keep_going: bool | None = None
         for output_ in self.outputs:
             if output_(item) is False:

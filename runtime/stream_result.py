@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from flame.core.fit import FitBox
 from flame.core.latency import summarize
 from flame.core.offsets import frame_offset
 from flame.runtime.frames import Frame
@@ -52,6 +53,8 @@ class FrameResult:
         latency_ms: capture to labels in host memory.
         engine_ms: the engine call alone.
         stats: running figures.
+        fit: how the frame met the input (``crop`` and ``pad``; None for a stretch): its
+            :meth:`~flame.core.fit.FitBox.labels_to_frame` maps the labels back onto the frame.
     """
 
     frame: Frame
@@ -60,6 +63,7 @@ class FrameResult:
     latency_ms: float
     engine_ms: float
     stats: LiveStats
+    fit: FitBox | None = None
 
 
 class Output(Protocol):
@@ -97,6 +101,7 @@ class RunResult:
     forecast: str = "none"  # the forecast method asked for
     forecast_fallbacks: int = 0  # frames it could not be used on (forecast with ``none``)
     forecast_fallback_reason: str | None = None  # why, the first time
+    fit: str = "stretch"  # how frames met the engine's input (flame.core.fit)
 
     @property
     def frames_processed(self) -> int:
@@ -176,5 +181,6 @@ class RunResult:
             "k_latency_ms": latency["p50"],
             "window": self.window,
             "window_padded": self.window_padded,
+            "fit": self.fit,
             "warmup": self.warmup,
         }
