@@ -21,12 +21,13 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence as TypingSequence
 
-import cv2
 import numpy as np
 
 from flame.core.errors import ConfigError, DataError, param
+from flame.core.fit import check_fit
 from flame.evaluation.confusion import ConfusionMatrix
 from flame.evaluation.datasets.base import Sequence, SequenceDataset
+from flame.evaluation.fitting import predict_fitted, resize_labels  # noqa: F401  (resize_labels: its old home)
 from flame.evaluation.streaming import EPS, Job, LatencyCycle, assign, schedule
 
 Predictor = Callable[[np.ndarray], np.ndarray]
@@ -72,16 +73,19 @@ class PredictorSource(PredictionSource):
         input_size: (H, W) the predictor takes; frames of another size are
             resized to it (bilinear) and its labels back to the frame size
             (nearest). None passes frames as they are.
+        fit: how frames of another aspect ratio meet ``input_size`` (:data:`flame.core.fit.FITS`);
+            with ``crop`` the frame outside the centred box gets void labels (scored as misses).
     """
 
     def __init__(self, predictor: Predictor, window: int = 1, step: int = 1,
-                 input_size: tuple[int, int] | None = None) -> None:
+                 input_size: tuple[int, int] | None = None, fit: str = "stretch") -> None:
         if window < 1 or step < 1:
             raise ConfigError(f"expected window >= 1 and step >= 1, found {window} and {step}")
         self.predictor = predictor
         self.window = window
         self.step = step
         self.input_size = tuple(input_size) if input_size is not None else None
+        self.fit = check_fit(fit)
 
     @property
     def history(self) -> int:
@@ -93,23 +97,7 @@ class PredictorSource(PredictionSource):
         size = frames.shape[1:3]
         if self.input_size is None or tuple(size) == self.input_size:
             return np.asarray(self.predictor(frames))
-        height, width = self.input_size
-        resized = np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_LINEAR) for f in frames])
-        return resize_labels(np.asarray(self.predictor(resized)), (size[0], size[1]))
-
-
-def resize_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Nearest-neighbour resize of a label map of any integer dtype to (H, W).
-
-    Source pixel of destination (y, x) is (floor(y * h / H), floor(x * w / W)),
-    as OpenCV's INTER_NEAREST.
-    """
-    height, width = size
-    if labels.shape[:2] == (height, width):
-        return labels
-    rows = (np.arange(height) * labels.shape[0]) // height
-    cols = (np.arange(width) * labels.shape[1]) // width
-    return labels[rows[:, None], cols[None, :]]
+        return predict_fitted(self.predictor, frames, self.input_size, self.fit)
 
 
 @dataclass

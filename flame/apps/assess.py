@@ -129,7 +129,7 @@ def plot_offsets(k: int) -> list[int]:
 
 def assess(predictor: Callable[[np.ndarray], np.ndarray], card: Any, dataset: SequenceDataset, latency: Latency,
            streaming: bool = True, offsets: list[int] | None = None, progress: Progress | None = None,
-           k: int | None = None, forecast: Forecasting | None = None) -> dict[str, Any]:
+           k: int | None = None, forecast: Forecasting | None = None, fit: str = "stretch") -> dict[str, Any]:
     """Score static mIoU, FLAME at the latency's k and streaming FLAME of a predictor.
 
     Args:
@@ -140,6 +140,8 @@ def assess(predictor: Callable[[np.ndarray], np.ndarray], card: Any, dataset: Se
             :func:`flame.evaluation.scoring.score`, which does the scoring.
         forecast: a forecast of the labels to when they are used (its cost is
             added to ``latency``; see :mod:`flame.apps.forecast`); None: none.
+        fit: how frames of another aspect ratio meet the card's input (:data:`flame.core.fit.FITS`),
+            recorded in the report as ``fit``.
 
     Returns:
         The report of :func:`flame.evaluation.scoring.score` (the keys of
@@ -149,9 +151,10 @@ def assess(predictor: Callable[[np.ndarray], np.ndarray], card: Any, dataset: Se
         DataError, ConfigError: on an incompatible engine or bad data.
     """
     check_compatible(card, dataset)
-    source = PredictorSource(predictor, window=card.window, input_size=tuple(card.input_size))
+    source = PredictorSource(predictor, window=card.window, input_size=tuple(card.input_size), fit=fit)
     report = score_forecast(dataset, source, latency, forecast or Forecasting("none"), streaming, offsets, progress, k)
     report["machine"] = machine_info()
+    report["fit"] = fit
     report["card"] = card.to_dict()
     return report
 
@@ -181,7 +184,7 @@ def choose_latency(engine: Engine | None, dataset: SequenceDataset, latency_ms: 
 
 def evaluate_engine(engine: Engine, dataset: SequenceDataset, latency: Latency, streaming: bool = True,
                     with_curve: bool = False, progress: Progress | None = None,
-                    forecast: str = "none") -> dict[str, Any]:
+                    forecast: str = "none", fit: str = "stretch") -> dict[str, Any]:
     """Deployed accuracy of a loaded engine: the report ``flame-eval --engine`` prints.
 
     Args:
@@ -193,6 +196,7 @@ def evaluate_engine(engine: Engine, dataset: SequenceDataset, latency: Latency, 
         progress: ``(done, total)`` callback.
         forecast: a forecast method (:data:`flame.runtime.forecast.FORECASTERS`), timed here and
             charged to the latency k comes from.
+        fit: ``stretch``, ``crop`` or ``pad`` (:mod:`flame.core.fit`).
 
     Raises:
         DataError, ConfigError: on an incompatible engine or bad data.
@@ -200,6 +204,6 @@ def evaluate_engine(engine: Engine, dataset: SequenceDataset, latency: Latency, 
     plan = forecasting(forecast, engine.card.class_names, dataset)
     k = frame_offset(plan.charge(latency).value_ms / 1000.0, dataset.fps)
     report = assess(engine, engine.card, dataset, latency, streaming, plot_offsets(k) if with_curve else None,
-                    progress, forecast=plan)
+                    progress, forecast=plan, fit=fit)
     report["engine"] = engine.describe()
     return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from flame.core.fit import FITS, aspect_notice
 from flame.cli.common import handle_errors
 from flame.cli.ui import console, out, per_class_table, progress_bar, summary_table
 from flame.core.errors import ConfigError
@@ -52,6 +53,10 @@ from flame.runtime.engines import describe_kinds
 @click.option("--forecast", type=click.Choice(list(FORECASTERS)), default="none", show_default=True,
               help="Forecast each output to the frame it is scored at (flow: optical flow, constant velocity); "
                    "its cost, measured here, is added to the latency.")
+@click.option("--fit", type=click.Choice(FITS), default="stretch", show_default=True,
+              help="How frames of another aspect ratio than the engine's input meet it: stretch (resize whole, the "
+                   "default), crop (the centred part of the input's ratio; the rest scored as missed) or pad "
+                   "(letterbox). A stretch of more than 5% says so.")
 @click.option("--streaming/--no-streaming", default=True, show_default=True, help="Also score streaming FLAME.")
 @click.option("--max-sequences", type=int, default=None, help="Score only the first N sequences (a quick look).")
 @click.option("--latency-samples", type=int, default=50, show_default=True, help="Frames timed when measuring latency.")
@@ -64,7 +69,7 @@ from flame.runtime.engines import describe_kinds
 @handle_errors(flags={"extra_ms": "--extra-latency-ms", "stat": "--latency-stat"})
 def main(engine_path, card_path, checkpoint, predictions, video, frames_dir, bag, topic, reference, cache_dir, dataset,
          data_root, split, label_ids, latency_ms, latency_from, force, latency_stat, extra_latency_ms, fps, forecast,
-         streaming, max_sequences, latency_samples, warmup, device, threads, json_out, plot_out):
+         fit, streaming, max_sequences, latency_samples, warmup, device, threads, json_out, plot_out):
     """Score segmentation with FLAME: accuracy against the frame that is current when the output is ready.
 
     Give exactly one of --engine, --checkpoint or --predictions. For engines and
@@ -89,6 +94,8 @@ def main(engine_path, card_path, checkpoint, predictions, video, frames_dir, bag
     if card_path and not engine_path:
         raise ConfigError("--card applies to --engine only")
     footage_given = any((video, frames_dir, bag))
+    if fit != "stretch" and (predictions or footage_given):
+        raise ConfigError("--fit applies to --engine and --checkpoint on a data set")
     if reference and not footage_given:
         raise ConfigError("--reference applies to your own footage: give --video, --frames or --bag with it")
     if footage_given:
@@ -114,7 +121,7 @@ def main(engine_path, card_path, checkpoint, predictions, video, frames_dir, bag
     else:
         report = _score_engine(data, engine_path, card_path, checkpoint, device, threads, latency_ms, latency_from,
                                latency_stat, extra_latency_ms, latency_samples, warmup, streaming, bool(plot_out), force,
-                               forecast)
+                               forecast, fit)
     _show(report, json_out, plot_out)
 
 
@@ -170,7 +177,7 @@ def _score_predictions(data, predictions, latency_ms, latency_from, stat, extra_
 
 
 def _score_engine(data, engine_path, card_path, checkpoint, device, threads, latency_ms, latency_from, stat, extra_ms,
-                  samples, warmup, streaming, curve, force=False, forecast="none"):
+                  samples, warmup, streaming, curve, force=False, forecast="none", fit="stretch"):
     from flame.apps.assess import choose_latency, evaluate_engine
     from flame.runtime.engines import load_engine
 
@@ -181,11 +188,14 @@ def _score_engine(data, engine_path, card_path, checkpoint, device, threads, lat
     else:
         engine = load_engine(engine_path, device=device, card=card_path, **_engine_options(engine_path, threads))
     with engine:
+        notice = aspect_notice(data.sequences[0].window(0, 1, 1).shape[1:3], engine.card.input_size, fit)
+        if notice:
+            console.print(f"notice: {notice}")
         if latency_ms is None and latency_from is None:
             console.print(f"measuring latency: {warmup} warm-up calls, then {samples} frames of {data.name}")
         latency = choose_latency(engine, data, latency_ms, latency_from, stat, extra_ms, samples, warmup, force)
         with progress_bar("scoring") as progress:
-            return evaluate_engine(engine, data, latency, streaming, curve, progress, forecast)
+            return evaluate_engine(engine, data, latency, streaming, curve, progress, forecast, fit)
 
 
 if __name__ == "__main__":

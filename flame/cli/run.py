@@ -20,6 +20,7 @@ from flame.cli.ui import console, fmt, out, table  # noqa: E402
 from flame.runtime.forecast import FORECASTERS  # noqa: E402
 from flame.runtime.engines import describe_kinds  # noqa: E402
 from flame.runtime.progress_log import LOG_EVERY_S, ProgressLog  # noqa: E402
+from flame.core.fit import FITS, aspect_notice  # noqa: E402
 
 
 class StatusLine:
@@ -118,12 +119,16 @@ def _summary_table(report: dict):
                    "latency then runs to the forecast labels.")
 @click.option("--extra-latency-ms", type=float, default=0.0, show_default=True,
               help="Delay after the labels are ready (actuation, transport) that the forecast also covers.")
+@click.option("--fit", type=click.Choice(FITS), default="stretch", show_default=True,
+              help="How frames of another aspect ratio than the engine's input meet it: stretch (resize whole, "
+                   "the default), crop (the centred part of the input's ratio) or pad (letterbox); labels are "
+                   "mapped back to the frame exactly. A stretch of more than 5% says so.")
 @click.option("--log-every", type=float, default=LOG_EVERY_S, show_default=True,
               help="When stderr is not a terminal (systemd, docker, a pipe): a progress line (frames, fps, latency "
                    "p50, dropped) at most every S seconds; 0 for none.")
 @handle_errors(flags={"duration_s": "--duration", "stall_timeout_s": "--stall-timeout", "log_every": "--log-every"})
 def main(camera, video, frames_dir, url, bag, topic, fps, engine_path, card_path, device, realtime, show, save, save_bag,
-         report_path, max_frames, duration, warmup, reconnect, stall_timeout, forecast, extra_latency_ms, log_every):
+         report_path, max_frames, duration, warmup, reconnect, stall_timeout, forecast, extra_latency_ms, fit, log_every):
     """Run an engine on a camera, video, image folder, ROS 2 bag or stream, measuring per-frame latency."""
     from flame.runtime.engines import load_engine
     from flame.runtime.forecast import make_forecaster
@@ -168,9 +173,14 @@ def main(camera, video, frames_dir, url, bag, topic, fps, engine_path, card_path
         console.print(f"{source.kind} {where.get('path') or where.get('url') or where.get('camera')}: "
                       f"{format_size(where['size'])} at {fmt(source.fps, 3)} fps ({source.fps_from}), "
                       f"{'real time' if source.realtime else 'every frame'}; engine {engine.backend} on "
-                      f"{engine.device}: {card.architecture} T={card.window} {format_size(card.input_size)}")
+                      f"{engine.device}: {card.architecture} T={card.window} {format_size(card.input_size)}"
+                      + (f"; --fit {fit}" if fit != "stretch" else ""))
+        notice = aspect_notice(where["size"], card.input_size, fit)
+        if notice:
+            console.print(f"notice: {notice}")
         stream = Stream(engine, source, max_frames=max_frames, duration_s=duration, warmup=warmup, outputs=outputs,
-                        forecaster=make_forecaster(forecast, card.class_names), extra_latency_ms=extra_latency_ms)
+                        forecaster=make_forecaster(forecast, card.class_names), extra_latency_ms=extra_latency_ms,
+                        fit=fit)
         try:
             stream.run()
         finally:

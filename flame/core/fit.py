@@ -124,4 +124,4 @@ def aspect_notice(frame_size: tuple[int, int], input_size: tuple[int, int], mode
         return None
     return (f"frames are {format_size(frame_size)} (width/height {frame_ratio:.2f}) and the engine takes "
             f"{format_size(input_size)} ({input_ratio:.2f}): stretched to fit, shapes squeezed; "
-            f"{param('fit')} crop or pad keeps them")
+            "--fit crop or --fit pad keeps them")

@@ -218,3 +218,36 @@ def test_without_a_terminal_a_progress_line_comes_at_most_every_interval(files):
     quiet = subprocess.run([*RUN, "--video", str(video), "--engine", str(engine), "--log-every", "0"],
                            capture_output=True, text=True, timeout=120)
     assert quiet.returncode == 0 and "flame-run:" not in quiet.stderr, quiet.stderr
+
+
+def test_fit_on_flame_run_and_flame_eval_notices_a_stretch_and_records_the_fit(files):
+    # Issue 22: a video of another aspect ratio was stretched with no word.
+    tmp, engine, _ = files
+    wide = write_video(tmp / "wide.avi", 3, fps=24, size=(96, 256))  # 8:3 into the engine's 48x64 (4:3)
+    stretched = CliRunner().invoke(main, ["--video", str(wide), "--engine", str(engine)])
+    assert stretched.exit_code == 0, stretched.output
+    assert ("notice: frames are 96x256 (width/height 2.67) and the engine takes 48x64 (1.33): stretched to fit"
+            in " ".join(stretched.output.split()))
+    for fit in ("crop", "pad"):
+        result = CliRunner().invoke(main, ["--video", str(wide), "--engine", str(engine), "--fit", fit,
+                                           "--report", str(tmp / f"{fit}.json")])
+        assert result.exit_code == 0 and "notice:" not in result.output, result.output
+        assert json.loads((tmp / f"{fit}.json").read_text())["fit"] == fit
+    bad = CliRunner().invoke(main, ["--video", str(wide), "--engine", str(engine), "--fit", "zoom"])
+    assert bad.exit_code == 2
+
+    from flame.cli.eval import main as eval_main
+    from flame.evaluation.datasets import SyntheticSpec, write_synthetic
+
+    data = write_synthetic(SyntheticSpec(size=(32, 96), frames=4, sequences=1, val_sequences=1), tmp / "syn")
+    five = write_tiny_onnx(tmp / "five.onnx", 1, (48, 64), classes=5)
+    reports = {}
+    for fit in ("stretch", "crop"):
+        result = CliRunner().invoke(eval_main, ["--engine", str(five), "--dataset", "folder", "--data-root", str(data),
+                                                "--latency", "10", "--fit", fit, "--json", str(tmp / f"e{fit}.json")])
+        assert result.exit_code == 0, result.output
+        assert ("notice: frames are 32x96" in result.output) == (fit == "stretch"), result.output
+        reports[fit] = json.loads((tmp / f"e{fit}.json").read_text())
+        assert reports[fit]["fit"] == fit
+    # Cropped, the frame's outer columns get no labels: scored as misses, so the scores differ.
+    assert reports["crop"]["miou"] != reports["stretch"]["miou"]
