@@ -33,17 +33,3 @@ def predict_fitted(predictor: Callable[[np.ndarray], np.ndarray], frames: np.nda
     box = fit_box(fit, frames.shape[1:3], input_size)
     fitted = np.stack([box.to_input(f, _resize_bilinear) for f in frames])
     return box.labels_to_frame(np.asarray(predictor(fitted)))
-
-
-def resize_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Nearest-neighbour resize of a label map of any integer dtype to (H, W).
-
-    Source pixel of destination (y, x) is (floor(y * h / H), floor(x * w / W)),
-    as OpenCV's INTER_NEAREST.
-    """
-    height, width = size
-    if labels.shape[:2] == (height, width):
-        return labels
-    rows = (np.arange(height) * labels.shape[0]) // height
-    cols = (np.arange(width) * labels.shape[1]) // width
-    return labels[rows[:, None], cols[None, :]]

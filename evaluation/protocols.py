@@ -24,10 +24,10 @@ from typing import Callable, Iterable, Sequence as TypingSequence
 import numpy as np
 
 from flame.core.errors import ConfigError, DataError, param
-from flame.core.fit import check_fit
+from flame.core.fit import check_fit, resize_labels  # noqa: F401  (resize_labels: also imported from here)
 from flame.evaluation.confusion import ConfusionMatrix
 from flame.evaluation.datasets.base import Sequence, SequenceDataset
-from flame.evaluation.fitting import predict_fitted, resize_labels  # noqa: F401  (resize_labels: its old home)
+from flame.evaluation.fitting import predict_fitted
 from flame.evaluation.streaming import EPS, Job, LatencyCycle, assign, schedule
 
 Predictor = Callable[[np.ndarray], np.ndarray]

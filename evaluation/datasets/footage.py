@@ -72,7 +72,7 @@ class FootageSequence(Sequence):
 
     def label(self, index: int) -> np.ndarray:
         self._check_index(index)
-        from flame.evaluation.protocols import resize_labels
+        from flame.core.fit import resize_labels
 
         height, width = self.frame(index).shape[:2]
         return resize_labels(np.asarray(self._labels[self.first + index]), (height, width))

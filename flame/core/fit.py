@@ -73,15 +73,26 @@ class FitBox:
         """The engine's ``[h, w]`` labels mapped back onto the frame (nearest, exact); unseen pixels :data:`UNSEEN`."""
         ty0, ty1, tx0, tx1 = self.target
         sy0, sy1, sx0, sx1 = self.source
-        inside = labels[ty0:ty1, tx0:tx1]
-        rows = (np.arange(sy1 - sy0) * inside.shape[0]) // (sy1 - sy0)
-        cols = (np.arange(sx1 - sx0) * inside.shape[1]) // (sx1 - sx0)
-        mapped = inside[rows[:, None], cols[None, :]]
+        mapped = resize_labels(labels[ty0:ty1, tx0:tx1], (sy1 - sy0, sx1 - sx0))
         if (sy0, sy1, sx0, sx1) == (0, self.frame_size[0], 0, self.frame_size[1]):
             return mapped
         frame = np.full(self.frame_size, UNSEEN, dtype=labels.dtype)
         frame[sy0:sy1, sx0:sx1] = mapped
         return frame
+
+
+def resize_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour resize of a label map of any integer dtype to (H, W).
+
+    Source pixel of destination (y, x) is (floor(y * h / H), floor(x * w / W)),
+    as OpenCV's INTER_NEAREST.
+    """
+    height, width = size
+    if labels.shape[:2] == (height, width):
+        return labels
+    rows = (np.arange(height) * labels.shape[0]) // height
+    cols = (np.arange(width) * labels.shape[1]) // width
+    return labels[rows[:, None], cols[None, :]]
 
 
 def check_fit(mode: str) -> str:
