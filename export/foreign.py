@@ -21,12 +21,20 @@ from flame.core.errors import ConfigError, DataError, first_line, param
 from flame.export.calibration import DEFAULT_CALIBRATION_FRAMES
 from flame.export.exporter import ExportResult, check_options, format_of, int8_job_of, verify_artifact
 from flame.export.formats import EXPORT_FORMATS, ExportJob
-from flame.export.foreign_graph import classify_output, inspect_graph, with_opset, wrap_graph
+from flame.export.foreign_classes import BINARY_CLASSES, read_classes, read_palette
+from flame.export.foreign_ends import channels_first
+from flame.export.foreign_graph import (
+    ForeignIO,
+    classify_output,
+    inspect_graph,
+    outputs_probabilities,
+    resolve_layout,
+    with_opset,
+    wrap_graph,
+)
 from flame.export.host_reference import Preprocessing, host_postprocess, host_preprocess, preprocessing
 from flame.export.overwrite import check_overwrite
 
-#: What ``classes`` accepts besides a file: a named label set.
-NAMED_CLASSES = ("cityscapes",)
 ARCHITECTURE = "foreign"
 #: What a foreign artifact is checked against.
 FOREIGN_REFERENCE = "the foreign model (ONNX Runtime, host preprocessing)"
@@ -39,70 +47,6 @@ def default_foreign_output(model: str | os.PathLike, fmt: str, fp16: bool, int8:
                            f"{EXPORT_FORMATS[fmt].suffixes[0]}")
 
 
-def read_classes(spec: str | os.PathLike | None, count: int | None) -> tuple[list[str], np.ndarray | None]:
-    """Class names (and the named set's palette) from ``cityscapes`` or a file with one name per line.
-
-    Args:
-        spec: ``cityscapes``, a file path, or None (``class_0``... for ``count`` classes).
-        count: the model's output channels, when known, to check against.
-
-    Raises:
-        ConfigError: when the file is missing or empty, or the count differs from the model's.
-    """
-    palette = None
-    if spec is None:
-        if count is None:
-            raise ConfigError(f"the model outputs class ids, so its class count is unknown: give its {param('classes')} "
-                              "(cityscapes, or a file with one class name per line)")
-        return [f"class_{i}" for i in range(count)], None
-    if str(spec) in NAMED_CLASSES:
-        from flame.evaluation.datasets.cityscapes import CLASS_NAMES, PALETTE
-
-        names, palette = list(CLASS_NAMES), PALETTE.copy()
-        source = "the cityscapes label set"
-    else:
-        path = Path(spec)
-        if not path.is_file():
-            raise ConfigError(f"class file {path} does not exist (give cityscapes or a file with one class name "
-                              "per line)", parameter="classes")
-        names = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
-        if not names:
-            raise ConfigError(f"class file {path} names no class", parameter="classes")
-        source = f"{path}"
-    if count is not None and len(names) != count:
-        raise ConfigError(f"{source} has {len(names)} classes but the model outputs {count} channels ({param('classes')})")
-    if len(names) > 255:
-        raise ConfigError(f"uint8 label maps hold at most 255 classes, {source} has {len(names)}", parameter="classes")
-    return names, palette
-
-
-def read_palette(path: str | os.PathLike, count: int) -> np.ndarray:
-    """A palette file: one ``R,G,B`` (or ``R G B``) line per class, values 0..255.
-
-    Raises:
-        ConfigError: when the file is missing, malformed or has another count of colours.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"palette file {path} does not exist", parameter="palette")
-    colours = []
-    for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = line.replace(",", " ").split()
-        try:
-            colour = [int(p) for p in parts]
-        except ValueError:
-            colour = []
-        if len(colour) != 3 or min(colour) < 0 or max(colour) > 255:
-            raise ConfigError(f"{path} line {number}: expected R,G,B with values 0..255, found {line.strip()!r}",
-                              parameter="palette")
-        colours.append(colour)
-    if len(colours) != count:
-        raise ConfigError(f"{path} has {len(colours)} colours for {count} classes", parameter="palette")
-    return np.asarray(colours, np.uint8)
-
-
 def _session(model: Any, source: str) -> Any:
     from flame.runtime.engines.onnxrt import import_ort, open_session
 
@@ -113,13 +57,18 @@ def _session(model: Any, source: str) -> Any:
         raise DataError(f"ONNX Runtime cannot load {source}: {first_line(exc)}") from exc
 
 
-def _check_window(channels: int | str | None, window: int, source: str) -> None:
+def _check_window(io: ForeignIO, window: int, source: str) -> None:
     if window < 1:
         raise ConfigError(f"expected a {param('window')} of at least 1 frame, found {window}")
+    channels = io.channels
     if isinstance(channels, int) and channels != 3 * window:
         hint = f"; a window of {channels // 3} frames would fit" if channels % 3 == 0 else ""
+        other = "nhwc" if io.layout == "nchw" else "nchw"
+        axis = "last" if io.layout == "nhwc" else "second"
         raise ConfigError(f"{source} takes {channels} input channels but a window of {window} frame"
-                          f"{'s' if window > 1 else ''} gives {3 * window}{hint} ({param('window')})")
+                          f"{'s' if window > 1 else ''} gives {3 * window}{hint} ({param('window')}); the channels "
+                          f"were read on the {axis} axis ({io.layout.upper()}): for a channels-"
+                          f"{'last' if other == 'nhwc' else 'first'} model pass {param('layout')} {other}")
 
 
 def _input_size(static: tuple[int, int] | None, size: tuple[int, int] | None, source: str) -> tuple[int, int]:
@@ -144,7 +93,7 @@ def probe(session: Any, io: Any, window: int, size: tuple[int, int], source: str
     from onnx import helper
 
     dtype = helper.tensor_dtype_to_np_dtype(io.input_type)
-    x = np.zeros((1, 3 * window, *size), dtype)
+    x = np.zeros(io.input_dims(window, size), dtype)
     try:
         return np.asarray(session.run([io.output_name], {io.input_name: x})[0])
     except Exception as exc:  # ORT's own exception types
@@ -154,7 +103,7 @@ def probe(session: Any, io: Any, window: int, size: tuple[int, int], source: str
 
 
 def host_reference(session: Any, io: Any, pre: Preprocessing, kind: str, size: tuple[int, int],
-                   result: str) -> Callable[[np.ndarray], np.ndarray]:
+                   result: str, threshold: float = 0.5) -> Callable[[np.ndarray], np.ndarray]:
     """The foreign model as a FLAME predictor, with pre- and postprocessing on the host."""
 
     from onnx import helper
@@ -162,8 +111,9 @@ def host_reference(session: Any, io: Any, pre: Preprocessing, kind: str, size: t
     dtype = helper.tensor_dtype_to_np_dtype(io.input_type)  # float16 models take float16
 
     def predict(frames: np.ndarray) -> np.ndarray:
-        raw = session.run([io.output_name], {io.input_name: host_preprocess(frames, pre).astype(dtype)})[0]
-        return host_postprocess(np.asarray(raw), kind, size, result)
+        x = host_preprocess(frames, pre, io.layout).astype(dtype)
+        raw = session.run([io.output_name], {io.input_name: x})[0]
+        return host_postprocess(np.asarray(raw), kind, size, result, io.layout, threshold)
 
     return predict
 
@@ -178,7 +128,8 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
                    windows: int = 4, on_step: Callable[[str], None] | None = None, int8: bool = False,
                    int8_target: str | None = None, calibration: Any = None,
                    calibration_frames: int = DEFAULT_CALIBRATION_FRAMES,
-                   validation: Any = None, force: bool = False) -> ExportResult:
+                   validation: Any = None, force: bool = False, layout: str = "auto",
+                   threshold: float | None = None) -> ExportResult:
     """Wrap a foreign segmentation ONNX into a FLAME artifact and verify it.
 
     Args:
@@ -205,6 +156,10 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
             :func:`flame.export.exporter.export_checkpoint` (the wrapped graph is quantised; its
             ends, the preprocessing and the upsampling with argmax, stay float).
         force: replace an existing ``out`` whatever it holds (see :mod:`flame.export.overwrite`).
+        layout: ``nchw``, ``nhwc`` (TensorFlow, Keras, TFLite: channels last in and out) or ``auto`` (NHWC
+            when the input's last axis holds the 3T channels and its second does not; said in the notes).
+        threshold: for a model with one score channel (two classes, background and its class): the score
+            above which a pixel is its class; default 0.5 when the output comes from a Sigmoid, else 0.
 
     Raises:
         ConfigError: on options that do not fit the model (classes, window, size, names), or an
@@ -232,17 +187,23 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
 
     step(f"reading {model_path}")
     model = with_opset(load_onnx(model_path), source)
-    io = inspect_graph(model, input_name, output_name, source)
-    _check_window(io.input_shape[1], window, source)
+    io, layout_note = resolve_layout(inspect_graph(model, input_name, output_name, source), layout, window, source)
+    _check_window(io, window, source)
     size = _input_size(io.spatial_static, size, source)
     session = _session(model, source)
     step(f"probing {source} at 1x{3 * window}x{size[0]}x{size[1]}")
     raw = probe(session, io, window, size, source)
-    kind, count = classify_output(raw.shape, raw.dtype, source)
+    kind, count = classify_output(raw.shape, raw.dtype, source, io.layout)
     if kind == "labels" and output == "logits":
         raise ConfigError(f"{source} outputs class ids, not scores: it can only export labels, not logits",
                           parameter="output")
-    names, named_palette = read_classes(classes, count)
+    if threshold is not None and kind != "binary":
+        raise ConfigError(f"{param('threshold')} applies to a model with one score channel; {source} outputs "
+                          f"{list(raw.shape)}")
+    probabilities = kind == "binary" and outputs_probabilities(model, io.output_name)
+    cut = (threshold if threshold is not None else 0.5 if probabilities else 0.0) if kind == "binary" else 0.5
+    names, named_palette = read_classes(classes, count) if classes is not None or kind != "binary" else \
+        (list(BINARY_CLASSES), None)
     colours = read_palette(palette, len(names)) if palette is not None else named_palette
     if colours is None:
         from flame.evaluation.datasets.base import default_palette
@@ -255,13 +216,20 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
         mean=mean01, std=std01, input_size=size, mode="custom", output=output, precision="fp32", backend="onnx",
         extra={"source": source, "model_input": io.input_name, "model_output": io.output_name,
                "model_output_kind": kind, "model_output_shape": list(raw.shape), "channels": pre.channels,
-               "mean_0_255": list(pre.mean), "std_0_255": list(pre.std), "opset": io.opset})
-    notes = [f"preprocessing: {pre.describe()}",
-             f"model output {io.output_name!r} {list(raw.shape)} {raw.dtype}: "
-             + ("class ids, resized with nearest neighbour" if kind == "labels" else
-                ("scores, upsampled bilinearly, then argmax" if tuple(raw.shape[2:]) != size else "scores, argmax"))]
+               "mean_0_255": list(pre.mean), "std_0_255": list(pre.std), "opset": io.opset, "layout": io.layout,
+               **({"threshold": cut, "probabilities": probabilities} if kind == "binary" else {})})
+    resized = tuple(channels_first(tuple(raw.shape), io.layout)[2:]) != size
+    notes = ([layout_note] if layout_note else []) + [
+        f"preprocessing: {pre.describe()}",
+        f"model output {io.output_name!r} {list(raw.shape)} {raw.dtype}"
+        + (" (channels last)" if io.layout == "nhwc" else "") + ": "
+        + ("class ids, resized with nearest neighbour" if kind == "labels" else
+           (f"one score channel ({'probabilities: it ends in a Sigmoid' if probabilities else 'logits'}), "
+            f"{'upsampled bilinearly, ' if resized else ''}class {names[1]!r} where above {cut:g}, else "
+            f"{names[0]!r} (--threshold)" if kind == "binary" else
+            ("scores, upsampled bilinearly, then argmax" if resized else "scores, argmax")))]
     step("wrapping the graph (onnx.compose: preprocessing, model, upsampling, argmax)")
-    graph = wrap_graph(model, io, pre, window, size, kind, tuple(raw.shape), output)
+    graph = wrap_graph(model, io, pre, window, size, kind, tuple(raw.shape), output, cut)
     set_card(graph, card)
     int8_job = int8_job_of(card, int8_target, calibration, calibration_frames, step)
     replaced = check_overwrite(out, exporter.name, card.replace(precision=precision_of(fp16, int8_job is not None)),
@@ -275,11 +243,11 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
         from flame.export.int8 import verify_int8
 
         step("checking parity and the static mIoU change on the validation frames against the foreign model")
-        parity = verify_int8(out, written.card, host_reference(session, io, pre, kind, size, output),
-                             host_reference(session, io, pre, kind, size, "labels"), validation, max(windows, 8),
+        parity = verify_int8(out, written.card, host_reference(session, io, pre, kind, size, output, cut),
+                             host_reference(session, io, pre, kind, size, "labels", cut), validation, max(windows, 8),
                              FOREIGN_REFERENCE)
     elif verify:
-        parity = verify_artifact(out, written.card, host_reference(session, io, pre, kind, size, output), windows,
-                                 step, FOREIGN_REFERENCE)
+        parity = verify_artifact(out, written.card, host_reference(session, io, pre, kind, size, output, cut),
+                                 windows, step, FOREIGN_REFERENCE)
     return ExportResult(out, written.card, out.stat().st_size, parity, tuple(written.extra_files),
                         time.perf_counter() - started, tuple(notes) + tuple(written.notes))

@@ -73,6 +73,12 @@ def human_size(size: int) -> str:
               help="MODEL.onnx: a file with one R,G,B colour per class.")
 @click.option("--window", type=click.IntRange(min=1), default=1, show_default=True,
               help="MODEL.onnx: frames per input (3T channels, oldest frame first).")
+@click.option("--layout", type=click.Choice(["auto", "nchw", "nhwc"]), default="auto", show_default=True,
+              help="MODEL.onnx: nchw (PyTorch...) or nhwc (TensorFlow, Keras, TFLite: channels last in and out); "
+                   "auto reads NHWC when the input's last axis holds the 3T channels, and says so.")
+@click.option("--threshold", type=float, default=None,
+              help="MODEL.onnx with one score channel (background and its class): the score above which a pixel is "
+                   "its class. Default 0.5 when the output comes from a Sigmoid, else 0 (logits).")
 @click.option("--fps", type=float, default=30.0, show_default=True,
               help="MODEL.onnx: frame rate of the model's window (spacing of a multi-frame input).")
 @click.option("--verify/--no-verify", default=True, show_default=True,
@@ -85,8 +91,8 @@ def human_size(size: int) -> str:
               help="Overwrite the output even when it holds an export made with other options (or something else).")
 @handle_errors(flags={"calibration_frames": "--calib-frames", "calibration": "--calibrate"})
 def main(checkpoint, out, fmt, fp16, int8, calibrate, data_root, calib_frames, int8_target, size, output, returns,
-         input_name, mean, std, channels, input_scale, classes, palette, window, fps, verify, timing_cache,
-         workspace_mb, force):
+         input_name, mean, std, channels, input_scale, classes, palette, window, layout, threshold, fps, verify,
+         timing_cache, workspace_mb, force):
     """Export CHECKPOINT, or wrap a foreign MODEL.onnx, into the artifact a robot runs, and verify it.
 
     A checkpoint is checked against PyTorch; a foreign ONNX model against
@@ -102,7 +108,7 @@ def main(checkpoint, out, fmt, fp16, int8, calibrate, data_root, calib_frames, i
     foreign = Path(checkpoint).suffix.lower() == ".onnx"
     given = click.get_current_context().get_parameter_source
     model_only = [name for name in ("returns", "input_name", "mean", "std", "channels", "input_scale", "classes",
-                                    "palette", "window", "fps")
+                                    "palette", "window", "layout", "threshold", "fps")
                   if given(name) == click.core.ParameterSource.COMMANDLINE]
     if not foreign and model_only:
         named = ", ".join(param(name) for name in model_only)  # written as their flags by handle_errors
@@ -117,7 +123,8 @@ def main(checkpoint, out, fmt, fp16, int8, calibrate, data_root, calib_frames, i
                         "calibration_frames": calib_frames, "validation": validation}
     elif any(given(name) == click.core.ParameterSource.COMMANDLINE
              for name in ("int8_target", "calibrate", "data_root", "calib_frames")):
-        raise ConfigError(f"{param('int8_target')}, {param('calibrate')}, {param('data_root')} and {param('calib_frames')} apply to {param('int8')} only")
+        raise ConfigError(f"{param('int8_target')}, {param('calibrate')}, {param('data_root')} and "
+                          f"{param('calib_frames')} apply to {param('int8')} only")
 
     # The running step shows on a spinner; each step is printed once it is done, so that a
     # failure leaves only the completed steps and one error line.
@@ -142,7 +149,8 @@ def main(checkpoint, out, fmt, fp16, int8, calibrate, data_root, calib_frames, i
                                     channels=channels, scale=input_scale, classes=classes, palette=palette,
                                     window=window, fps=fps, input_name=input_name, output_name=output,
                                     output=returns or "labels", verify=verify, timing_cache=timing_cache,
-                                    workspace_mb=workspace_mb, on_step=on_step, force=force, **int8_options)
+                                    workspace_mb=workspace_mb, on_step=on_step, force=force, layout=layout,
+                                    threshold=threshold, **int8_options)
         else:
             from flame.export.exporter import export_checkpoint
 
