@@ -9,18 +9,18 @@ into a TensorRT plan exactly as a checkpoint's export is. Verification runs the
 
 from __future__ import annotations
 
+import contextlib
 import os
-import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from flame.core.card import ModelCard, precision_of, precision_tag
 from flame.core.errors import ConfigError, DataError, first_line, param
 from flame.export.calibration import DEFAULT_CALIBRATION_FRAMES
-from flame.export.exporter import ExportResult, check_options, format_of, int8_job_of, verify_artifact
-from flame.export.formats import EXPORT_FORMATS, ExportJob
+from flame.export.formats import EXPORT_FORMATS, ExportFormat
 from flame.export.foreign_classes import BINARY_CLASSES, read_classes, read_palette
 from flame.export.foreign_ends import channels_first
 from flame.export.foreign_graph import (
@@ -33,7 +33,8 @@ from flame.export.foreign_graph import (
     wrap_graph,
 )
 from flame.export.host_reference import Preprocessing, host_postprocess, host_preprocess, preprocessing
-from flame.export.overwrite import check_overwrite
+from flame.export.options import ExportOptions, Int8Options, TensorRTOptions
+from flame.export.pipeline import ExportResult, Prepared, export
 
 ARCHITECTURE = "foreign"
 #: What a foreign artifact is checked against.
@@ -118,6 +119,133 @@ def host_reference(session: Any, io: Any, pre: Preprocessing, kind: str, size: t
     return predict
 
 
+@dataclass(frozen=True)
+class ForeignSpec:
+    """How a foreign model reads its input and what its output means (``flame-export MODEL.onnx``'s options).
+
+    Attributes:
+        mean, std: the model's normalisation, in its channel order, on the 0..1 or 0..255 scale
+            (:func:`flame.export.host_reference.preprocessing`); default ImageNet's.
+        channels: ``rgb`` or ``bgr``, the order the model takes.
+        scale: ``auto`` (values above 1 mean 0..255), ``0-1`` or ``0-255``.
+        classes: ``cityscapes`` or a file with one class name per line.
+        palette: optional file with one ``R,G,B`` per class.
+        window: frames per input (``3 * window`` channels, oldest frame first).
+        fps: frame rate the model's window was trained at (frame spacing of a multi-frame window).
+        input_name, output_name: the tensors to use when the graph has several.
+        layout: ``nchw``, ``nhwc`` (TensorFlow, Keras, TFLite: channels last in and out) or ``auto`` (NHWC
+            when the input's last axis holds the 3T channels and its second does not; said in the notes).
+        threshold: for a model with one score channel (two classes, background and its class): the score
+            above which a pixel is its class; default 0.5 when the output comes from a Sigmoid, else 0.
+    """
+
+    mean: str | Sequence[float] | None = None
+    std: str | Sequence[float] | None = None
+    channels: str = "rgb"
+    scale: str = "auto"
+    classes: str | os.PathLike | None = None
+    palette: str | os.PathLike | None = None
+    window: int = 1
+    fps: float = 30.0
+    input_name: str | None = None
+    output_name: str | None = None
+    layout: str = "auto"
+    threshold: float | None = None
+
+
+class ForeignSource:
+    """A user's segmentation ONNX as a model source: wrapped into a FLAME graph, checked against itself."""
+
+    def __init__(self, model_path: str | os.PathLike, spec: ForeignSpec | None = None) -> None:
+        self.path = Path(model_path)
+        self.spec = spec or ForeignSpec()
+
+    def check(self, exporter: ExportFormat, options: ExportOptions) -> None:
+        if exporter.write_graph is None:
+            graph_formats = [f.name for f in EXPORT_FORMATS.values() if f.write_graph is not None]
+            raise ConfigError(f"a {exporter.name} artifact is made from a torch module; an ONNX model exports to "
+                              f"{' or '.join(graph_formats)} ({param('fmt')})")
+        if options.out is not None and Path(options.out).resolve() == self.path.resolve():
+            raise ConfigError(f"the artifact would overwrite the model {self.path}: name another output "
+                              f"({param('out')})")
+
+    def default_output(self, exporter: ExportFormat, options: ExportOptions) -> Path:
+        return default_foreign_output(self.path, exporter.name, options.fp16, options.int8 is not None)
+
+    @contextlib.contextmanager
+    def prepare(self, out: Path, options: ExportOptions) -> Iterator[Prepared]:
+        from flame.export.onnx_export import load_onnx, set_card
+
+        spec, source, window = self.spec, self.path.name, self.spec.window
+        pre = preprocessing(spec.mean, spec.std, spec.channels, spec.scale)
+        options.step(f"reading {self.path}")
+        model = with_opset(load_onnx(self.path), source)
+        io, layout_note = resolve_layout(inspect_graph(model, spec.input_name, spec.output_name, source), spec.layout,
+                                         window, source)
+        _check_window(io, window, source)
+        size = _input_size(io.spatial_static, options.size, source)
+        session = _session(model, source)
+        options.step(f"probing {source} at 1x{3 * window}x{size[0]}x{size[1]}")
+        raw = probe(session, io, window, size, source)
+        kind, count = classify_output(raw.shape, raw.dtype, source, io.layout)
+        if kind == "labels" and options.output == "logits":
+            raise ConfigError(f"{source} outputs class ids, not scores: it can only export labels, not logits",
+                              parameter="output")
+        if spec.threshold is not None and kind != "binary":
+            raise ConfigError(f"{param('threshold')} applies to a model with one score channel; {source} outputs "
+                              f"{list(raw.shape)}")
+        probabilities = kind == "binary" and outputs_probabilities(model, io.output_name)
+        cut = (spec.threshold if spec.threshold is not None else 0.5 if probabilities else 0.0) \
+            if kind == "binary" else 0.5
+        card, notes = foreign_card(spec, source, pre, io, raw, kind, count, size, options.output, cut, probabilities)
+        options.step("wrapping the graph (onnx.compose: preprocessing, model, upsampling, argmax)")
+        graph = wrap_graph(model, io, pre, window, size, kind, tuple(raw.shape), options.output, cut)
+        set_card(graph, card)
+        yield Prepared(card, graph=graph,
+                       reference=host_reference(session, io, pre, kind, size, options.output, cut),
+                       labels=host_reference(session, io, pre, kind, size, "labels", cut),
+                       reference_text=FOREIGN_REFERENCE, notes=([layout_note] if layout_note else []) + notes)
+
+
+def foreign_card(spec: ForeignSpec, source: str, pre: Preprocessing, io: ForeignIO, raw: np.ndarray, kind: str,
+                 count: int | None, size: tuple[int, int], output: str, cut: float,
+                 probabilities: bool) -> tuple[ModelCard, list[str]]:
+    """The card of a wrapped foreign model, and the notes that say how its input and output were read.
+
+    Raises:
+        ConfigError: when the classes or palette do not fit the model.
+    """
+    names, named_palette = read_classes(spec.classes, count) if spec.classes is not None or kind != "binary" else \
+        (list(BINARY_CLASSES), None)
+    colours = read_palette(spec.palette, len(names)) if spec.palette is not None else named_palette
+    if colours is None:
+        from flame.evaluation.datasets.base import default_palette
+
+        colours = default_palette(len(names))
+    mean01, std01 = pre.rgb01()
+    card = ModelCard(
+        architecture=ARCHITECTURE, num_classes=len(names), class_names=tuple(names),
+        palette=tuple(tuple(int(v) for v in c) for c in colours), window=spec.window, offset=0, fps=spec.fps,
+        mean=mean01, std=std01, input_size=size, mode="custom", output=output, precision="fp32", backend="onnx",
+        extra={"source": source, "model_input": io.input_name, "model_output": io.output_name,
+               "model_output_kind": kind, "model_output_shape": list(raw.shape), "channels": pre.channels,
+               "mean_0_255": list(pre.mean), "std_0_255": list(pre.std), "opset": io.opset, "layout": io.layout,
+               **({"threshold": cut, "probabilities": probabilities} if kind == "binary" else {})})
+    resized = tuple(channels_first(tuple(raw.shape), io.layout)[2:]) != size
+    if kind == "labels":
+        reading = "class ids, resized with nearest neighbour"
+    elif kind == "binary":
+        reading = (f"one score channel ({'probabilities: it ends in a Sigmoid' if probabilities else 'logits'}), "
+                   f"{'upsampled bilinearly, ' if resized else ''}class {names[1]!r} where above {cut:g}, else "
+                   f"{names[0]!r} (--threshold)")
+    else:
+        reading = "scores, upsampled bilinearly, then argmax" if resized else "scores, argmax"
+    layout = " (channels last)" if io.layout == "nhwc" else ""
+    notes = [f"preprocessing: {pre.describe()}",
+             f"model output {io.output_name!r} {list(raw.shape)} {raw.dtype}{layout}: {reading}"]
+    return card, notes
+
+
 def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None = None, fmt: str | None = None,
                    fp16: bool = False, size: tuple[int, int] | None = None,
                    mean: str | Sequence[float] | None = None, std: str | Sequence[float] | None = None,
@@ -168,86 +296,9 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
         EngineError: on a file that is not ONNX, or a graph that cannot be wrapped.
         DependencyError: when onnx, ONNX Runtime or the format's backend is missing.
     """
-    from flame.export.onnx_export import load_onnx, set_card
-
-    started = time.perf_counter()
-    step = on_step or (lambda message: None)
-    exporter = EXPORT_FORMATS[format_of(out, fmt)]
-    if exporter.write_graph is None:
-        graph_formats = [f.name for f in EXPORT_FORMATS.values() if f.write_graph is not None]
-        raise ConfigError(f"a {exporter.name} artifact is made from a torch module; an ONNX model exports to "
-                          f"{' or '.join(graph_formats)} ({param('fmt')})")
-    exporter, int8_target = check_options(out, fmt, output, fp16, int8, int8_target)
-    model_path = Path(model_path)
-    out = Path(out) if out is not None else default_foreign_output(model_path, exporter.name, fp16, int8)
-    if out.resolve() == model_path.resolve():
-        raise ConfigError(f"the artifact would overwrite the model {model_path}: name another output ({param('out')})")
-    pre = preprocessing(mean, std, channels, scale)
-    source = model_path.name
-
-    step(f"reading {model_path}")
-    model = with_opset(load_onnx(model_path), source)
-    io, layout_note = resolve_layout(inspect_graph(model, input_name, output_name, source), layout, window, source)
-    _check_window(io, window, source)
-    size = _input_size(io.spatial_static, size, source)
-    session = _session(model, source)
-    step(f"probing {source} at 1x{3 * window}x{size[0]}x{size[1]}")
-    raw = probe(session, io, window, size, source)
-    kind, count = classify_output(raw.shape, raw.dtype, source, io.layout)
-    if kind == "labels" and output == "logits":
-        raise ConfigError(f"{source} outputs class ids, not scores: it can only export labels, not logits",
-                          parameter="output")
-    if threshold is not None and kind != "binary":
-        raise ConfigError(f"{param('threshold')} applies to a model with one score channel; {source} outputs "
-                          f"{list(raw.shape)}")
-    probabilities = kind == "binary" and outputs_probabilities(model, io.output_name)
-    cut = (threshold if threshold is not None else 0.5 if probabilities else 0.0) if kind == "binary" else 0.5
-    names, named_palette = read_classes(classes, count) if classes is not None or kind != "binary" else \
-        (list(BINARY_CLASSES), None)
-    colours = read_palette(palette, len(names)) if palette is not None else named_palette
-    if colours is None:
-        from flame.evaluation.datasets.base import default_palette
-
-        colours = default_palette(len(names))
-    mean01, std01 = pre.rgb01()
-    card = ModelCard(
-        architecture=ARCHITECTURE, num_classes=len(names), class_names=tuple(names),
-        palette=tuple(tuple(int(v) for v in c) for c in colours), window=window, offset=0, fps=fps,
-        mean=mean01, std=std01, input_size=size, mode="custom", output=output, precision="fp32", backend="onnx",
-        extra={"source": source, "model_input": io.input_name, "model_output": io.output_name,
-               "model_output_kind": kind, "model_output_shape": list(raw.shape), "channels": pre.channels,
-               "mean_0_255": list(pre.mean), "std_0_255": list(pre.std), "opset": io.opset, "layout": io.layout,
-               **({"threshold": cut, "probabilities": probabilities} if kind == "binary" else {})})
-    resized = tuple(channels_first(tuple(raw.shape), io.layout)[2:]) != size
-    notes = ([layout_note] if layout_note else []) + [
-        f"preprocessing: {pre.describe()}",
-        f"model output {io.output_name!r} {list(raw.shape)} {raw.dtype}"
-        + (" (channels last)" if io.layout == "nhwc" else "") + ": "
-        + ("class ids, resized with nearest neighbour" if kind == "labels" else
-           (f"one score channel ({'probabilities: it ends in a Sigmoid' if probabilities else 'logits'}), "
-            f"{'upsampled bilinearly, ' if resized else ''}class {names[1]!r} where above {cut:g}, else "
-            f"{names[0]!r} (--threshold)" if kind == "binary" else
-            ("scores, upsampled bilinearly, then argmax" if resized else "scores, argmax")))]
-    step("wrapping the graph (onnx.compose: preprocessing, model, upsampling, argmax)")
-    graph = wrap_graph(model, io, pre, window, size, kind, tuple(raw.shape), output, cut)
-    set_card(graph, card)
-    int8_job = int8_job_of(card, int8_target, calibration, calibration_frames, step)
-    replaced = check_overwrite(out, exporter.name, card.replace(precision=precision_of(fp16, int8_job is not None)),
-                               force, int8_job)
-    written = exporter.write_graph(graph, ExportJob(None, card, out, fp16, timing_cache, workspace_mb, step,
-                                                    int8_job))
-    if replaced:
-        written.notes.append(replaced)
-    parity = None
-    if verify and int8_job is not None:
-        from flame.export.int8 import verify_int8
-
-        step("checking parity and the static mIoU change on the validation frames against the foreign model")
-        parity = verify_int8(out, written.card, host_reference(session, io, pre, kind, size, output, cut),
-                             host_reference(session, io, pre, kind, size, "labels", cut), validation, max(windows, 8),
-                             FOREIGN_REFERENCE)
-    elif verify:
-        parity = verify_artifact(out, written.card, host_reference(session, io, pre, kind, size, output, cut),
-                                 windows, step, FOREIGN_REFERENCE)
-    return ExportResult(out, written.card, out.stat().st_size, parity, tuple(written.extra_files),
-                        time.perf_counter() - started, tuple(notes) + tuple(written.notes))
+    spec = ForeignSpec(mean, std, channels, scale, classes, palette, window, fps, input_name, output_name, layout,
+                       threshold)
+    int8_options = Int8Options(int8_target, calibration, calibration_frames, validation) if int8 else None
+    options = ExportOptions(out, fmt, fp16, int8_options, TensorRTOptions(timing_cache, workspace_mb), size, output,
+                            verify, windows, force, on_step)
+    return export(ForeignSource(model_path, spec), options)

@@ -116,11 +116,12 @@ def main(checkpoint, out, fmt, fp16, int8, calibrate, data_root, calib_frames, i
     if not foreign and output is not None and output not in OUTPUTS:
         raise ConfigError(f"{param('output')} for a checkpoint is {' or '.join(OUTPUTS)}, found {output!r}")
 
-    int8_options = {}
+    int8_options = None
     if int8:
+        from flame.export.options import Int8Options
+
         calibration, validation = _int8_data(calibrate, data_root)
-        int8_options = {"int8": True, "int8_target": int8_target, "calibration": calibration,
-                        "calibration_frames": calib_frames, "validation": validation}
+        int8_options = Int8Options(int8_target, calibration, calib_frames, validation)
     elif any(given(name) == click.core.ParameterSource.COMMANDLINE
              for name in ("int8_target", "calibrate", "data_root", "calib_frames")):
         raise ConfigError(f"{param('int8_target')}, {param('calibrate')}, {param('data_root')} and "
@@ -142,22 +143,14 @@ def main(checkpoint, out, fmt, fp16, int8, calibrate, data_root, calib_frames, i
             current.append((message, time.perf_counter()))
             status.update(message)
 
-        if foreign:
-            from flame.export.foreign import export_foreign
+        from flame.export.options import ExportOptions, TensorRTOptions
+        from flame.export.pipeline import export
 
-            result = export_foreign(checkpoint, out, fmt, fp16=fp16, size=parse_size(size), mean=mean, std=std,
-                                    channels=channels, scale=input_scale, classes=classes, palette=palette,
-                                    window=window, fps=fps, input_name=input_name, output_name=output,
-                                    output=returns or "labels", verify=verify, timing_cache=timing_cache,
-                                    workspace_mb=workspace_mb, on_step=on_step, force=force, layout=layout,
-                                    threshold=threshold, **int8_options)
-        else:
-            from flame.export.exporter import export_checkpoint
-
-            result = export_checkpoint(checkpoint, out, fmt, fp16=fp16, size=parse_size(size),
-                                       output=output or "labels", verify=verify, timing_cache=timing_cache,
-                                       workspace_mb=workspace_mb, on_step=on_step, force=force,
-                                       **int8_options)
+        options = ExportOptions(out, fmt, fp16, int8_options, TensorRTOptions(timing_cache, workspace_mb),
+                                parse_size(size), (returns if foreign else output) or "labels", verify,
+                                force=force, on_step=on_step)
+        result = export(_source(checkpoint, foreign, mean, std, channels, input_scale, classes, palette, window,
+                                fps, input_name, output, layout, threshold), options)
         finish_step()
     card = result.card
     height, width = card.input_size
@@ -176,6 +169,19 @@ def main(checkpoint, out, fmt, fp16, int8, calibrate, data_root, calib_frames, i
                    f"of pixels (expected >= {100 * result.parity.threshold:g}%); the file is kept for inspection",
                    err=True)
         sys.exit(1)
+
+
+def _source(path, foreign, mean, std, channels, input_scale, classes, palette, window, fps, input_name, output,
+            layout, threshold):
+    """The model source: a foreign ONNX with how to read it, or a checkpoint."""
+    if foreign:
+        from flame.export.foreign import ForeignSource, ForeignSpec
+
+        return ForeignSource(path, ForeignSpec(mean, std, channels, input_scale, classes, palette, window, fps,
+                                               input_name, output, layout, threshold))
+    from flame.export.exporter import CheckpointSource
+
+    return CheckpointSource(path)
 
 
 def _int8_data(kind: str, root: str | None):
