@@ -24,6 +24,7 @@ from typing import Callable, Iterable, Sequence as TypingSequence
 import cv2
 import numpy as np
 
+from flame.core.labels import resize_labels
 from flame.core.errors import ConfigError, DataError, param
 from flame.evaluation.confusion import ConfusionMatrix
 from flame.evaluation.datasets.base import Sequence, SequenceDataset
@@ -96,20 +97,6 @@ class PredictorSource(PredictionSource):
         height, width = self.input_size
         resized = np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_LINEAR) for f in frames])
         return resize_labels(np.asarray(self.predictor(resized)), (size[0], size[1]))
-
-
-def resize_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Nearest-neighbour resize of a label map of any integer dtype to (H, W).
-
-    Source pixel of destination (y, x) is (floor(y * h / H), floor(x * w / W)),
-    as OpenCV's INTER_NEAREST.
-    """
-    height, width = size
-    if labels.shape[:2] == (height, width):
-        return labels
-    rows = (np.arange(height) * labels.shape[0]) // height
-    cols = (np.arange(width) * labels.shape[1]) // width
-    return labels[rows[:, None], cols[None, :]]
 
 
 @dataclass

@@ -260,37 +260,12 @@ def export_foreign(model_path: str | os.PathLike, out: str | os.PathLike | None 
                    threshold: float | None = None) -> ExportResult:
     """Wrap a foreign segmentation ONNX into a FLAME artifact and verify it.
 
-    Args:
-        model_path: the user's ``.onnx`` (float NCHW in, scores ``[1, C, h, w]`` or class ids out).
-        out: the artifact; default beside the model (:func:`default_foreign_output`).
-        fmt: ``onnx`` or ``tensorrt``; default from ``out``'s suffix, else ``onnx``.
-        fp16: FP16 artifact (graph ends and risky ops kept FP32, as for checkpoints).
-        size: input ``(H, W)``; required when the model's spatial axes are dynamic.
-        mean, std: the model's normalisation, in its channel order, on the 0..1 or 0..255 scale
-            (:func:`flame.export.host_reference.preprocessing`); default ImageNet's.
-        channels: ``rgb`` or ``bgr``, the order the model takes.
-        scale: ``auto`` (values above 1 mean 0..255), ``0-1`` or ``0-255``.
-        classes: ``cityscapes`` or a file with one class name per line.
-        palette: optional file with one ``R,G,B`` per class.
-        window: frames per input (``3 * window`` channels, oldest frame first).
-        fps: frame rate the model's window was trained at (frame spacing of a multi-frame window).
-        input_name, output_name: the tensors to use when the graph has several.
-        output: ``labels`` or ``logits`` (upsampled scores; not for models that output class ids).
-        verify: compare the artifact with the host reference.
-        timing_cache, workspace_mb: TensorRT builder options.
-        windows: input windows of the parity check.
-        on_step: called with a short description before each step.
-        int8, int8_target, calibration, calibration_frames, validation: INT8 artifact, as for
-            :func:`flame.export.exporter.export_checkpoint` (the wrapped graph is quantised; its
-            ends, the preprocessing and the upsampling with argmax, stay float).
-        force: replace an existing ``out`` whatever it holds (see :mod:`flame.export.overwrite`).
-        layout: ``nchw``, ``nhwc`` (TensorFlow, Keras, TFLite: channels last in and out) or ``auto`` (NHWC
-            when the input's last axis holds the 3T channels and its second does not; said in the notes).
-        threshold: for a model with one score channel (two classes, background and its class): the score
-            above which a pixel is its class; default 0.5 when the output comes from a Sigmoid, else 0.
+    The options are :class:`ForeignSpec`'s (how the model reads its input and what its output means) and
+    :class:`~flame.export.options.ExportOptions`' (``out`` default beside the model,
+    :func:`default_foreign_output`; ``fmt`` ``onnx`` or ``tensorrt``), as keywords.
 
     Raises:
-        ConfigError: on options that do not fit the model (classes, window, size, names), or an
+        ConfigError: on options that do not fit the model (classes, window, size, names, layout), or an
             existing ``out`` made with other options (without ``force``).
         DataError: on a graph that is no segmentation model.
         EngineError: on a file that is not ONNX, or a graph that cannot be wrapped.

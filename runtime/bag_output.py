@@ -8,17 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from flame.core.labels import resize_labels
 from flame.media.bag_writer import LabelBagWriter
 from flame.runtime.stream_result import FrameResult
-
-
-def _resize_nearest(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    height, width = size
-    if labels.shape[:2] == (height, width):
-        return labels
-    rows = (np.arange(height) * labels.shape[0]) // height
-    cols = (np.arange(width) * labels.shape[1]) // width
-    return labels[rows[:, None], cols[None, :]]
 
 
 class BagOutput:
@@ -44,7 +36,7 @@ class BagOutput:
         return self._epoch_ns + round(result.frame.stream_s * 1e9)
 
     def __call__(self, result: FrameResult) -> None:
-        labels = _resize_nearest(np.asarray(result.labels), result.frame.image.shape[:2])
+        labels = resize_labels(np.asarray(result.labels), result.frame.image.shape[:2])
         self.writer.write(labels, self.stamp_ns(result), result.latency_ms)
 
     def close(self) -> None:
