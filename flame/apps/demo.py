@@ -25,7 +25,7 @@ from typing import Any
 from flame.apps.events import Events
 from flame.core.errors import DependencyError, FlameError, param
 from flame.evaluation.datasets import SyntheticSpec, load_folder, write_synthetic
-from flame.evaluation.datasets.synthetic import GENERATOR_VERSION
+from flame.evaluation.datasets.synthetic_scene import spec_record
 from flame.core.files import write_json
 
 MODEL = "swiftnet-r18"
@@ -75,7 +75,7 @@ def prepare_data(plan: DemoPlan, out: Path) -> Path:
     meta = root / "meta.json"
     if meta.is_file():
         stored = json.loads(meta.read_text()).get("synthetic", {})
-        wanted = json.loads(json.dumps({**asdict(plan.spec), "version": GENERATOR_VERSION}))
+        wanted = json.loads(json.dumps(spec_record(plan.spec)))
         if stored == wanted and (root / "val").is_dir():
             return root
         raise FlameError(f"{root} holds another synthetic data set (or one from an older generator); "
