@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -125,12 +125,14 @@ def _export(checkpoint: Path, plan: DemoPlan) -> tuple[Path, list[str]]:
         return onnx_path, notes
 
 
-def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None = None) -> dict[str, Any]:
+def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None = None,
+             world: str = "shapes") -> dict[str, Any]:
     """Run the demo end to end; returns the report also written to ``out/report.json``.
 
     Args:
         out: working folder (created; finished steps are reused on a rerun).
         quick: the small plan (:data:`QUICK`) instead of :data:`FULL`.
+        world: the synthetic world (:data:`flame.evaluation.datasets.worlds.WORLDS`).
         events: receives progress.
 
     Raises:
@@ -148,6 +150,7 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None 
 
     events = events or Events()
     plan = QUICK if quick else FULL
+    plan = replace(plan, spec=replace(plan.spec, world=world))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
