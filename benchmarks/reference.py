@@ -1,7 +1,8 @@
 """How well FLAME against reference labels estimates true FLAME, where the truth is known.
 
 On the synthetic video (a label for every frame), a SwiftNet-R18 trained well is the teacher; weaker
-networks (the same trained for fewer steps) and the teacher itself are scored at several latencies, each
+engines (the same network trained for fewer steps, and the teacher at half its input size) and the teacher
+itself are scored at several latencies, each
 twice: against the ground truth (true FLAME) and against the teacher's labels of the same frames, made by
 the footage path ``flame-eval --frames DIR --reference TEACHER`` takes (:mod:`flame.evaluation.reference`).
 Printed: both at k = 0..4 side by side per engine, and the Spearman rank correlation across the (engine,
@@ -79,6 +80,16 @@ def train_export(data: Path, out: Path, mode: str, offset: int, iters: int, spec
     return onnx
 
 
+def half_size(checkpoint: Path, spec: SyntheticSpec) -> Path:
+    """The teacher exported at half its input size: a smaller, less accurate engine of the same network."""
+    from flame.export.exporter import export_checkpoint
+
+    out = checkpoint.with_name("half.onnx")
+    if not out.is_file():
+        export_checkpoint(checkpoint, out, "onnx", size=(spec.size[0] // 2, spec.size[1] // 2), verify=False)
+    return out
+
+
 def reference_dataset(val: SequenceDataset, root: Path, teacher: Path | None, engine, cache: Path) -> SequenceDataset:
     """The validation sequences as footage (image folders) labelled by ``teacher`` (None: the engine itself)."""
     sequences = []
@@ -119,17 +130,18 @@ def main() -> None:
     os.environ["FLAME_CACHE_DIR"] = str(work / "cache")  # the students' teacher labels stay in the work folder
     spec = (SyntheticSpec(size=(64, 128), fps=FPS, frames=16, sequences=2, val_sequences=1, seed=0) if args.quick
             else SyntheticSpec(size=(128, 256), fps=FPS, frames=40, sequences=12, val_sequences=3, seed=0))
-    strong_iters, weak_iters = (4, 1) if args.quick else (300, 40)
+    strong_iters, weak_iters = (4, 1) if args.quick else (300, 10)
     data = work / "data"
     if not (data / "val").is_dir():
         write_synthetic(spec, data)
     val = load_folder(data, "val")
     teacher = train_export(data, work / "teacher", "static", 0, strong_iters, spec)
     weak = train_export(data, work / "weak", "static", 0, weak_iters, spec)
+    small = half_size(work / "teacher" / "best.pt", spec)
     cache = work / "cache"
     rows, true_at_k, ref_at_k = [], [], []
     ref_data = reference_dataset(val, data, teacher, None, cache)
-    for name, path in (("teacher", teacher), ("weak", weak)):
+    for name, path in (("teacher", teacher), ("weak", weak), ("half-size", small)):
         with load_engine(path, device="cpu") as engine:
             source = PredictorSource(engine, window=engine.card.window, input_size=tuple(engine.card.input_size))
             truth, against = flame_by_k(val, source), flame_by_k(ref_data, source)

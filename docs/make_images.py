@@ -5,7 +5,8 @@
 Runs ``flame-demo --quick``, then ``flame-run`` with its static engine on a larger rendered sequence (for an
 overlay frame) and ``flame-bench`` on its static checkpoint, and writes into ``docs/images/``:
 ``flame_vs_latency.png`` (the demo's plot, also README's picture), ``overlay.png`` (a frame of flame-run's
-overlay) and ``bench_choice.png`` (flame-bench's plot). A few minutes on two CPU cores.
+overlay), ``street.png`` (a frame of the street world beside its labels) and ``bench_choice.png``
+(flame-bench's plot). A few minutes on two CPU cores.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 IMAGES = Path(__file__).resolve().parent / "images"
 #: README and the site show the pictures at this width at most; a smaller file keeps the repository small.
@@ -52,6 +54,17 @@ def middle_frame(video: Path):
     return frame
 
 
+def street_picture() -> None:
+    """A street frame beside its labels (Cityscapes colours)."""
+    from flame.evaluation.datasets import SyntheticSpec
+    from flame.evaluation.datasets.worlds import world
+
+    street = world("street")
+    frames, labels = street.render(SyntheticSpec((256, 512), 30.0, 12, 1, 1, 0, "street"), 0, "val")
+    colours = street.palette[np.minimum(labels[-1], len(street.palette) - 1)][..., ::-1]  # RGB to BGR
+    save_small(np.concatenate([frames[-1], colours], axis=1), IMAGES / "street.png")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, help="working folder (default: a temporary one)")
@@ -72,6 +85,8 @@ def main() -> None:
     run("flame-run", "--frames", str(sequence / "frames"), "--fps", "30", "--engine",
         str(demo / "static" / "last.onnx"), "--save", str(overlay))
     save_small(middle_frame(overlay), IMAGES / "overlay.png")
+
+    street_picture()
 
     bench = work / "bench_choice.png"
     run("flame-bench", str(demo / "static" / "best.pt"), "--formats", "onnx,onnx-int8", "--sizes", "32x64,64x128",

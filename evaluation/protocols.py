@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Sequence as TypingSequence
 import numpy as np
 
 from flame.core.errors import ConfigError, DataError, param
-from flame.core.fit import check_fit, resize_labels  # noqa: F401  (resize_labels: also imported from here)
+from flame.core.fit import check_fit
 from flame.evaluation.confusion import ConfusionMatrix
 from flame.evaluation.datasets.base import Sequence, SequenceDataset
 from flame.evaluation.fitting import predict_fitted

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from flame.core.fit import resize_labels
+from flame.core.labels import resize_labels
 from flame.media.bag_writer import LabelBagWriter
 from flame.runtime.stream_result import FrameResult
 

@@ -11,6 +11,7 @@ from typing import Iterator, Sequence as TypingSequence
 import numpy as np
 
 from flame.core.errors import DataError
+from flame.core.labels import resize_labels
 from flame.evaluation.datasets.base import Sequence, SequenceDataset, check_names
 from flame.media.footage import Footage
 from flame.media.intervals import interval_stats
@@ -72,8 +73,6 @@ class FootageSequence(Sequence):
 
     def label(self, index: int) -> np.ndarray:
         self._check_index(index)
-        from flame.core.fit import resize_labels
-
         height, width = self.frame(index).shape[:2]
         return resize_labels(np.asarray(self._labels[self.first + index]), (height, width))
 

@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 
 from flame.core.errors import ConfigError, param
+from flame.core.labels import resize_labels
 from flame.core.sizes import format_size
 
 #: The fit modes, the default first.
@@ -79,20 +80,6 @@ class FitBox:
         frame = np.full(self.frame_size, UNSEEN, dtype=labels.dtype)
         frame[sy0:sy1, sx0:sx1] = mapped
         return frame
-
-
-def resize_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Nearest-neighbour resize of a label map of any integer dtype to (H, W).
-
-    Source pixel of destination (y, x) is (floor(y * h / H), floor(x * w / W)),
-    as OpenCV's INTER_NEAREST.
-    """
-    height, width = size
-    if labels.shape[:2] == (height, width):
-        return labels
-    rows = (np.arange(height) * labels.shape[0]) // height
-    cols = (np.arange(width) * labels.shape[1]) // width
-    return labels[rows[:, None], cols[None, :]]
 
 
 def check_fit(mode: str) -> str:
