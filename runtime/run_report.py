@@ -33,6 +33,7 @@ import numpy as np
 
 from flame.core.errors import DataError
 from flame.core.files import json_safe, write_text
+from flame.core.reports import check_kind, read_json_report
 from flame.runtime.machine import machine_info
 
 REPORT_KIND = "flame-run"
@@ -107,18 +108,8 @@ def read_run_report(path: str | os.PathLike) -> dict[str, Any]:
         DataError: when the file is missing, not JSON, not a flame-run report,
             or of an unknown version.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"run report {path} does not exist")
-    try:
-        report = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path} is not a JSON run report ({exc})") from exc
-    if not isinstance(report, dict) or report.get("report") != REPORT_KIND:
-        raise DataError(f"{path} is not a flame-run report (no \"report\": \"{REPORT_KIND}\")")
-    if report.get("version") != REPORT_VERSION:
-        raise DataError(f"{path}: flame-run report version {report.get('version')!r} is not supported "
-                        f"(this FLAME reads version {REPORT_VERSION})")
+    report = read_json_report(path, "run report")
+    check_kind(report, REPORT_KIND, REPORT_VERSION, str(path))
     fields = report.get("frame_fields") or list(FRAME_FIELDS)
     rows = np.asarray(report.get("frames") or [], dtype=np.float64).reshape(-1, len(fields))
     report["frame_columns"] = {name: rows[:, i] for i, name in enumerate(fields)}

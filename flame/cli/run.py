@@ -14,6 +14,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 import click  # noqa: E402
 
+from flame.apps.events import Events  # noqa: E402
 from flame.cli.common import handle_errors  # noqa: E402
 from flame.cli.ui import console, fmt, out, table  # noqa: E402
 from flame.runtime.forecast import FORECASTERS  # noqa: E402
@@ -44,24 +45,6 @@ class StatusLine:
         if self._shown:
             sys.stderr.write("\n")
             sys.stderr.flush()
-
-
-def _check_writable(path: str | None, option: str) -> None:
-    """Fail before the run, not after it, when an output cannot be written."""
-    from flame.core.errors import ConfigError
-
-    if path is None:
-        return
-    folder = os.path.dirname(os.path.abspath(path))
-    while not os.path.isdir(folder):  # the writer creates missing folders: check the first that exists
-        parent = os.path.dirname(folder)
-        if parent == folder:
-            break
-        folder = parent
-    if not os.access(folder, os.W_OK):
-        raise ConfigError(f"{option} {path}: folder {folder} is not writable")
-    if os.path.isdir(path):
-        raise ConfigError(f"{option} {path} is a folder; give a file name")
 
 
 def _summary_table(report: dict):
@@ -111,64 +94,26 @@ def _summary_table(report: dict):
 @click.option("--extra-latency-ms", type=float, default=0.0, show_default=True,
               help="Delay after the labels are ready (actuation, transport) that the forecast also covers.")
 @handle_errors(flags={"duration_s": "--duration", "stall_timeout_s": "--stall-timeout"})
-def main(camera, video, frames_dir, url, fps, engine_path, card_path, device, realtime, show, save, report_path, max_frames,
-         duration, warmup, reconnect, stall_timeout, forecast, extra_latency_ms):
+def main(**options):
     """Run an engine on a camera, video, image folder or stream in real time, measuring per-frame latency."""
-    from flame.runtime.engines import load_engine
-    from flame.runtime.forecast import make_forecaster
-    from flame.runtime.overlay import VideoOutput, WindowOutput, display_problem
-    from flame.runtime.run_report import build_run_report, write_run_report
-    from flame.runtime.sources import open_source
-    from flame.runtime.stream import Stream
+    from flame.apps.run import RunRequest, run_notices, run_stream
 
-    for path, what in ((report_path, "--report"), (save, "--save")):
-        _check_writable(path, what)
-    live = ({"reconnect": reconnect, "stall_timeout_s": stall_timeout} if camera is not None or url is not None
-            else {})
-    with open_source(camera=camera, video=video, frames=frames_dir, url=url, fps=fps, realtime=realtime,
-                     **live) as source, load_engine(engine_path, device=device, card=card_path) as engine:
-        card = engine.card
-        outputs = []
-        window = False
-        if show:
-            problem = display_problem()
-            if problem:
-                console.print(f"notice: --show: {problem}; running without a window")
-            else:
-                outputs.append(WindowOutput(card.palette, class_names=card.class_names))
-                window = True
-        if save:
-            outputs.append(VideoOutput(save, card.palette, source.fps or 30.0, keep_timeline=source.realtime,
-                                       size=source.size, class_names=card.class_names))
-        if not window and sys.stderr.isatty():
-            outputs.append(StatusLine())
-        where = source.describe()
-        console.print(f"{source.kind} {where.get('path') or where.get('url') or where.get('camera')}: "
-                      f"{where['size'][1]}x{where['size'][0]} at {fmt(source.fps, 3)} fps ({source.fps_from}), "
-                      f"{'real time' if source.realtime else 'every frame'}; engine {engine.backend} on "
-                      f"{engine.device}: {card.architecture} T={card.window} {card.input_size[1]}x{card.input_size[0]}")
-        stream = Stream(engine, source, max_frames=max_frames, duration_s=duration, warmup=warmup, outputs=outputs,
-                        forecaster=make_forecaster(forecast, card.class_names), extra_latency_ms=extra_latency_ms)
-        try:
-            stream.run()
-        finally:
-            report = build_run_report(stream.result, engine, source)
-            if report_path:
-                write_run_report(report_path, report)
-        out.print(_summary_table(report))
-        if not report["complete"]:
-            console.print(f"notice: the run is incomplete: {report['end_reason']}")
-        share = report["output_share"]
-        if share and share > 0.2 and report["frames_dropped"]:
-            console.print(f"notice: drawing/saving took {100 * share:.0f}% of the run and cost dropped frames; "
-                          "run without --show/--save to measure the engine alone")
-        if report["forecast"]["fallbacks"]:
-            console.print(f"notice: forecast {forecast} fell back to none on {report['forecast']['fallbacks']} "
-                          f"frame(s): {report['forecast']['fallback_reason']}")
-        if report_path:
-            out.print(f"report written to {report_path}")
-        if save:
-            out.print(f"overlay video written to {save}")
+    request = RunRequest(**options)
+    report = run_stream(request, _Notices(), StatusLine() if sys.stderr.isatty() else None)
+    out.print(_summary_table(report))
+    for line in run_notices(report, request):
+        console.print(line)
+    if request.report_path:
+        out.print(f"report written to {request.report_path}")
+    if request.save:
+        out.print(f"overlay video written to {request.save}")
+
+
+class _Notices(Events):
+    """The header and the notices of a run, on stderr as they come."""
+
+    def info(self, text: str) -> None:
+        console.print(text)
 
 
 if __name__ == "__main__":
