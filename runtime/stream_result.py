@@ -13,8 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from flame.core.latency import summarize
-from flame.core.offsets import frame_offset
+from flame.core.latency import Latency, summarize
 from flame.runtime.frames import Frame
 
 
@@ -151,7 +150,7 @@ class RunResult:
         latency = summarize(cols["latency_ms"])
         output_ms = np.asarray(self.output_ns, dtype=np.float64) / 1e6
         k_fps = self.source_fps or fps_in
-        k = frame_offset(latency["p50"] / 1000.0, k_fps) if latency["p50"] is not None and k_fps else None
+        k = Latency.of_samples(cols["latency_ms"], "p50").k(k_fps) if latency["p50"] is not None and k_fps else None
         return {
             "end_reason": self.end_reason,
             "frames_captured": self.frames_captured,

@@ -28,11 +28,11 @@ import numpy as np
 
 from flame.core.card import ModelCard, card_differences
 from flame.core.errors import ConfigError, DataError
-from flame.core.offsets import frame_offset
 from flame.evaluation.datasets import SequenceDataset
 from flame.evaluation.protocols import PredictorSource
 from flame.apps.forecast import Forecasting, forecasting, score_forecast
-from flame.evaluation.scoring import Latency, Progress, check_extra, check_stat, fixed_latency
+from flame.core.latency import Latency, check_stat
+from flame.evaluation.scoring import Progress, fixed_latency
 from flame.runtime.engines import Engine
 from flame.runtime.file_sources import ArraySource
 from flame.runtime.machine import machine_info
@@ -64,7 +64,7 @@ def latency_from_report(path: str | os.PathLike, stat: str = "p50", extra_ms: fl
             raise ConfigError(f"run report {path} was measured on another model ({said}), so its latencies "
                               "are not this engine's; pass {force} to use them anyway", parameter="latency_from")
     samples = latency_samples_ms(report)
-    return Latency(np.asarray(samples, np.float64), check_stat(stat), check_extra(extra_ms), f"run report {path}")
+    return Latency.of_samples(samples, stat, extra_ms, f"run report {path}")
 
 
 def dataset_frames(dataset: SequenceDataset) -> Iterator[np.ndarray]:
@@ -102,7 +102,7 @@ def measure_latency(engine: Engine, dataset: SequenceDataset, samples: int = 50,
     source = ArraySource(frames, dataset.fps, name=f"frames of {dataset.name}")
     result = Stream(engine, source, warmup=warmup).run()
     measured = result.arrays()["latency_ms"]
-    return Latency(np.asarray(measured, np.float64), stat, check_extra(extra_ms), "measured")
+    return Latency.of_samples(measured, stat, extra_ms, "measured")
 
 
 def check_compatible(card: Any, dataset: SequenceDataset) -> None:
@@ -198,7 +198,7 @@ def evaluate_engine(engine: Engine, dataset: SequenceDataset, latency: Latency, 
         DataError, ConfigError: on an incompatible engine or bad data.
     """
     plan = forecasting(forecast, engine.card.class_names, dataset)
-    k = frame_offset(plan.charge(latency).value_ms / 1000.0, dataset.fps)
+    k = plan.charge(latency).k(dataset.fps)
     report = assess(engine, engine.card, dataset, latency, streaming, plot_offsets(k) if with_curve else None,
                     progress, forecast=plan)
     report["engine"] = engine.describe()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Sequence as TypingSequence
 
 import cv2
@@ -133,14 +133,9 @@ class Forecasting:
     cost_ms: np.ndarray = field(default_factory=lambda: np.zeros(0))
     source: ForecastSource | None = None
 
-    @property
-    def p50_ms(self) -> float:
-        """The cost charged to the latency (0 for ``none``)."""
-        return float(np.median(self.cost_ms)) if self.cost_ms.size else 0.0
-
     def charge(self, latency: Latency) -> Latency:
-        """``latency`` with the forecast's p50 cost added (FLAME charges for it)."""
-        return replace(latency, forecast_ms=self.p50_ms)
+        """``latency`` with the forecast's measured cost charged (:meth:`Latency.charged`)."""
+        return latency.charged(self.cost_ms)
 
     def wrap(self, source: PredictionSource) -> PredictionSource:
         """``source`` with its predictions forecast to the frame they are scored at."""
