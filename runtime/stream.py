@@ -206,9 +206,8 @@ class Stream:
             sums = result.timing_sums
             for name, value in timing.as_dict().items():
                 sums[name] = sums.get(name, 0.0) + value
-        # One append per frame keeps the record consistent if Ctrl-C lands here.
-        result.records.append((frame.index, frame.captured_ns, max(frame.captured_ns, taken_ns), finished,
-                               engine_done - start, previous, finished - engine_done))
+        result.record(frame.index, frame.captured_ns, max(frame.captured_ns, taken_ns), finished,
+                      engine_done - start, previous, finished - engine_done)
         if not self.outputs:
             return None
         self._recent.append((finished - frame.captured_ns, engine_done - start, finished))

@@ -36,7 +36,7 @@ from flame.evaluation.scoring import Progress, fixed_latency
 from flame.runtime.engines import Engine
 from flame.runtime.file_sources import ArraySource
 from flame.runtime.machine import machine_info
-from flame.runtime.run_report import latency_samples_ms, read_run_report
+from flame.runtime.run_report import RunReport
 from flame.runtime.stream import Stream
 
 def latency_from_report(path: str | os.PathLike, stat: str = "p50", extra_ms: float = 0.0,
@@ -56,15 +56,14 @@ def latency_from_report(path: str | os.PathLike, stat: str = "p50", extra_ms: fl
         ConfigError: on an unknown statistic, a negative extra delay, or a report
             made with another model (without ``force``).
     """
-    report = read_run_report(path)
-    if card is not None and isinstance(report.get("card"), dict) and not force:
-        differences = card_differences(report["card"], card)
+    report = RunReport.read(path)
+    if card is not None and isinstance(report.card, dict) and not force:
+        differences = card_differences(report.card, card)
         if differences:
             said = "; ".join(f"{key.replace('_', ' ')} {theirs} there, {ours} here" for key, theirs, ours in differences)
             raise ConfigError(f"run report {path} was measured on another model ({said}), so its latencies "
                               "are not this engine's; pass {force} to use them anyway", parameter="latency_from")
-    samples = latency_samples_ms(report)
-    return Latency.of_samples(samples, stat, extra_ms, f"run report {path}")
+    return Latency.of_samples(report.latency_samples_ms(), stat, extra_ms, f"run report {path}")
 
 
 def dataset_frames(dataset: SequenceDataset) -> Iterator[np.ndarray]:

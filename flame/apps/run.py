@@ -14,6 +14,7 @@ from typing import Any
 
 from flame.apps.events import Events
 from flame.core.errors import ConfigError
+from flame.runtime.run_report import RunReport
 
 
 @dataclass
@@ -87,7 +88,7 @@ def _check_writable(path: str | None, parameter: str) -> None:
         raise ConfigError(f"{{{parameter}}} {path} is a folder; give a file name")
 
 
-def run_stream(request: RunRequest, events: Events | None = None, status: Any = None) -> Any:
+def run_stream(request: RunRequest, events: Events | None = None, status: Any = None) -> RunReport:
     """Run an engine on a source as ``request`` says, write what it asks for, return the run report.
 
     Args:
@@ -105,7 +106,7 @@ def run_stream(request: RunRequest, events: Events | None = None, status: Any = 
     """
     from flame.runtime.engines import load_engine
     from flame.runtime.forecast import make_forecaster
-    from flame.runtime.run_report import build_run_report, write_run_report
+    from flame.runtime.run_report import build_run_report
     from flame.runtime.sources import open_source
     from flame.runtime.stream import Stream
 
@@ -128,7 +129,7 @@ def run_stream(request: RunRequest, events: Events | None = None, status: Any = 
         finally:
             report = build_run_report(stream.result, engine, source)
             if request.report_path:
-                write_run_report(request.report_path, report)
+                report.write(request.report_path)
     return report
 
 
@@ -163,17 +164,17 @@ def _header(source: Any, engine: Any) -> str:
             f"{engine.device}: {card.architecture} T={card.window} {card.input_size[1]}x{card.input_size[0]}")
 
 
-def run_notices(report: Any, request: RunRequest) -> list[str]:
+def run_notices(report: RunReport, request: RunRequest) -> list[str]:
     """What a finished run should tell its user beside the figures: an incomplete run, outputs that cost
     frames, forecast fallbacks, the files written."""
     said = []
-    if not report["complete"]:
-        said.append(f"notice: the run is incomplete: {report['end_reason']}")
-    share = report["output_share"]
-    if share and share > 0.2 and report["frames_dropped"]:
+    if not report.complete:
+        said.append(f"notice: the run is incomplete: {report.end_reason}")
+    share = report.output_share
+    if share and share > 0.2 and report.frames_dropped:
         said.append(f"notice: drawing/saving took {100 * share:.0f}% of the run and cost dropped frames; "
                     "run without --show/--save to measure the engine alone")
-    if report["forecast"]["fallbacks"]:
-        said.append(f"notice: forecast {request.forecast} fell back to none on {report['forecast']['fallbacks']} "
-                    f"frame(s): {report['forecast']['fallback_reason']}")
+    if report.forecast["fallbacks"]:
+        said.append(f"notice: forecast {request.forecast} fell back to none on {report.forecast['fallbacks']} "
+                    f"frame(s): {report.forecast['fallback_reason']}")
     return said

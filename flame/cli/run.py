@@ -47,22 +47,22 @@ class StatusLine:
             sys.stderr.flush()
 
 
-def _summary_table(report: dict):
-    lat, eng = report["latency_ms"], report["engine_ms"]
+def _summary_table(report):
+    lat, eng = report.latency_ms, report.engine_ms
     rows = [
         ["frames captured / processed / dropped",
-         f"{report['frames_captured']} / {report['frames_processed']} / {report['frames_dropped']}"],
+         f"{report.frames_captured} / {report.frames_processed} / {report.frames_dropped}"],
         ["latency ms (mean / p50 / p90 / p99 / max)", " / ".join(fmt(lat[s], 1) for s in ("mean", "p50", "p90", "p99", "max"))],
         # latency = the frame's wait for a busy engine + the engine call + the forecast + the runtime's own work
-        ["  waiting for the engine ms (p50 / max)", " / ".join(fmt(report["wait_ms"][s], 1) for s in ("p50", "max"))],
+        ["  waiting for the engine ms (p50 / max)", " / ".join(fmt(report.wait_ms[s], 1) for s in ("p50", "max"))],
         ["  engine call ms (mean / p50 / p99)", " / ".join(fmt(eng[s], 1) for s in ("mean", "p50", "p99"))],
-        *([[f"  forecast {report['forecast']['method']} ms (p50 / p99), fallbacks",
-            f"{fmt(report['forecast_ms']['p50'], 2)} / {fmt(report['forecast_ms']['p99'], 2)}, "
-            f"{report['forecast']['fallbacks']}"]] if report["forecast"]["method"] != "none" else []),
-        ["  runtime's own work ms (p50 / max)", " / ".join(fmt(report["runtime_ms"][s], 3) for s in ("p50", "max"))],
-        ["fps in / out", f"{fmt(report['fps_in'], 1)} / {fmt(report['fps_out'], 1)}"],
-        [f"k at {fmt(report['k_fps'], 3)} fps (p50 latency)", fmt(report["k"])],
-        ["ended because", report["end_reason"]],
+        *([[f"  forecast {report.forecast['method']} ms (p50 / p99), fallbacks",
+            f"{fmt(report.forecast_ms['p50'], 2)} / {fmt(report.forecast_ms['p99'], 2)}, "
+            f"{report.forecast['fallbacks']}"]] if report.forecast["method"] != "none" else []),
+        ["  runtime's own work ms (p50 / max)", " / ".join(fmt(report.runtime_ms[s], 3) for s in ("p50", "max"))],
+        ["fps in / out", f"{fmt(report.fps_in, 1)} / {fmt(report.fps_out, 1)}"],
+        [f"k at {fmt(report.k_fps, 3)} fps (p50 latency)", fmt(report.k)],
+        ["ended because", report.end_reason],
     ]
     return table("flame-run", ["", "value"], rows)
 

@@ -139,7 +139,7 @@ def test_interrupted_run_keeps_a_consistent_result(tmp_path):
     assert result.end_reason == "interrupted"
     assert result.frames_processed == 5 and result.frames_captured == 5
     report = build_run_report(result, engine, source)
-    assert report["complete"] is False and report["frames_processed"] == 5
+    assert report.complete is False and report.frames_processed == 5
 
 
 class SlowOutput:
@@ -196,7 +196,7 @@ def test_report_schema_round_trip(tmp_path):
     assert '    [5,500.0,750.0,250.0,0.0,250.0,3,0.0]' in path.read_text()
     back = read_run_report(path)
     assert list(latency_samples_ms(back)) == [250, 300, 250, 300, 250, 300, 250, 300, 350]
-    assert list(back["frame_columns"]["index"]) == [0, 2, 5, 7, 10, 12, 15, 17, 19]
+    assert list(back.frames["index"]) == [0, 2, 5, 7, 10, 12, 15, 17, 19]
 
 
 def test_reading_something_else_as_a_report_fails_clearly(tmp_path):
@@ -315,4 +315,4 @@ def test_latency_runs_to_the_forecast_labels_and_the_horizon_is_the_time_they_ar
     assert forecaster.calls[0][2] == pytest.approx(0.080)
     assert all(c[2] == pytest.approx(0.100) and c[1] == pytest.approx(0.1) for c in forecaster.calls[1:])
     report = build_run_report(result, engine, source)
-    assert report["frame_fields"][-1] == "forecast_ms" and report["frames"][3][-1] == 20.0
+    assert report.to_dict()["frame_fields"][-1] == "forecast_ms" and report.to_dict()["frames"][3][-1] == 20.0
