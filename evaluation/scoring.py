@@ -14,12 +14,12 @@ report, whatever the latency's source.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 from flame.core.latency import Latency, check_extra, check_stat
 from flame.evaluation.datasets.base import SequenceDataset
 from flame.evaluation.protocols import PredictionSource, evaluate, require_history
-from flame.evaluation.report import evaluation_report
+from flame.evaluation.report import EvalReport, evaluation_report
 
 __all__ = ["Latency", "Progress", "check_extra", "check_stat", "fixed_latency", "score"]
 
@@ -36,7 +36,7 @@ def fixed_latency(latency_ms: float = 0.0, extra_ms: float = 0.0) -> Latency:
 
 
 def score(dataset: SequenceDataset, source: PredictionSource, latency: Latency, streaming: bool = True,
-          offsets: list[int] | None = None, progress: Progress | None = None, k: int | None = None) -> dict[str, Any]:
+          offsets: list[int] | None = None, progress: Progress | None = None, k: int | None = None) -> EvalReport:
     """Static mIoU, FLAME at the latency's k and streaming FLAME of ``source`` on ``dataset``.
 
     Args:

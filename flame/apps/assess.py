@@ -28,6 +28,7 @@ import numpy as np
 
 from flame.core.card import ModelCard, card_differences
 from flame.core.errors import ConfigError, DataError
+from flame.evaluation.report import EvalReport
 from flame.evaluation.datasets import SequenceDataset
 from flame.evaluation.protocols import PredictorSource
 from flame.apps.forecast import Forecasting, forecasting, score_forecast
@@ -128,7 +129,7 @@ def plot_offsets(k: int) -> list[int]:
 
 def assess(predictor: Callable[[np.ndarray], np.ndarray], card: Any, dataset: SequenceDataset, latency: Latency,
            streaming: bool = True, offsets: list[int] | None = None, progress: Progress | None = None,
-           k: int | None = None, forecast: Forecasting | None = None) -> dict[str, Any]:
+           k: int | None = None, forecast: Forecasting | None = None) -> EvalReport:
     """Score static mIoU, FLAME at the latency's k and streaming FLAME of a predictor.
 
     Args:
@@ -150,8 +151,8 @@ def assess(predictor: Callable[[np.ndarray], np.ndarray], card: Any, dataset: Se
     check_compatible(card, dataset)
     source = PredictorSource(predictor, window=card.window, input_size=tuple(card.input_size))
     report = score_forecast(dataset, source, latency, forecast or Forecasting("none"), streaming, offsets, progress, k)
-    report["machine"] = machine_info()
-    report["card"] = card.to_dict()
+    report.machine = machine_info()
+    report.card = card.to_dict()
     return report
 
 
@@ -180,7 +181,7 @@ def choose_latency(engine: Engine | None, dataset: SequenceDataset, latency_ms: 
 
 def evaluate_engine(engine: Engine, dataset: SequenceDataset, latency: Latency, streaming: bool = True,
                     with_curve: bool = False, progress: Progress | None = None,
-                    forecast: str = "none") -> dict[str, Any]:
+                    forecast: str = "none") -> EvalReport:
     """Deployed accuracy of a loaded engine: the report ``flame-eval --engine`` prints.
 
     Args:
@@ -200,5 +201,5 @@ def evaluate_engine(engine: Engine, dataset: SequenceDataset, latency: Latency, 
     k = plan.charge(latency).k(dataset.fps)
     report = assess(engine, engine.card, dataset, latency, streaming, plot_offsets(k) if with_curve else None,
                     progress, forecast=plan)
-    report["engine"] = engine.describe()
+    report.engine = engine.describe()
     return report

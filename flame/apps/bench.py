@@ -200,10 +200,10 @@ def _score(row: BenchRow, engine: Any, dataset: SequenceDataset, samples: int, w
         target = row if n == 0 else BenchRow(**{**asdict(row), "forecast": plan.method})
         with events.progress() as progress:
             report = assess(engine, engine.card, dataset, latency, streaming, None, progress, forecast=plan)
-        target.k, target.miou, target.flame = report["k"], report["miou"], report["flame"]
-        target.streaming_flame = report["streaming_flame"]
-        target.forecast, target.forecast_ms = plan.method, report["latency_ms"]["forecast_ms"]
-        target.extra = {"engine": engine.describe(), "latency_ms": report["latency_ms"],
+        target.k, target.miou, target.flame = report.k, report.miou, report.flame
+        target.streaming_flame = report.streaming_flame
+        target.forecast, target.forecast_ms = plan.method, report.latency_ms["forecast_ms"]
+        target.extra = {"engine": engine.describe(), "latency_ms": report.latency_ms,
                         "latency_scale": latency_scale, "measured_latency_ms": measured.report(),
                         "measured_k": measured.k(dataset.fps)}
         if n:

@@ -187,11 +187,11 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None 
                                 forecast=forecast)
         rows.append({
             "mode": mode, "window": engine.card.window, "trained_offset": engine.card.offset,
-            "miou": report["miou"], "flame": report["flame"], "streaming_flame": report["streaming_flame"],
-            "k": k, "latency_ms": latency.report(), "forecast": report["forecast"],
+            "miou": report.miou, "flame": report.flame, "streaming_flame": report.streaming_flame,
+            "k": k, "latency_ms": latency.report(), "forecast": report.forecast,
             "own_k": latency.k(val.fps), "fps": val.fps,
             "engine": str(engines[model]), "checkpoint": str(checkpoints[model]),
-            "flame_by_k": report["flame_by_k"], "per_class_flame": report["per_class_flame"],
+            "flame_by_k": report.flame_by_k, "per_class_flame": report.per_class_flame,
         })
 
     by_mode = {row["mode"]: row for row in rows}

@@ -13,6 +13,7 @@ from typing import Any
 
 from flame.apps.events import Events
 from flame.core.errors import ConfigError
+from flame.evaluation.report import EvalReport
 
 
 @dataclass
@@ -83,7 +84,7 @@ class EvalRequest:
             raise ConfigError("--card applies to --engine only")
 
 
-def evaluate(request: EvalRequest, events: Events | None = None) -> Any:
+def evaluate(request: EvalRequest, events: Events | None = None) -> EvalReport:
     """Score what ``request`` names with FLAME and write the files it asks for.
 
     Args:
@@ -96,7 +97,6 @@ def evaluate(request: EvalRequest, events: Events | None = None) -> Any:
     Raises:
         FlameError: on bad options, data, engine or latency report.
     """
-    from flame.core.files import write_json
     from flame.evaluation.datasets import open_dataset
 
     events = events or Events()
@@ -109,21 +109,15 @@ def evaluate(request: EvalRequest, events: Events | None = None) -> Any:
     data = data.head(request.max_sequences).require_nonempty()
     report = _score_predictions(request, data, events) if request.predictions else _score_engine(request, data, events)
     if request.json_out:
-        write_json(request.json_out, report)
+        report.write(request.json_out)
     if request.plot_out:
         from flame.apps.plots import plot_report
 
-        plot_report(report, request.plot_out, title=_title(report))
+        plot_report(report, request.plot_out, title=report.title)
     return report
 
 
-def _title(report: Any) -> str:
-    engine = report.get("engine") or {}
-    what = engine.get("path") or report.get("predictions") or ""
-    return f"{what} on {report.get('dataset', '')}"
-
-
-def _score_predictions(request: EvalRequest, data: Any, events: Events) -> Any:
+def _score_predictions(request: EvalRequest, data: Any, events: Events) -> EvalReport:
     from flame.apps.assess import choose_latency
     from flame.apps.forecast import forecast_predictions
 
@@ -137,7 +131,7 @@ def _score_predictions(request: EvalRequest, data: Any, events: Events) -> Any:
                                     request.label_ids, progress)
 
 
-def _score_engine(request: EvalRequest, data: Any, events: Events) -> Any:
+def _score_engine(request: EvalRequest, data: Any, events: Events) -> EvalReport:
     from flame.apps.assess import choose_latency, evaluate_engine
     from flame.runtime.engines import load_engine, tuning_options
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from flame.core.errors import DataError
 from flame.core.latency import summarize
+from flame.evaluation.report import EvalReport
 from flame.evaluation.datasets.base import Sequence, SequenceDataset
 from flame.evaluation.predictions import PredictionFiles
 from flame.evaluation.protocols import PredictionSource
@@ -165,23 +166,23 @@ def forecasting(method: str, class_names: TypingSequence[str], dataset: Sequence
 
 def score_forecast(dataset: SequenceDataset, source: PredictionSource, latency: Latency, plan: Forecasting,
                    streaming: bool = True, offsets: list[int] | None = None, progress: Progress | None = None,
-                   k: int | None = None) -> dict[str, Any]:
+                   k: int | None = None) -> EvalReport:
     """:func:`flame.evaluation.scoring.score` with the forecast: its cost charged, its labels scored.
 
     The report gets ``forecast`` (:meth:`Forecasting.report`); its
     ``latency_ms`` shows the forecast's part (``forecast_ms``) beside the rest.
     """
     report = score(dataset, plan.wrap(source), plan.charge(latency), streaming, offsets, progress, k)
-    report["forecast"] = plan.report()
+    report.forecast = plan.report()
     return report
 
 
 def forecast_predictions(dataset: SequenceDataset, root: str | os.PathLike, latency: Latency, method: str,
                          streaming: bool = True, label_ids: bool = False,
-                         progress: Progress | None = None) -> dict[str, Any]:
+                         progress: Progress | None = None) -> EvalReport:
     """``flame-eval --predictions --forecast``: prediction files forecast to when they are used."""
     plan = forecasting(method, dataset.class_names, dataset)
     report = score_forecast(dataset, PredictionFiles(root, label_ids=label_ids), latency, plan, streaming,
                             progress=progress)
-    report["predictions"] = str(root)
+    report.predictions = str(root)
     return report
