@@ -20,8 +20,12 @@ and t (its shape matched against its class in the ground truth of t-1, within
 20 pixels, at the labels' size); what it misses is the constant-velocity segment
 model itself (acceleration, bounces, occlusions, objects entering the frame).
 
+``--world street`` measures on the street world (the forecast's cost on its frames, and the oracle on its
+validation drive); ``--oracle-fps 30,60`` repeats the oracle at each camera rate (k = 1..4 frames).
+
 Usage: python benchmarks/forecast.py [--size 512x1024] [--iterations 30] [--warmup 3] [--no-engine]
-       [--flow dis-ultrafast] [--width 256] [--search 4] [--oracle [--oracle-settings ...]]
+       [--flow dis-ultrafast] [--width 256] [--search 4] [--world shapes|street]
+       [--oracle [--oracle-fps 30,60] [--oracle-settings ...]]
 """
 
 from __future__ import annotations
@@ -118,10 +122,13 @@ def _true_motion_classes():
     return TrueMotion, TrueMotionSource
 
 
-def oracle(settings: list[str]) -> None:
-    """Recovered share of the FLAME drop with ground truth as the predictions, per flow setting."""
+def oracle(settings: list[str], world: str = "shapes", fps: float = 30.0) -> None:
+    """Recovered share of the FLAME drop with ground truth as the predictions, per flow setting.
+
+    The validation video of ``world`` at ``fps`` (the same 40 frames' duration at any rate).
+    """
     from flame.apps.forecast import ForecastSource
-    from flame.evaluation.datasets.synthetic import load_synthetic
+    from flame.evaluation.datasets.synthetic import SyntheticSpec, load_synthetic
     from flame.evaluation.protocols import PredictionSource, evaluate
     from flame.runtime.forecast import make_forecaster
 
@@ -132,11 +139,12 @@ def oracle(settings: list[str]) -> None:
     from flame.runtime.forecast import thing_classes
 
     TrueMotion, TrueMotionSource = _true_motion_classes()
-    dataset = load_synthetic("val")
-    offsets = [0, 1, 2, 3]
+    dataset = load_synthetic("val", SyntheticSpec(fps=fps, frames=round(40 * fps / 30), world=world))
+    offsets = [0, 1, 2, 3, 4]
     none = evaluate(dataset, Truth(), offsets).flame
     miou = none[0].miou
-    print(f"\nground truth as predictions on {dataset.name} ({len(dataset.sequences)} sequences): mIoU {miou:.4f}, "
+    print(f"\nground truth as predictions on the {world} world's {dataset.name} at {fps:g} fps "
+          f"({len(dataset.sequences)} sequences): mIoU {miou:.4f}, "
           "FLAME without forecast " + ", ".join(f"k={k} {none[k].miou:.4f}" for k in offsets[1:]))
     for setting in settings:
         flow, width, search = setting.split(":")
@@ -163,20 +171,26 @@ def main() -> None:
     parser.add_argument("--search", type=int, default=4, help="the segment colour-match radius")
     parser.add_argument("--no-engine", action="store_true", help="skip the SwiftNet-R18 baseline (no torch needed)")
     parser.add_argument("--oracle", action="store_true", help="also the recovered share on the synthetic video")
+    parser.add_argument("--world", default="shapes", help="the synthetic world (shapes or street)")
+    parser.add_argument("--oracle-fps", default="30", help="comma-separated camera rates of the oracle video")
     parser.add_argument("--oracle-settings",
                         default="dis-ultrafast:256:4,farneback:256:4,dis-ultrafast:256:0,farneback:256:0")
     args = parser.parse_args()
 
     from flame.core.sizes import parse_size
-    from flame.evaluation.datasets.synthetic import CLASS_NAMES, SyntheticSpec, render_sequence
+    from flame.evaluation.datasets.synthetic import SyntheticSpec
+    from flame.evaluation.datasets.worlds import world
     from flame.runtime.forecast import make_forecaster
 
     cv2.setNumThreads(1)
     size = parse_size(args.size)
-    spec = SyntheticSpec(size=size, frames=args.iterations + args.warmup + 1, sequences=1, val_sequences=1)
-    frames, labels = render_sequence(spec, 0, "val")
+    spec = SyntheticSpec(size=size, frames=args.iterations + args.warmup + 1, sequences=1, val_sequences=1,
+                         world=args.world)
+    chosen = world(args.world)
+    CLASS_NAMES = list(chosen.class_names)
+    frames, labels = chosen.render(spec, 0, "val")
     interval = 1.0 / spec.fps
-    print(f"forecast of {size[0]}x{size[1]} labels one frame ahead, OpenCV {cv2.__version__} on "
+    print(f"forecast of {size[0]}x{size[1]} labels of the {args.world} world one frame ahead, OpenCV {cv2.__version__} on "
           f"{cv2.getNumThreads()} thread, {args.iterations} timed calls after {args.warmup} warm-up calls")
     rows = []
     for name, options in (("none", {}), ("flow", {"flow": args.flow, "width": args.width, "search": args.search})):
@@ -198,7 +212,8 @@ def main() -> None:
         cpu_ratio = f"{cpu50 / baseline_cpu:13.3f}" if baseline_cpu else f"{'-':>13}"
         print(f"{label:<52} {p50:8.2f} {p99:8.2f} {ratio} {cpu50:11.2f} {cpu_ratio}")
     if args.oracle:
-        oracle(args.oracle_settings.split(","))
+        for fps in args.oracle_fps.split(","):
+            oracle(args.oracle_settings.split(","), args.world, float(fps))
 
 
 if __name__ == "__main__":

@@ -13,14 +13,13 @@
 
 Prints figures and ratios; asserts nothing. The machine load is printed too:
 on a busy machine the overhead figures are noisy. Usage:
-python benchmarks/runtime.py [--frames 300] [--soak 5000]
+python -m benchmarks.runtime [--frames 300] [--soak 5000]   (from the repository root)
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,12 +28,10 @@ import cv2
 import numpy as np
 import psutil
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "runtime"))
-from tiny_engines import write_tiny_onnx  # noqa: E402  (a hand-built ONNX graph shared with the tests)
-
-from flame.runtime.engines import load_engine  # noqa: E402
-from flame.runtime.sources import VideoSource  # noqa: E402
-from flame.runtime.stream import Stream  # noqa: E402
+from flame.runtime.engines import load_engine
+from flame.runtime.sources import VideoSource
+from flame.runtime.stream import Stream
+from tests.flame_testing.tiny_engines import write_tiny_onnx  # a hand-built ONNX graph shared with the tests
 
 INPUT = (576, 768)  # (H, W)
 

@@ -22,7 +22,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from flame.core.errors import DataError
+from flame.core.errors import DataError, param
 
 # calcHist counts in float32, exact up to 2**24 per bin: chunk larger maps.
 _MAX_PIXELS_PER_HIST = 1 << 24
@@ -88,7 +88,7 @@ class ConfusionMatrix:
         return (
             f"label value {value} is neither a class (0..{self.num_classes - 1}) "
             f"nor void ({self.ignore_index}); check the label encoding "
-            "(Cityscapes labelIds need {label_ids} / the train-id mapping)"
+            f"(Cityscapes labelIds need {param('label_ids')} / the train-id mapping)"
         )
 
     @staticmethod

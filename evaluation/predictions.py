@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flame.core.errors import DataError
+from flame.core.errors import DataError, param
 from flame.evaluation.report import EvalReport
 from flame.evaluation.datasets.base import VOID, Sequence, SequenceDataset, read_label_png
 from flame.evaluation.datasets.cityscapes import label_ids_to_train_ids
@@ -44,7 +44,7 @@ class PredictionFiles(PredictionSource):
     def __init__(self, root: str | os.PathLike, label_ids: bool = False) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
-            raise DataError(f"predictions folder {self.root} does not exist; check {{predictions}}")
+            raise DataError(f"predictions folder {self.root} does not exist; check {param('predictions')}")
         self.label_ids = label_ids
         self._by_stem: dict[str, Path] | None = None
 

@@ -24,10 +24,11 @@ from typing import Callable, Iterable, Sequence as TypingSequence
 import cv2
 import numpy as np
 
-from flame.core.errors import ConfigError, DataError
+from flame.core.labels import resize_labels
+from flame.core.errors import ConfigError, DataError, param
 from flame.evaluation.confusion import ConfusionMatrix
 from flame.evaluation.datasets.base import Sequence, SequenceDataset
-from flame.evaluation.streaming import Job, LatencyCycle, assign, schedule
+from flame.evaluation.streaming import EPS, Job, LatencyCycle, assign, schedule
 
 Predictor = Callable[[np.ndarray], np.ndarray]
 Progress = Callable[[int, int], None]
@@ -98,20 +99,6 @@ class PredictorSource(PredictionSource):
         return resize_labels(np.asarray(self.predictor(resized)), (size[0], size[1]))
 
 
-def resize_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Nearest-neighbour resize of a label map of any integer dtype to (H, W).
-
-    Source pixel of destination (y, x) is (floor(y * h / H), floor(x * w / W)),
-    as OpenCV's INTER_NEAREST.
-    """
-    height, width = size
-    if labels.shape[:2] == (height, width):
-        return labels
-    rows = (np.arange(height) * labels.shape[0]) // height
-    cols = (np.arange(width) * labels.shape[1]) // width
-    return labels[rows[:, None], cols[None, :]]
-
-
 @dataclass
 class Score:
     """One protocol's result: a confusion matrix and how many pairs made it.
@@ -167,6 +154,21 @@ class Evaluation:
         return self.flame.get(0)
 
 
+def pairs_at_offset(times: np.ndarray, targets: TypingSequence[int], k: int, fps: float,
+                    history: int = 0) -> dict[int, int | None]:
+    """For each ground-truth frame j, the frame whose output FLAME at offset ``k`` scores against it.
+
+    That is the newest frame i with t_i <= t_j - k / fps: the output of frame i, ready k frame intervals
+    after it, is the newest one ready at t_j. On evenly spaced frames i = j - k; on real footage a
+    dropped or late frame moves the pairing to the frame the robot really had. None when that frame
+    has fewer than ``history`` frames before it (a miss).
+    """
+    times = np.asarray(times, dtype=np.float64)
+    # A nanosecond of tolerance: k / fps is a float, and t_j - k / fps = t_{j-k} exactly on even times.
+    found = np.searchsorted(times, times[list(targets)] - k / fps + EPS, side="right") - 1
+    return {j: (int(i) if i - history >= 0 else None) for j, i in zip(targets, found)}
+
+
 def _plan(dataset: SequenceDataset, source: PredictionSource, offsets: TypingSequence[int],
           latencies: LatencyCycle | None) -> list[tuple[Sequence, dict[int, dict[int, int | None]], list[Job] | None]]:
     """For each sequence: {k: {j: source frame or None}} and the streaming runs."""
@@ -175,10 +177,10 @@ def _plan(dataset: SequenceDataset, source: PredictionSource, offsets: TypingSeq
     for seq in dataset.sequences:
         if not seq.annotated:
             continue
-        per_k = {k: {j: (j - k if j - k - history >= 0 else None) for j in seq.annotated} for k in offsets}
+        times = seq.timestamps()
+        per_k = {k: pairs_at_offset(times, seq.annotated, k, seq.fps, history) for k in offsets}
         jobs = None
         if latencies is not None:
-            times = seq.timestamps()
             jobs = schedule(times, latencies, history, until=float(times[max(seq.annotated)]))
             per_k[-1] = assign(times, jobs, seq.annotated)
         plans.append((seq, per_k, jobs))
@@ -267,7 +269,7 @@ def require_history(dataset: SequenceDataset, k: int, history: int = 0) -> None:
             f"data set {dataset.name} is too short for k = {k}"
             + (f" with a window reaching {history} frame(s) back" if history else "")
             + f": the latest annotated frame is frame {reach} of its sequence, so no prediction can be paired; "
-            "use a data set with longer sequences, a lower latency or a higher {fps}"
+            f"use a data set with longer sequences, a lower latency or a higher {param('fps')}"
         )
 
 

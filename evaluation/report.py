@@ -22,7 +22,7 @@ from flame.evaluation.protocols import Evaluation, Score
 
 EVAL_KIND, EVAL_VERSION = "flame-eval", 1
 #: Fields left out of the JSON while unset (each set by one kind of evaluation only).
-_OPTIONAL = ("streaming", "forecast", "predictions", "engine", "machine", "card")
+_OPTIONAL = ("streaming", "forecast", "predictions", "engine", "machine", "card", "reference", "footage")
 
 
 @dataclass
@@ -41,6 +41,8 @@ class EvalReport:
         streaming: what the simulated engine did (score, processed, dropped, mean delay), when computed.
         forecast: the forecast block (method, measured cost, fallbacks), set by ``flame.apps.forecast``.
         predictions: the prediction folder scored; engine, machine, card: the engine scored and where.
+        reference, footage: on the user's own footage (``flame.apps.footage_eval``), what labelled it and
+            the footage itself (kind, path, frames, frame times).
     """
 
     dataset: str
@@ -63,6 +65,8 @@ class EvalReport:
     engine: dict[str, Any] | None = None
     machine: dict[str, Any] | None = None
     card: dict[str, Any] | None = None
+    reference: dict[str, Any] | None = None
+    footage: dict[str, Any] | None = None
 
     @property
     def title(self) -> str:

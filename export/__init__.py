@@ -1,11 +1,15 @@
 """Export: trained checkpoints, user modules and foreign ONNX models to the artifacts a robot runs.
 
-The three entry points (imported lazily, so that wrapping a foreign ONNX model
-needs no torch):
+One export path (imported lazily, so that wrapping a foreign ONNX model needs no torch):
+:func:`export` (:mod:`~flame.export.pipeline`) takes a model source and :class:`ExportOptions`
+(:mod:`~flame.export.options`, with :class:`Int8Options` and :class:`TensorRTOptions`). The sources:
 
-* :func:`export_checkpoint` (:mod:`~flame.export.exporter`): a ``flame-train`` checkpoint;
-* :func:`export_module` (:mod:`~flame.export.module_export`): any ``torch.nn.Module`` with a card;
-* :func:`export_foreign` (:mod:`~flame.export.foreign`): a user's segmentation ONNX.
+* :class:`CheckpointSource` (:mod:`~flame.export.exporter`): a ``flame-train`` checkpoint;
+* :class:`ModuleSource` (:mod:`~flame.export.module_export`): any ``torch.nn.Module`` with a card;
+* :class:`ForeignSource` (:mod:`~flame.export.foreign`): a user's segmentation ONNX.
+
+:func:`export_checkpoint`, :func:`export_module` and :func:`export_foreign` are the same path with the
+options as keywords.
 
 Modules: :mod:`~flame.export.formats` (the registry of formats, one exporter each),
 :mod:`~flame.export.onnx_export`, :mod:`~flame.export.fp16`, :mod:`~flame.export.program`
@@ -18,9 +22,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_LAZY = {"export_checkpoint": "flame.export.exporter", "export_model": "flame.export.exporter",
-         "ExportResult": "flame.export.exporter", "export_module": "flame.export.module_export",
-         "export_foreign": "flame.export.foreign"}
+_LAZY = {"export": "flame.export.pipeline", "ExportResult": "flame.export.pipeline",
+         "ExportOptions": "flame.export.options", "Int8Options": "flame.export.options",
+         "TensorRTOptions": "flame.export.options", "CheckpointSource": "flame.export.exporter",
+         "export_checkpoint": "flame.export.exporter", "ModuleSource": "flame.export.module_export",
+         "export_module": "flame.export.module_export", "ForeignSource": "flame.export.foreign",
+         "ForeignSpec": "flame.export.foreign", "export_foreign": "flame.export.foreign"}
 __all__ = sorted(_LAZY)
 
 

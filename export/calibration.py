@@ -7,8 +7,9 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from flame.core.errors import ConfigError, DataError
+from flame.core.errors import ConfigError, DataError, param
 from flame.evaluation.datasets import SequenceDataset
+from flame.evaluation.datasets.sampling import spread_windows, window_positions
 
 #: Calibration windows drawn by default.
 DEFAULT_CALIBRATION_FRAMES = 64
@@ -26,24 +27,13 @@ def calibration_windows(dataset: SequenceDataset, window: int, size: tuple[int, 
         ConfigError: when ``count`` is not positive.
         DataError: when the data set has fewer windows than ``count``.
     """
-    import cv2
-
     if count < 1:
-        raise ConfigError(f"{{calibration_frames}} must be a positive number of windows, found {count}")
-    candidates = [(seq, i) for seq in dataset.sequences for i in range(window - 1, seq.num_frames)]
-    if len(candidates) < count:
-        raise DataError(f"calibration data set {dataset.name} has {len(candidates)} input windows of {window} "
-                        f"frame(s), fewer than the {count} asked for by {{calibration_frames}}")
-    height, width = size
-    picks = np.linspace(0, len(candidates) - 1, count).round().astype(int)
-    out = []
-    for pick in picks:
-        seq, index = candidates[pick]
-        frames = seq.window(index, window)
-        if frames.shape[1:3] != (height, width):
-            frames = np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_LINEAR) for f in frames])
-        out.append(np.ascontiguousarray(frames))
-    return out
+        raise ConfigError(f"{param('calibration_frames')} must be a positive number of windows, found {count}")
+    available = len(window_positions(dataset, window))
+    if available < count:
+        raise DataError(f"calibration data set {dataset.name} has {available} input windows of {window} "
+                        f"frame(s), fewer than the {count} asked for by {param('calibration_frames')}")
+    return spread_windows(dataset, window, size, count)
 
 
 def default_calibration(split: str) -> SequenceDataset:

@@ -19,12 +19,12 @@ same computation on the host is :mod:`flame.export.host_reference`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from flame.core.errors import ConfigError, DataError, EngineError, first_line
+from flame.core.errors import ConfigError, DataError, EngineError, first_line, param
 from flame.export.foreign_ends import PREFIX_OUT, SUFFIX_IN, prefix_graph, suffix_graph
 from flame.export.host_reference import Preprocessing
 
@@ -46,6 +46,8 @@ class ForeignIO:
         output_shape: its declared dims.
         output_type: its ONNX element type.
         opset: the default-domain opset of the graph.
+        layout: ``nchw`` (PyTorch, mmsegmentation...) or ``nhwc`` (TensorFlow, Keras, TFLite: channels last,
+            in the input and the output alike); see :func:`resolve_layout`.
     """
 
     input_name: str
@@ -55,13 +57,51 @@ class ForeignIO:
     output_shape: tuple[int | str | None, ...]
     output_type: int
     opset: int
+    layout: str = "nchw"
+
+    @property
+    def channels(self) -> int | str | None:
+        """The input's channel dimension as declared."""
+        return self.input_shape[3 if self.layout == "nhwc" else 1] if len(self.input_shape) == 4 else None
 
     @property
     def spatial_static(self) -> tuple[int, int] | None:
         """The input's (H, W) when both are fixed in the graph."""
-        if len(self.input_shape) == 4 and all(isinstance(d, int) for d in self.input_shape[2:]):
-            return int(self.input_shape[2]), int(self.input_shape[3])  # type: ignore[arg-type]
+        dims = self.input_shape[1:3] if self.layout == "nhwc" else self.input_shape[2:]
+        if len(self.input_shape) == 4 and all(isinstance(d, int) for d in dims):
+            return int(dims[0]), int(dims[1])  # type: ignore[arg-type]
         return None
+
+    def input_dims(self, window: int, size: tuple[int, int]) -> tuple[int, int, int, int]:
+        """The input's static shape for ``window`` frames at ``size``, in the graph's layout."""
+        return (1, *size, 3 * window) if self.layout == "nhwc" else (1, 3 * window, *size)
+
+
+#: Input layouts a foreign graph may take (``--layout``); ``auto`` reads it from the input's shape.
+LAYOUTS = ("auto", "nchw", "nhwc")
+
+
+def resolve_layout(io: ForeignIO, layout: str, window: int, source: str) -> tuple[ForeignIO, str | None]:
+    """``io`` with its layout decided, and a note when it was assumed from the shape.
+
+    ``auto`` reads NHWC only where the shape says so unambiguously: a last axis of 3T channels and a second
+    axis that is not (TensorFlow, Keras and TFLite models take ``[1, H, W, 3]``); anything else is NCHW.
+
+    Raises:
+        ConfigError: on an unknown layout.
+    """
+    if layout not in LAYOUTS:
+        raise ConfigError(f"unknown {param('layout')} {layout!r}; choose one of {', '.join(LAYOUTS)}")
+    shape = io.input_shape
+    note = None
+    if layout == "auto":
+        last_is_channels = len(shape) == 4 and shape[3] == 3 * window and shape[1] != 3 * window
+        layout = "nhwc" if last_is_channels else "nchw"
+        if last_is_channels:
+            dims = ", ".join("?" if d is None else str(d) for d in shape)
+            note = (f"input {io.input_name!r} [{dims}] read as NHWC (channels last, as TensorFlow, Keras and TFLite "
+                    f"export): its last axis holds the {3 * window} channels; --layout nchw says otherwise")
+    return replace(io, layout=layout), note
 
 
 def _dims(value: Any) -> tuple[int | str | None, ...]:
@@ -80,7 +120,7 @@ def _pick(values: list, name: str | None, what: str, source: str) -> Any:
         return values[0]
     found = next((v for v in values if v.name == name), None)
     if found is None:
-        raise ConfigError(f"{source} has no {what} {name!r} ({{{what}_name}}); its {what}s: "
+        raise ConfigError(f"{source} has no {what} {name!r} ({param(what + '_name')}); its {what}s: "
                           f"{', '.join(v.name for v in values)}")
     return found
 
@@ -101,7 +141,7 @@ def inspect_graph(model: Any, input_name: str | None = None, output_name: str | 
         raise DataError(f"{source} has no graph {'input' if not inputs else 'output'}")
     if input_name is None and len(inputs) > 1:
         raise ConfigError(f"{source} has {len(inputs)} inputs ({', '.join(v.name for v in inputs)}): "
-                          "name the one that takes the image ({input_name})")
+                          f"name the one that takes the image ({param('input_name')})")
     chosen_in = _pick(inputs, input_name, "input", source)
     chosen_out = _pick(outputs, output_name, "output", source)
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
@@ -122,16 +162,23 @@ def _describe(shape: tuple, elem_type: int) -> str:
     return f"{helper.tensor_dtype_to_np_dtype(elem_type)} [{dims}]" if elem_type else f"[{dims}]"
 
 
-def classify_output(shape: tuple[int, ...], dtype: np.dtype, source: str = "the model") -> tuple[str, int | None]:
-    """What a probe run's output is: ``("scores", C)`` or ``("labels", None)``.
+def classify_output(shape: tuple[int, ...], dtype: np.dtype, source: str = "the model",
+                    layout: str = "nchw") -> tuple[str, int | None]:
+    """What a probe run's output is: ``("scores", C)``, ``("binary", 2)`` or ``("labels", None)``.
+
+    A single score channel is a binary segmenter (person, road...): two classes, background and the model's
+    class, by a threshold. An NHWC model's output is channels last as well.
 
     Raises:
         DataError: when it is no segmentation output (a classifier's ``[1, 1000]``...).
     """
     integer = np.issubdtype(dtype, np.integer)
+    channels = shape[3] if layout == "nhwc" and len(shape) == 4 else (shape[1] if len(shape) == 4 else None)
     if len(shape) == 4 and not integer and shape[0] == 1:
-        return "scores", int(shape[1])
-    if integer and (len(shape) == 3 and shape[0] == 1 or len(shape) == 4 and shape[:2] == (1, 1)):
+        return ("binary", 2) if channels == 1 else ("scores", int(channels))  # type: ignore[arg-type]
+    single = (1, 1) if layout == "nchw" else None
+    if integer and (len(shape) == 3 and shape[0] == 1 or len(shape) == 4 and (
+            shape[:2] == single or layout == "nhwc" and (shape[0], shape[3]) == (1, 1))):
         return "labels", None
     raise DataError(f"{source} is not a segmentation model: its output has shape {list(shape)} ({dtype}); "
                     "expected scores [1, C, h, w] (logits or probabilities) or class ids [1, h, w]")
@@ -154,8 +201,9 @@ def with_opset(model: Any, source: str = "the model") -> Any:
         raise EngineError(f"{source} uses opset {opset}; converting it to opset 13 failed ({first_line(exc)})") from exc
 
 
-def _fix_shapes(model: Any, io: ForeignIO, channels: int, size: tuple[int, int], model_out: tuple[int, ...]) -> Any:
-    """A copy whose image input is static ``[1, 3T, H, W]``, its output the probed shape, the rest re-inferred."""
+def _fix_shapes(model: Any, io: ForeignIO, window: int, size: tuple[int, int], model_out: tuple[int, ...]) -> Any:
+    """A copy whose image input is static (``[1, 3T, H, W]`` or NHWC), its output the probed shape, the rest
+    re-inferred."""
     import onnx
 
     fixed = onnx.ModelProto()
@@ -163,7 +211,7 @@ def _fix_shapes(model: Any, io: ForeignIO, channels: int, size: tuple[int, int],
     for value in fixed.graph.input:
         if value.name == io.input_name:
             dims = value.type.tensor_type.shape.dim
-            for dim, size_ in zip(dims, (1, channels, *size)):
+            for dim, size_ in zip(dims, io.input_dims(window, size)):
                 dim.Clear()
                 dim.dim_value = size_
     # Shapes written for dynamic axes would contradict the fixed ones: let inference redo them.
@@ -178,7 +226,7 @@ def _fix_shapes(model: Any, io: ForeignIO, channels: int, size: tuple[int, int],
 
 
 def wrap_graph(model: Any, io: ForeignIO, pre: Preprocessing, window: int, size: tuple[int, int], kind: str,
-               model_out: tuple[int, ...], result: str = "labels") -> Any:
+               model_out: tuple[int, ...], result: str = "labels", threshold: float = 0.5) -> Any:
     """The FLAME graph around a foreign model.
 
     Args:
@@ -187,9 +235,10 @@ def wrap_graph(model: Any, io: ForeignIO, pre: Preprocessing, window: int, size:
         pre: its preprocessing.
         window: frames per input (the model takes ``3 * window`` channels, oldest frame first).
         size: the input ``(H, W)``.
-        kind: ``scores`` or ``labels`` (from :func:`classify_output`).
+        kind: ``scores``, ``binary`` or ``labels`` (from :func:`classify_output`).
         model_out: the output's shape at that size (from a probe run).
         result: ``labels`` or ``logits`` (scores only).
+        threshold: a binary model's score above which a pixel is its class.
 
     Returns:
         A model with input ``frames`` uint8 ``[T, H, W, 3]`` and one output named ``result``.
@@ -200,7 +249,7 @@ def wrap_graph(model: Any, io: ForeignIO, pre: Preprocessing, window: int, size:
     import onnx
     from onnx import compose
 
-    fixed = _fix_shapes(model, io, 3 * window, size, model_out)
+    fixed = _fix_shapes(model, io, window, size, model_out)
     ir_version = fixed.ir_version
     try:
         # Every name of the user's graph gets a prefix, so none can clash with ours ("frames", "labels"...).
@@ -208,7 +257,7 @@ def wrap_graph(model: Any, io: ForeignIO, pre: Preprocessing, window: int, size:
         model_in, model_output = MODEL_PREFIX + io.input_name, MODEL_PREFIX + io.output_name
         front = compose.merge_models(prefix_graph(io, pre, window, size, ir_version), fixed,
                                      io_map=[(PREFIX_OUT, model_in)], outputs=[model_output])
-        wrapped = compose.merge_models(front, suffix_graph(io, kind, model_out, size, result, ir_version),
+        wrapped = compose.merge_models(front, suffix_graph(io, kind, model_out, size, result, ir_version, threshold),
                                        io_map=[(model_output, SUFFIX_IN)], outputs=[result])
         wrapped = onnx.shape_inference.infer_shapes(wrapped)
         onnx.checker.check_model(wrapped)
@@ -216,3 +265,23 @@ def wrap_graph(model: Any, io: ForeignIO, pre: Preprocessing, window: int, size:
         raise EngineError(f"cannot wrap the model into a FLAME graph: {first_line(exc)}") from exc
     wrapped.graph.name = f"flame({model.graph.name or 'model'})"
     return wrapped
+
+
+#: Ops that move or reshape a tensor without changing its values (walked through to find a Sigmoid).
+_PASS_THROUGH = {"Transpose", "Reshape", "Identity", "Squeeze", "Unsqueeze", "Flatten", "Resize", "Upsample", "Cast"}
+
+
+def outputs_probabilities(model: Any, output_name: str) -> bool:
+    """Whether the output comes from a Sigmoid or Softmax (through layout ops only): probabilities, not logits."""
+    producers = {out: node for node in model.graph.node for out in node.output}
+    name = output_name
+    for _ in range(32):
+        node = producers.get(name)
+        if node is None:
+            return False
+        if node.op_type in ("Sigmoid", "Softmax", "HardSigmoid"):
+            return True
+        if node.op_type not in _PASS_THROUGH:
+            return False
+        name = node.input[0]
+    return False

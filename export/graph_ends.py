@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Sequence
 
-from flame.core.errors import ConfigError
+from flame.core.errors import ConfigError, param
 
 #: The graph's ends, in graph order.
 ENDS = ("preprocessing", "first-conv", "last-conv", "logits-resize", "argmax")
@@ -25,7 +25,7 @@ def check_ends(keep_float: Sequence[str]) -> tuple[str, ...]:
     """
     unknown = [name for name in keep_float if name not in ENDS]
     if unknown:
-        raise ConfigError(f"unknown graph end(s) {', '.join(unknown)} in {{keep_float}}; choose from {', '.join(ENDS)}")
+        raise ConfigError(f"unknown graph end(s) {', '.join(unknown)} in {param('keep_float')}; choose from {', '.join(ENDS)}")
     return tuple(keep_float)
 
 

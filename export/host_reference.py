@@ -101,27 +101,35 @@ def preprocessing(mean: str | tuple | list | None = None, std: str | tuple | lis
                          channels, scale)
 
 
-def host_preprocess(frames: np.ndarray, pre: Preprocessing) -> np.ndarray:
-    """uint8 ``[T, H, W, 3]`` BGR frames -> float32 ``[1, 3T, H, W]`` as the model takes them, oldest first."""
+def host_preprocess(frames: np.ndarray, pre: Preprocessing, layout: str = "nchw") -> np.ndarray:
+    """uint8 ``[T, H, W, 3]`` BGR frames -> float32 ``[1, 3T, H, W]`` as the model takes them, oldest first
+    (``[1, H, W, 3T]`` for an NHWC model)."""
     x = frames.astype(np.float32)
     if pre.channels == "rgb":
         x = x[..., ::-1]
     x = (x - np.asarray(pre.mean, np.float32)) / np.asarray(pre.std, np.float32)
     t, h, w, _ = x.shape
-    return np.ascontiguousarray(x.transpose(0, 3, 1, 2).reshape(1, 3 * t, h, w))
+    stacked = x.transpose(0, 3, 1, 2).reshape(1, 3 * t, h, w)
+    return np.ascontiguousarray(stacked.transpose(0, 2, 3, 1) if layout == "nhwc" else stacked)
 
 
-def host_postprocess(output: np.ndarray, kind: str, size: tuple[int, int], result: str = "labels") -> np.ndarray:
+def host_postprocess(output: np.ndarray, kind: str, size: tuple[int, int], result: str = "labels",
+                     layout: str = "nchw", threshold: float = 0.5) -> np.ndarray:
     """A foreign model's raw output -> what a FLAME engine returns at the input size.
 
     Args:
         output: ``[1, C, h, w]`` scores (logits or probabilities) or ``[1, h, w]`` /
-            ``[1, 1, h, w]`` class ids.
-        kind: ``scores`` or ``labels``.
+            ``[1, 1, h, w]`` class ids (channels last for an NHWC model).
+        kind: ``scores``, ``binary`` (one score channel) or ``labels``.
         size: the input ``(H, W)``.
         result: ``labels`` (uint8 ``[H, W]``) or ``logits`` (float32 ``[C, H, W]``, scores only).
+        layout: ``nchw`` or ``nhwc``.
+        threshold: a binary model's score above which a pixel is its class (class 1).
     """
     height, width = size
+    output = np.asarray(output)
+    if layout == "nhwc" and output.ndim == 4:
+        output = output.transpose(0, 3, 1, 2)
     if kind == "labels":
         ids = np.asarray(output).reshape(output.shape[-2], output.shape[-1]).astype(np.float32)
         if ids.shape != (height, width):
@@ -133,6 +141,11 @@ def host_postprocess(output: np.ndarray, kind: str, size: tuple[int, int], resul
         # Bilinear with half-pixel centres: OpenCV's INTER_LINEAR, the graph's Resize(linear, half_pixel).
         planes = [cv2.resize(plane, (width, height), interpolation=cv2.INTER_LINEAR) for plane in scores]
         scores = np.stack(planes)
+    if kind == "binary":
+        margin = scores[0] - np.float32(threshold)
+        if result == "logits":
+            return np.stack([-margin, margin])
+        return (margin > 0).astype(np.uint8)
     if result == "logits":
         return scores
     return scores.argmax(axis=0).astype(np.uint8)

@@ -4,22 +4,25 @@ The module maps normalised float ``[1, 3T, H, W]`` (RGB, the card's mean and
 std on the 0..1 scale, oldest frame first) to logits ``[1, C, h, w]``, where
 ``h, w`` may be smaller than the input (1/4, 1/8...): such logits are
 upsampled bilinearly (``align_corners=False``) inside the artifact before the
-argmax. From there it is the same path as a checkpoint's export
-(:func:`flame.export.exporter.export_model`): deploy wrapper, format writer,
-parity against the module run by PyTorch.
+argmax. From there it is the one export path (:func:`flame.export.pipeline.export`,
+with a :class:`ModuleSource`): deploy wrapper, format writer, parity against the
+module run by PyTorch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Callable
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import torch
 from torch import Tensor, nn
 
 from flame.core.card import ModelCard
-from flame.core.errors import ConfigError, first_line
-from flame.export.exporter import ExportResult, export_model
+from flame.core.errors import ConfigError, first_line, param
+from flame.export.options import ExportOptions, TensorRTOptions
+from flame.export.pipeline import ExportResult, Prepared, export, torch_prepared
 from flame.trainer.deploy import module_device
 
 
@@ -52,17 +55,48 @@ def probe_module(module: nn.Module, card: ModelCard) -> tuple[int, ...]:
             shape = tuple(module(x).shape)
     except Exception as exc:  # whatever the user's module raises at this size
         raise ConfigError(f"the module fails on input [1, {3 * card.window}, {height}, {width}] "
-                          f"({first_line(exc, 160, typed=True)}); check the card's {{input_size}} and {{window}}"
+                          f"({first_line(exc, 160, typed=True)}); check the card's {param('input_size')} and {param('window')}"
                           ) from exc
     if len(shape) != 4 or shape[0] != 1:
         raise ConfigError(f"the module returns shape {list(shape)}; expected logits [1, C, h, w]")
     if shape[1] != card.num_classes:
         raise ConfigError(f"the card names {card.num_classes} classes but the module returns {shape[1]} channels "
-                          "({num_classes})")
+                          f"({param('num_classes')})")
     if shape[2] > height or shape[3] > width:
         raise ConfigError(f"the module returns logits of {shape[2]}x{shape[3]}, larger than its input "
                           f"{height}x{width}")
     return shape
+
+
+class ModuleSource:
+    """A user's ``torch.nn.Module`` with the card it is exported with, as a model source.
+
+    Raises:
+        ConfigError: when it is not a module or the card not a card; (in ``prepare``) when the module does
+            not fit the card.
+    """
+
+    def __init__(self, module: nn.Module, card: ModelCard) -> None:
+        if not isinstance(module, nn.Module):
+            raise ConfigError(f"expected a torch.nn.Module, found {type(module).__name__}")
+        if not isinstance(card, ModelCard):
+            raise ConfigError(f"expected a flame.core.card.ModelCard, found {type(card).__name__}")
+        self.module, self.card = module.eval(), card
+
+    def check(self, exporter: Any, options: ExportOptions) -> None:
+        if options.out is None:
+            raise ConfigError(f"a module has no file to name its artifact after: give {param('out')}")
+
+    def default_output(self, exporter: Any, options: ExportOptions) -> Path:
+        raise ConfigError(f"give {param('out')}")  # check() refuses a missing out first
+
+    @contextlib.contextmanager
+    def prepare(self, out: Path, options: ExportOptions) -> Iterator[Prepared]:
+        shape = probe_module(self.module, self.card)
+        network = (UpsampledLogits(self.module, self.card.input_size)
+                   if tuple(shape[2:]) != tuple(self.card.input_size) else self.module)
+        with torch_prepared(network, self.card, options.verify) as prepared:
+            yield prepared
 
 
 def export_module(module: nn.Module, card: ModelCard, out: str | os.PathLike, fmt: str | None = None,
@@ -77,22 +111,18 @@ def export_module(module: nn.Module, card: ModelCard, out: str | os.PathLike, fm
         card: what the artifact carries: ``num_classes``, ``class_names``, ``palette``, ``input_size``,
             ``window``, ``mean``/``std``, ``output`` (labels or logits)...
         out: the artifact; its suffix picks the format unless ``fmt`` is given.
-        fmt, fp16, verify, timing_cache, workspace_mb, windows, on_step: as for
-            :func:`flame.export.exporter.export_checkpoint`.
+        fmt, fp16, verify, timing_cache, workspace_mb, windows, on_step: as
+            :class:`~flame.export.options.ExportOptions` has them.
 
     Returns:
-        An :class:`~flame.export.exporter.ExportResult`; ``parity`` compares the artifact with the
+        An :class:`~flame.export.pipeline.ExportResult`; ``parity`` compares the artifact with the
         module run by PyTorch.
 
     Raises:
         ConfigError: when the module does not fit the card (class count, size) or options are bad.
         DependencyError, EngineError: as for checkpoint exports.
     """
-    if not isinstance(module, nn.Module):
-        raise ConfigError(f"expected a torch.nn.Module, found {type(module).__name__}")
-    if not isinstance(card, ModelCard):
-        raise ConfigError(f"expected a flame.core.card.ModelCard, found {type(card).__name__}")
-    module = module.eval()
-    shape = probe_module(module, card)
-    network = UpsampledLogits(module, card.input_size) if tuple(shape[2:]) != tuple(card.input_size) else module
-    return export_model(network, card, out, fmt, fp16, verify, timing_cache, workspace_mb, windows, on_step)
+    source = ModuleSource(module, card)
+    options = ExportOptions(out, fmt, fp16, None, TensorRTOptions(timing_cache, workspace_mb), None, card.output,
+                            verify, windows, False, on_step)
+    return export(source, options)

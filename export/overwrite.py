@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from flame.core.card import ModelCard, card_differences
-from flame.core.errors import ConfigError, FlameError
+from flame.core.errors import ConfigError, FlameError, param
 
 #: What an export's options and its checkpoint decide about the artifact.
 EXPORT_FIELDS = ("architecture", "mode", "window", "offset", "num_classes", "input_size", "output", "precision")
@@ -68,13 +68,13 @@ def check_overwrite(path: Path, kind: str, card: ModelCard, force: bool = False,
         old = existing_card(path, kind)
     except FlameError as exc:
         raise ConfigError(f"{path} already exists and is not a FLAME {kind} export this one can compare with "
-                          f"({exc}); pass {{force}} to overwrite it, or choose another {{out}}") from exc
+                          f"({exc}); pass {param('force')} to overwrite it, or choose another {param('out')}") from exc
     new = {**card.to_dict(), "int8_target": getattr(int8, "target", None),
            "calibration": getattr(int8, "calibration", None)}
     differences = card_differences({**old.to_dict(), **_int8_options(old)}, new,
                                    EXPORT_FIELDS + ("int8_target", "calibration"))
     if differences:
         said = "; ".join(f"{key.replace('_', ' ')} {was} there, {now} now" for key, was, now in differences)
-        raise ConfigError(f"{path} already holds an export made with other options ({said}); pass {{force}} "
-                          "to overwrite it, or choose another {out}")
+        raise ConfigError(f"{path} already holds an export made with other options ({said}); pass {param('force')} "
+                          f"to overwrite it, or choose another {param('out')}")
     return f"replaced the earlier {path.name} (same model and options)"

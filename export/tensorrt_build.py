@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flame.core.errors import EngineError
+from flame.core.errors import EngineError, param
 from flame.core.files import atomic_path
 from flame.runtime.engines.tensorrt import require_tensorrt
 from flame.runtime.engines.tensorrt_logger import last_error, tensorrt_logger
@@ -176,7 +176,7 @@ def build_plan(model: Any, plan_path: str | os.PathLike, card: ModelCard, *, fp1
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         said = last_error() or "no error message"
-        raise EngineError(f"TensorRT could not build the plan ({said}); if it mentions memory, raise {{workspace_mb}}")
+        raise EngineError(f"TensorRT could not build the plan ({said}); if it mentions memory, raise {param('workspace_mb')}")
     seconds = time.perf_counter() - started
 
     plan_path = Path(plan_path)

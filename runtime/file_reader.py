@@ -49,6 +49,9 @@ class FileSource(Source):
         self._t0: int | None = None
         self._first_index = 0
         self._first: tuple[int, np.ndarray] | None = None  # read at open to validate
+        #: Each frame's time on the source's own timeline (seconds), for sources with real times
+        #: (a bag's stamps); None: ``index / fps``.
+        self.times: np.ndarray | None = None
 
     @abstractmethod
     def _read_next(self) -> tuple[int, np.ndarray] | None:
@@ -120,18 +123,27 @@ class FileSource(Source):
             return None
         index, image = item
         # Offline, a frame is "captured" when the loop gets it: latency is pure processing.
-        frame = Frame(image, index, self.clock(), index / (self.fps or ASSUMED_FPS))
+        frame = Frame(image, index, self.clock(), self._media_s(index))
         self._ring.push(frame)
         self._last = index
         return Taken(frame, self._ring.snapshot())
 
+    def _media_s(self, index: int) -> float:
+        """Frame ``index``'s time on the source's timeline: its recorded time, else ``index / fps``."""
+        if self.times is not None:
+            return float(self.times[index])
+        return index / (self.fps or ASSUMED_FPS)
+
     def _arrival_ns(self, index: int) -> int:
         assert self._t0 is not None
-        return self._t0 + round((index - self._first_index) * 1e9 / (self.fps or ASSUMED_FPS))
+        return self._t0 + round((self._media_s(index) - self._media_s(self._first_index)) * 1e9)
 
     def _due(self, now: int) -> int:
         """Index of the newest frame that has arrived by ``now``."""
         assert self._t0 is not None
+        if self.times is not None:  # paced at the recorded times: gaps and jitter as recorded
+            elapsed = (now - self._t0) / 1e9 + self._media_s(self._first_index)
+            return int(np.searchsorted(self.times, elapsed + 1e-9, side="right")) - 1
         frames = (now - self._t0) * (self.fps or ASSUMED_FPS) / 1e9
         # Exact arrivals (virtual clocks, integer fps) must count as arrived.
         return self._first_index + int(math.floor(frames + 1e-9))
@@ -145,7 +157,7 @@ class FileSource(Source):
             if item is not None and item[0] <= self._due(now):
                 # Arrived: into the ring, whether or not the loop will take it.
                 index, image = item
-                self._ring.push(Frame(image, index, self._arrival_ns(index), index / self.fps))
+                self._ring.push(Frame(image, index, self._arrival_ns(index), self._media_s(index)))
                 continue
             newest = self._ring.snapshot()
             if newest and newest[-1].index > self._last:
@@ -175,7 +187,7 @@ class FileSource(Source):
                     return
             if item is None or isinstance(item, BaseException) or item[0] > due:
                 return
-            self._ring.push(Frame(item[1], item[0], self._arrival_ns(item[0]), item[0] / self.fps))
+            self._ring.push(Frame(item[1], item[0], self._arrival_ns(item[0]), self._media_s(item[0])))
 
     def _stop(self) -> None:
         if self._started:

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 import cv2
 import numpy as np
 
-from flame.core.errors import ConfigError, SourceError
+from flame.core.errors import ConfigError, SourceError, param
 from flame.core.order import natural_key
 from flame.runtime.file_reader import FileSource
 from flame.runtime.source_base import (ASSUMED_FPS, OPEN_TIMEOUT_S, Clock, Sleep, as_bgr_image, call_with_deadline,
@@ -204,7 +204,7 @@ class ArraySource(FileSource):
     def __init__(self, frames: Iterable[np.ndarray], fps: float, name: str = "memory", realtime: bool = False,
                  clock: Clock | None = None, sleep: Sleep | None = None) -> None:
         if fps is None:
-            raise ConfigError("an array source needs its frame rate ({fps})")
+            raise ConfigError(f"an array source needs its frame rate ({param('fps')})")
         require_fps(fps)
         super().__init__(fps, "option", realtime, clock, sleep)
         self.name = name

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import cv2
 
 from flame.core import native_threads
-from flame.core.errors import ConfigError, SourceError, first_line
+from flame.core.errors import ConfigError, SourceError, first_line, param
 from flame.runtime.frames import Frame, Taken
 from flame.runtime.source_base import (FIRST_FRAME_TIMEOUT_S, OPEN_TIMEOUT_S, Capture, Clock, Source, as_bgr_image,
                                        call_with_deadline, require_fps, valid_fps)
@@ -66,7 +66,7 @@ class LiveSource(Source):
                  stop_timeout_s: float = 2.0, clock: Clock | None = None, hint: str = "") -> None:
         require_fps(fps)
         if not stall_timeout_s > 0:
-            raise ConfigError(f"expected {{stall_timeout_s}} > 0 seconds, found {stall_timeout_s!r}")
+            raise ConfigError(f"expected {param('stall_timeout_s')} > 0 seconds, found {stall_timeout_s!r}")
         self.what = what
         self._opener = opener
         self._hint = hint

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from flame.core import native_threads
-from flame.core.errors import ConfigError, SourceError, first_line
+from flame.core.errors import ConfigError, SourceError, first_line, param
 from flame.runtime.frames import FrameRing, Taken
 
 Clock = Callable[[], int]
@@ -92,7 +92,7 @@ def require_fps(fps: float | None) -> float | None:
         ConfigError: naming ``fps``, on any other value.
     """
     if fps is not None and valid_fps(fps) is None:
-        raise ConfigError(f"expected a frame rate in (0, 1000], found {{fps}} {fps!r}")
+        raise ConfigError(f"expected a frame rate in (0, 1000], found {param('fps')} {fps!r}")
     return None if fps is None else float(fps)
 
 

@@ -1,4 +1,4 @@
-"""Frame sources: ``--camera N``, ``--video FILE``, ``--frames DIR``, ``--url URL``.
+"""Frame sources: ``--camera N``, ``--video FILE``, ``--frames DIR``, ``--url URL``, ``--bag BAG``.
 
 :func:`open_source` opens exactly one. The kinds and the contract:
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flame.core.errors import ConfigError
+from flame.core.errors import ConfigError, param
 from flame.runtime.file_sources import IMAGE_SUFFIXES, ArraySource, FolderSource, VideoSource
 from flame.runtime.live_sources import CameraSource, LiveSource, UrlSource, redact_url
 from flame.runtime.source_base import ASSUMED_FPS, Capture, Clock, Sleep, Source
@@ -27,11 +27,12 @@ __all__ = ["open_source", "Source", "VideoSource", "FolderSource", "ArraySource"
 def open_source(camera: int | None = None, video: str | os.PathLike | None = None,
                 frames: str | os.PathLike | None = None, url: str | None = None, fps: float | None = None,
                 realtime: bool | None = None, clock: Clock | None = None, sleep: Sleep | None = None,
-                **options: Any) -> Source:
+                bag: str | os.PathLike | None = None, topic: str | None = None, **options: Any) -> Source:
     """Open exactly one source.
 
     Args:
-        camera, video, frames, url: the source (exactly one).
+        camera, video, frames, url, bag: the source (exactly one).
+        topic: a bag's image topic (default: its only one).
         fps: frame rate override (needed for a folder; 30 assumed otherwise).
         realtime: pace files at their fps (default: no for files; live sources are always real time).
         clock, sleep: injectable timing (tests).
@@ -44,14 +45,22 @@ def open_source(camera: int | None = None, video: str | os.PathLike | None = Non
         ConfigError: on zero or several sources, or ``realtime=False`` for a live one.
         SourceError: when the source cannot be opened.
     """
-    given = {k: v for k, v in (("camera", camera), ("video", video), ("frames", frames), ("url", url))
+    given = {k: v for k, v in (("camera", camera), ("video", video), ("frames", frames), ("url", url), ("bag", bag))
              if v is not None}
     if len(given) != 1:
-        raise ConfigError("give exactly one source: {camera} N, {video} FILE, {frames} DIR or {url} URL"
-                          + (f" (found {', '.join('{' + k + '}' for k in given)})" if given else ""))
+        raise ConfigError(f"give exactly one source: {param('camera')} N, {param('video')} FILE, {param('frames')} DIR, {param('url')} URL or {param('bag')} BAG"
+                          + (f" (found {', '.join(param(k) for k in given)})" if given else ""))
     if (camera is not None or url is not None) and realtime is False:
-        raise ConfigError("{no_realtime} needs a video or a frame folder: a camera or stream is always real time",
+        raise ConfigError(f"{param('no_realtime')} needs a video or a frame folder: a camera or stream is always real time",
                           parameter="realtime")
+    if topic is not None and bag is None:
+        raise ConfigError(f"{param('topic')} applies to a bag only")
+    if bag is not None:
+        if fps is not None:
+            raise ConfigError(f"a bag's frames are paced at their header stamps: {param('fps')} does not apply to it")
+        from flame.runtime.bag_source import BagSource
+
+        return BagSource(bag, topic, realtime=bool(realtime), clock=clock, sleep=sleep)
     if camera is not None:
         return CameraSource(int(camera), fps=fps, clock=clock, **options)
     if url is not None:

@@ -37,7 +37,7 @@ from typing import Callable, Iterable
 import cv2
 import numpy as np
 
-from flame.core.errors import ConfigError, FlameError, Terminated
+from flame.core.errors import ConfigError, FlameError, Terminated, param
 from flame.core.latency import check_delay_ms
 from flame.core.offsets import frame_offset
 from flame.runtime.engines.base import Engine
@@ -74,11 +74,11 @@ class Stream:
                  interpolation: int = cv2.INTER_LINEAR, forecaster: Forecaster | None = None,
                  extra_latency_ms: float = 0.0) -> None:
         if max_frames is not None and max_frames < 1:
-            raise ConfigError(f"expected {{max_frames}} >= 1, found {max_frames}")
+            raise ConfigError(f"expected {param('max_frames')} >= 1, found {max_frames}")
         if duration_s is not None and not duration_s > 0:
-            raise ConfigError(f"expected {{duration_s}} > 0 seconds, found {duration_s}")
+            raise ConfigError(f"expected {param('duration_s')} > 0 seconds, found {duration_s}")
         if warmup < 0:
-            raise ConfigError(f"expected {{warmup}} >= 0, found {warmup}")
+            raise ConfigError(f"expected {param('warmup')} >= 0, found {warmup}")
         check_delay_ms(extra_latency_ms, "extra_latency_ms")
         self.engine = engine
         self.source = source

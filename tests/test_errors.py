@@ -9,27 +9,29 @@ import pytest
 from click.testing import CliRunner
 
 from flame.cli.common import error_line, handle_errors, option_flags
-from flame.core.errors import ConfigError, DataError, FlameError, first_line
+from flame.core.errors import ConfigError, DataError, FlameError, first_line, param
 
 
 def test_message_names_parameters_in_plain_words():
-    exc = ConfigError("expected {max_frames} >= 1, found 0")
+    exc = ConfigError(f"expected {param('max_frames')} >= 1, found 0")
     assert str(exc) == "expected max_frames >= 1, found 0"
     assert exc.parameter == "max_frames" and exc.parameters == ("max_frames",)
     assert exc.render(lambda name: "--" + name.replace("_", "-")) == "expected --max-frames >= 1, found 0"
-    both = ConfigError("give either {latency_ms} or {latency_from}, not both")
+    both = ConfigError(f"give either {param('latency_ms')} or {param('latency_from')}, not both")
     assert both.parameters == ("latency_ms", "latency_from") and both.parameter == "latency_ms"
-    chosen = ConfigError("{no_realtime} needs a video", parameter="realtime")
+    chosen = ConfigError(f"{param('no_realtime')} needs a video", parameter="realtime")
     assert chosen.parameter == "realtime" and str(chosen) == "no_realtime needs a video"
-    plain = DataError("label map {x!r} is {'a': 1}")  # no field: braces that are not a name stay
+    plain = DataError("label map {x!r} is {'a': 1}")  # no mark: braces are text, names or not
     assert plain.parameter is None and str(plain) == "label map {x!r} is {'a': 1}"
+    named = DataError("cannot read {date}: give {out}")
+    assert named.parameters == () and str(named) == "cannot read {date}: give {out}"
 
 
 def test_errors_cross_processes_with_their_parameters():
-    exc = ConfigError("{no_realtime} needs a video", parameter="realtime")
+    exc = ConfigError(f"{param('no_realtime')} needs a video", parameter="realtime")
     back = pickle.loads(pickle.dumps(exc))
     assert type(back) is ConfigError and str(back) == str(exc) == "no_realtime needs a video"
-    assert (back.template, back.parameter, back.parameters) == ("{no_realtime} needs a video", "realtime",
+    assert (back.template, back.parameter, back.parameters) == (f"{param('no_realtime')} needs a video", "realtime",
                                                                  ("no_realtime",))
 
 
@@ -54,11 +56,11 @@ def test_first_line():
 @handle_errors(flags={"duration_s": "--duration"})
 def _command(max_frames, frames_dir, realtime, duration, fail):
     raise {
-        "max": ConfigError("expected {max_frames} >= 1, found 0"),
-        "frames": ConfigError("give {frames} DIR"),
-        "realtime": ConfigError("{no_realtime} needs a video"),
-        "duration": ConfigError("expected {duration_s} > 0 seconds"),
-        "unknown": FlameError("{threshold} is unknown here"),
+        "max": ConfigError(f"expected {param('max_frames')} >= 1, found 0"),
+        "frames": ConfigError(f"give {param('frames')} DIR"),
+        "realtime": ConfigError(f"{param('no_realtime')} needs a video"),
+        "duration": ConfigError(f"expected {param('duration_s')} > 0 seconds"),
+        "unknown": FlameError(f"{param('threshold')} is unknown here"),
     }[fail]
 
 
@@ -78,4 +80,25 @@ def test_option_flags_derived_from_click():
     flags = option_flags(_command)
     assert flags["max_frames"] == "--max-frames" and flags["frames_dir"] == "--frames" == flags["frames"]
     assert flags["no_realtime"] == "--no-realtime" and flags["realtime"] == "--realtime"
-    assert error_line(ConfigError("{fail} x"), flags) == "error: --fail x"
+    assert error_line(ConfigError(f"{param('fail')} x"), flags) == "error: --fail x"
+
+
+def test_user_text_with_braces_is_shown_as_it_is():
+    path = "/runs/{date}/m.onnx"
+    exc = ConfigError(f"engine file {path} does not exist; choose another {param('out')}")
+    assert str(exc) == "engine file /runs/{date}/m.onnx does not exist; choose another out"
+    assert exc.parameters == ("out",)
+    assert exc.render(lambda name: "--" + name) == "engine file /runs/{date}/m.onnx does not exist; choose another --out"
+    # Another library's message cannot smuggle a mark in either.
+    assert first_line(ValueError("bad \x00out\x00 value")) == "bad out value"
+
+
+def test_a_command_prints_a_path_with_braces_verbatim(tmp_path):
+    import subprocess
+    import sys
+
+    missing = tmp_path / "{date}" / "{engine}.onnx"
+    done = subprocess.run([sys.executable, "-m", "flame.cli.eval", "--engine", str(missing), "--latency", "10"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: engine file {missing} does not exist"

@@ -1,30 +1,27 @@
-"""README's "Python API" block runs as written, and the packages export what it (and a new user) needs."""
+"""The docs' Python API block runs as written, and the packages export what it (and a new user) needs."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
+from flame_testing.tiny_engines import write_tiny_onnx
+
+from flame.core.offsets import frame_offset
+from flame.evaluation.datasets import SyntheticSpec, load_folder, write_synthetic
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "runtime"))  # the hand-built ONNX engines
-
-from tiny_engines import write_tiny_onnx  # noqa: E402
-
-from flame.core.offsets import frame_offset  # noqa: E402
-from flame.evaluation.datasets import SyntheticSpec, load_folder, write_synthetic  # noqa: E402
 
 
 def readme_block(heading: str) -> str:
-    """The first ```python block under a ``## heading`` of README.md."""
-    text = (ROOT / "README.md").read_text()
-    section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
-    match = re.search(r"```python\n(.*?)```", section, re.S)
-    assert match, f"README's {heading} section has no python block"
+    """The first ```python block of the docs page titled ``# heading`` (the Python API page)."""
+    page = next(p for p in (ROOT / "docs").rglob("*.md") if p.read_text().startswith(f"# {heading}\n"))
+    match = re.search(r"```python\n(.*?)```", page.read_text(), re.S)
+    assert match, f"{page} has no python block"
     return match.group(1)
 
 
@@ -37,7 +34,7 @@ def test_readme_python_api_runs(tmp_path, monkeypatch):
     printed = io.StringIO()
     namespace: dict = {}
     with contextlib.redirect_stdout(printed):
-        exec(compile(readme_block("Python API"), "README.md", "exec"), namespace)
+        exec(compile(readme_block("Python API"), "docs/api.md", "exec"), namespace)
     line = printed.getvalue().strip()
     found = re.fullmatch(r"p50 ([\d.]+) ms, k = (\d+): mIoU ([\d.]+), FLAME ([\d.]+), streaming FLAME ([\d.]+)", line)
     assert found, line

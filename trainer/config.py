@@ -10,56 +10,21 @@ then only says where validation FLAME is measured (the paper's first experiment)
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from dataclasses import dataclass, fields
 from typing import Any
 
-from flame.core.errors import CheckpointError, ConfigError
-from flame.evaluation.datasets import DATASET_KINDS
-from flame.evaluation.datasets.base import SequenceDataset
+from flame.core.errors import CheckpointError, ConfigError, param
 from flame.core.offsets import frame_offset
+from flame.evaluation.datasets.base import SequenceDataset
 from flame.trainer.architectures import preset_for
-from flame.trainer.blocks import STRIDE, check_input_size
+from flame.trainer.blocks import STRIDE
+from flame.trainer.options import MODES, TrainOptions, check_options
 from flame.trainer.presets import Recipe
 
-#: Default window of each mode.
-MODES = {"static": 1, "future": 1, "two-frame": 2}
+__all__ = ["MODES", "TrainConfig", "TrainOptions", "check_fresh_options", "check_options", "default_input_size",
+           "merge_resume", "resolve_config", "resolve_offsets"]
 
-
-@dataclass
-class TrainOptions:
-    """What the user asked for; ``None`` means "not given" (preset, data set or checkpoint decides).
-
-    Attributes mirror the ``flame-train`` options; ``out`` is the run folder
-    and ``resume`` continues ``out/last.pt``.
-    """
-
-    out: str
-    resume: bool = False
-    # Grouped: the data, the model and its timing, the recipe, the machine.
-    dataset: str | None = None
-    data_root: str | None = None
-    size: tuple[int, int] | None = None
-    crop: tuple[int, int] | None = None
-    input_size: tuple[int, int] | None = None
-    model: str | None = None
-    mode: str | None = None
-    offset: int | None = None
-    latency_ms: float | None = None
-    window: int | None = None
-    epochs: int | None = None
-    iters_per_epoch: int | None = None
-    batch_size: int | None = None
-    lr: float | None = None
-    encoder_lr: float | None = None
-    weight_decay: float | None = None
-    workers: int | None = None
-    device: str | None = None
-    amp: bool | None = None
-    seed: int | None = None
-    pretrained: str | None = None
-    max_val_sequences: int | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +57,10 @@ class TrainConfig:
     device: str
     amp: bool | None
     max_val_sequences: int | None
+    # Added with footage training; absent from older checkpoints (read as None).
+    teacher: str | None = None
+    topic: str | None = None
+    footage_fps: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain python types only (lists for sizes), loadable with ``weights_only=True``.
@@ -104,6 +73,9 @@ class TrainConfig:
         for key in ("size", "crop", "input_size"):
             if data[key] is not None:
                 data[key] = list(data[key])
+        for key in OPTIONAL_FIELDS:  # only footage runs have them: other checkpoints stay as they were
+            if data[key] is None:
+                del data[key]
         return data
 
     @classmethod
@@ -118,10 +90,10 @@ class TrainConfig:
                                   "written by flame-train")
         recipe_names = [f.name for f in fields(Recipe)]
         names = [f.name for f in fields(cls) if f.name != "recipe"] + recipe_names
-        missing = [n for n in names if n not in data]
+        missing = [n for n in names if n not in data and n not in OPTIONAL_FIELDS]
         if missing:
             raise CheckpointError(f"{source}: training config lacks {', '.join(missing)}")
-        values = {n: data[n] for n in names}
+        values = {n: data.get(n) for n in names}
         for key in ("size", "crop", "input_size"):
             if values[key] is not None:
                 values[key] = tuple(int(v) for v in values[key])
@@ -129,39 +101,11 @@ class TrainConfig:
         return cls(recipe=recipe, **values)
 
 
+#: Config fields a checkpoint may lack (added after the first checkpoints were written).
+OPTIONAL_FIELDS = ("teacher", "topic", "footage_fps")
+
 #: Options that may differ when resuming (they do not change what is trained).
 RUNTIME_FIELDS = ("workers", "device", "amp", "max_val_sequences")
-
-
-def _positive(name: str, value: int | float | None) -> None:
-    if value is not None and not value > 0:
-        raise ConfigError(f"{{{name}}} must be > 0, found {value}")
-
-
-def check_options(options: TrainOptions) -> None:
-    """Refuse values that are wrong whatever the data set.
-
-    Raises:
-        ConfigError: on an unknown mode or data set, non-positive counts or
-            rates, or sizes that are not multiples of 32.
-    """
-    if options.mode is not None and options.mode not in MODES:
-        raise ConfigError(f"unknown mode {options.mode!r}; choose one of {', '.join(MODES)}")
-    if options.dataset is not None and options.dataset not in DATASET_KINDS:
-        raise ConfigError(f"unknown data set {options.dataset!r}; choose one of {', '.join(DATASET_KINDS)}")
-    for name in ("window", "epochs", "iters_per_epoch", "batch_size", "lr", "encoder_lr", "max_val_sequences"):
-        _positive(name, getattr(options, name))
-    for name in ("offset", "latency_ms", "weight_decay", "workers"):
-        value = getattr(options, name)
-        if value is not None and (value < 0 or not math.isfinite(value)):
-            raise ConfigError(f"{{{name}}} must be >= 0, found {value}")
-    for name in ("size", "crop", "input_size"):
-        size = getattr(options, name)
-        if size is not None:
-            try:
-                check_input_size(*size)
-            except ConfigError as exc:
-                raise ConfigError(f"{{{name}}}: {exc.template}") from exc
 
 
 def resolve_offsets(mode: str, window: int | None, offset: int | None, latency_ms: float | None,
@@ -177,13 +121,13 @@ def resolve_offsets(mode: str, window: int | None, offset: int | None, latency_m
         from_latency = frame_offset(latency_ms / 1000.0, fps)
         if offset is not None and offset != from_latency:
             raise ConfigError(
-                f"{{offset}} {offset} disagrees with {{latency_ms}} {latency_ms:g} at {fps:g} fps "
+                f"{param('offset')} {offset} disagrees with {param('latency_ms')} {latency_ms:g} at {fps:g} fps "
                 f"(k = ceil(latency*fps) = {from_latency}); give one of them"
             )
         k = from_latency
     if mode != "static" and k is None:
         raise ConfigError(
-            f"{{mode}} {mode} needs {{offset}} K or {{latency_ms}} L (the network's latency; k = ceil(L*fps/1000))"
+            f"{param('mode')} {mode} needs {param('offset')} K or {param('latency_ms')} L (the network's latency; k = ceil(L*fps/1000))"
         )
     window = window if window is not None else MODES[mode]
     trained = 0 if mode == "static" else int(k)
@@ -204,7 +148,7 @@ def check_fresh_options(options: TrainOptions) -> Recipe:
     """
     check_options(options)
     if options.model is None:
-        raise ConfigError("{model} is required (or {resume} to continue a run in {out})")
+        raise ConfigError(f"{param('model')} is required (or {param('resume')} to continue a run in {param('out')})")
     return preset_for(options.model)
 
 
@@ -227,7 +171,7 @@ def resolve_config(options: TrainOptions, train_set: SequenceDataset, frame_size
     crop = options.crop or (min(preset.crop[0], input_size[0]), min(preset.crop[1], input_size[1]))
     batch_size = options.batch_size or preset.batch_size
     if batch_size < 2 and preset.optimizer == "sgd":
-        raise ConfigError("DeepLabV3+ needs {batch_size} >= 2: its image-pooling BatchNorm sees one value "
+        raise ConfigError(f"DeepLabV3+ needs {param('batch_size')} >= 2: its image-pooling BatchNorm sees one value "
                           "per channel and sample")
     lr = options.lr if options.lr is not None else preset.lr
     if options.encoder_lr is not None:
@@ -249,6 +193,7 @@ def resolve_config(options: TrainOptions, train_set: SequenceDataset, frame_size
         pretrained=absolute(options.pretrained),
         workers=options.workers if options.workers is not None else min(4, os.cpu_count() or 1),
         device=options.device or "auto", amp=options.amp, max_val_sequences=options.max_val_sequences,
+        teacher=absolute(options.teacher), topic=options.topic, footage_fps=options.fps,
     )
 
 
@@ -277,11 +222,13 @@ def merge_resume(stored: TrainConfig, options: TrainOptions, source: str) -> Tra
         compare.append(("mode", options.mode, stored.mode))
     if options.data_root is not None:
         compare.append(("data_root", absolute(options.data_root), stored.data_root))
+    if options.teacher is not None:
+        compare.append(("teacher", absolute(options.teacher), stored.teacher))
     for name, asked, have in compare:
         if asked is not None and asked != have:
             raise CheckpointError(
-                f"{source} was trained with {{{name}}} {_show(have)}, this run asks for {{{name}}} {_show(asked)}; "
-                "resume with the same options (or none) or choose another {out}")
+                f"{source} was trained with {param(name)} {_show(have)}, this run asks for {param(name)} {_show(asked)}; "
+                f"resume with the same options (or none) or choose another {param('out')}")
     changes = {name: getattr(options, name) for name in RUNTIME_FIELDS if getattr(options, name) is not None}
     return dataclasses.replace(stored, **changes)
 

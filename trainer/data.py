@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from flame.core.errors import ConfigError
+from flame.core.errors import ConfigError, param
 from flame.evaluation.datasets.base import VOID, Sequence, SequenceDataset
 from flame.trainer.deploy import normalisation, normalise_frames
 
@@ -188,7 +188,7 @@ def offset_error(dataset: SequenceDataset, offset: int, window: int) -> str:
     need = offset + window - 1
     return (f"offset k={offset} with a window of {window} frame(s) needs {need} frames before an annotated frame, "
             f"but {dataset.name} has at most {max(have, 0)} (its latest annotated frame is index {have}); "
-            "use a smaller {offset}/{latency_ms} or {window}")
+            f"use a smaller {param('offset')}/{param('latency_ms')} or {param('window')}")
 
 
 def normalise(frames: Tensor, mean: tuple[float, float, float], std: tuple[float, float, float]) -> Tensor:

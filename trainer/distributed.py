@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from flame.core.errors import ConfigError
+from flame.core.errors import ConfigError, param
 
 
 @dataclass
@@ -87,17 +87,17 @@ def resolve_device(request: str, local_rank: int = 0) -> torch.device:
         return torch.device("cpu")
     if request.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ConfigError(f"{{device}} {request} asked for, but this torch sees no CUDA device; use {{device}} cpu")
+            raise ConfigError(f"{param('device')} {request} asked for, but this torch sees no CUDA device; use {param('device')} cpu")
         if request == "cuda":
             return torch.device("cuda", local_rank)
         try:
             device = torch.device(request)
         except RuntimeError as exc:
-            raise ConfigError(f"unknown {{device}} {request!r}; expected auto, cpu, cuda or cuda:N") from exc
+            raise ConfigError(f"unknown {param('device')} {request!r}; expected auto, cpu, cuda or cuda:N") from exc
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ConfigError(f"{{device}} {request}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+            raise ConfigError(f"{param('device')} {request}: this machine has {torch.cuda.device_count()} CUDA device(s)")
         return device
-    raise ConfigError(f"unknown {{device}} {request!r}; expected auto, cpu, cuda or cuda:N")
+    raise ConfigError(f"unknown {param('device')} {request!r}; expected auto, cpu, cuda or cuda:N")
 
 
 def ddp_device_ids(device: torch.device) -> list[int] | None:
@@ -123,7 +123,7 @@ def setup(device_request: str) -> DistContext:
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if world_size > 1 and (device_request or "").lower().startswith("cuda:"):
-        raise ConfigError(f"{{device}} {device_request} under torchrun: use {{device}} cuda (each process takes "
+        raise ConfigError(f"{param('device')} {device_request} under torchrun: use {param('device')} cuda (each process takes "
                           "cuda:LOCAL_RANK) or CUDA_VISIBLE_DEVICES to choose the GPUs")
     device = resolve_device(device_request, local_rank)
     if device.type == "cuda":

@@ -18,7 +18,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
 from flame.core.card import ModelCard
-from flame.core.errors import CheckpointError, ConfigError, DataError
+from flame.core.errors import CheckpointError, ConfigError, DataError, param
 from flame.evaluation.datasets import DATASETS, SequenceDataset, SyntheticSpec, load_synthetic, open_dataset
 from flame.trainer.architectures import architecture
 from flame.trainer.checkpoint import card_of, read_checkpoint
@@ -27,6 +27,7 @@ from flame.trainer.data import Augmentation, WindowDataset, offset_error, window
 from flame.trainer.distributed import DistContext, ddp_device_ids, setup
 from flame.trainer.models import build_model, count_parameters, load_pretrained
 from flame.trainer.optim import make_optimizer, make_scheduler
+from flame.trainer.footage_data import FOOTAGE_DATASETS, FootageSpec, open_footage_data
 from flame.trainer.reporting import Reporter
 from flame.trainer.state import restore
 
@@ -37,8 +38,8 @@ METRICS = "metrics.jsonl"
 PRETRAINED_MIN_SHARE = 0.9
 
 
-def open_data(kind: str, root: str | None,
-              size: tuple[int, int] | None) -> tuple[SequenceDataset, SequenceDataset, str | None]:
+def open_data(kind: str, root: str | None, size: tuple[int, int] | None,
+              footage: FootageSpec | None = None) -> tuple[SequenceDataset, SequenceDataset, str | None]:
     """(train split, validation split, a note or None) of a data set.
 
     A kind that needs no root (the synthetic set) without ``root`` is generated into the cache at ``size``.
@@ -47,10 +48,15 @@ def open_data(kind: str, root: str | None,
         ConfigError: on a missing root or ``size`` for a data set on disk.
         DataError: on a malformed data set.
     """
+    if footage is not None:
+        if size is not None:
+            raise ConfigError(f"{param('size')} sets the frame size of the generated synthetic video; footage keeps its own "
+                              "(frames are used at the teacher's input size)")
+        return open_footage_data(footage)
     generated = kind in DATASETS and not DATASETS[kind].needs_root and not root
     if size is not None and not generated:
-        raise ConfigError("{size} sets the frame size of the generated synthetic video; a data set on disk "
-                          "keeps its own (use {input_size} to train and deploy at another size)")
+        raise ConfigError(f"{param('size')} sets the frame size of the generated synthetic video; a data set on disk "
+                          f"keeps its own (use {param('input_size')} to train and deploy at another size)")
     if generated:
         spec = SyntheticSpec(size=tuple(size)) if size else SyntheticSpec()
         return load_synthetic("train", spec), load_synthetic("val", spec), None
@@ -156,19 +162,24 @@ def _resumed(options: TrainOptions, last: Path) -> tuple[dict[str, Any] | None, 
         stored = TrainConfig.from_dict(data.get("config"), str(last))
         return data, merge_resume(stored, options, str(last))
     if last.exists():
-        raise ConfigError(f"{last.parent} already holds a training run ({LAST}); pass {{resume}} to continue "
-                          "it or choose another {out}")
+        raise ConfigError(f"{last.parent} already holds a training run ({LAST}); pass {param('resume')} to continue "
+                          f"it or choose another {param('out')}")
     check_fresh_options(options)
     return None, None
 
 
-def _open_splits(ctx: DistContext, kind: str, root: str | None,
-                 size: tuple[int, int] | None) -> tuple[SequenceDataset, SequenceDataset, str | None]:
-    # Rank 0 opens (and maybe generates) the data first; the others then find it cached.
+def _open_splits(ctx: DistContext, kind: str, root: str | None, size: tuple[int, int] | None,
+                 footage: FootageSpec | None = None) -> tuple[SequenceDataset, SequenceDataset, str | None]:
+    # Rank 0 opens (and maybe generates or labels) the data first; the others then find it cached.
     if ctx.is_main:
-        splits = open_data(kind, root, size)
+        splits = open_data(kind, root, size, footage)
     ctx.barrier()
-    return splits if ctx.is_main else open_data(kind, root, size)
+    return splits if ctx.is_main else open_data(kind, root, size, footage)
+
+
+def _footage_spec(kind: str, root: str | None, teacher: str | None, topic: str | None,
+                  fps: float | None) -> FootageSpec | None:
+    return FootageSpec(kind, root or "", teacher or "", topic, fps) if kind in FOOTAGE_DATASETS else None
 
 
 def _check_resumed_card(resumed: dict[str, Any], card: ModelCard, where: str) -> None:
@@ -182,10 +193,13 @@ def _check_resumed_card(resumed: dict[str, Any], card: ModelCard, where: str) ->
 def _prepare(options: TrainOptions, config: TrainConfig | None, resumed: dict[str, Any] | None, out: Path,
              ctx: DistContext, reporter: Reporter) -> Run:
     if config is None:
-        train_set, val_set, note = _open_splits(ctx, options.dataset or "synthetic", options.data_root, options.size)
+        kind = options.dataset or "synthetic"
+        train_set, val_set, note = _open_splits(ctx, kind, options.data_root, options.size, _footage_spec(
+            kind, options.data_root, options.teacher, options.topic, options.fps))
         config = resolve_config(options, train_set, val_set.sequences[0].frame(0).shape[:2])
     else:
-        train_set, val_set, note = _open_splits(ctx, config.dataset, config.data_root, config.size)
+        train_set, val_set, note = _open_splits(ctx, config.dataset, config.data_root, config.size, _footage_spec(
+            config.dataset, config.data_root, config.teacher, config.topic, config.footage_fps))
     if note:
         reporter.info(note)
     card = make_card(config, train_set)
@@ -205,7 +219,7 @@ def _prepare(options: TrainOptions, config: TrainConfig | None, resumed: dict[st
     if steps == 0:
         raise ConfigError(
             f"{len(train_data)} training samples make no full batch of {config.recipe.batch_size} in each of "
-            f"{ctx.world_size} process(es); lower {{batch_size}}")
+            f"{ctx.world_size} process(es); lower {param('batch_size')}")
 
     torch.manual_seed(config.seed)  # same initial weights on every rank
     model = build_model(config.model, card.num_classes, config.window)

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from typing import Callable
 
-from flame.core.errors import ConfigError
+from flame.core.errors import ConfigError, param
 from flame.evaluation.datasets.base import VOID, ArraySequence, Sequence, SequenceDataset, default_palette
 from flame.evaluation.datasets.cityscapes import label_ids_to_train_ids, load_cityscapes
 from flame.evaluation.datasets.folder import load_folder
@@ -79,5 +79,5 @@ def open_dataset(kind: str, root: str | os.PathLike | None = None, split: str = 
     if entry is None:
         raise ConfigError(f"unknown data set kind {kind!r}; expected one of {', '.join(DATASET_KINDS)}")
     if entry.needs_root and root is None:
-        raise ConfigError(f"{{dataset}} {kind} needs {{data_root}} pointing at the data set folder")
+        raise ConfigError(f"{param('dataset')} {kind} needs {param('data_root')} pointing at the data set folder")
     return entry.open(root, split, synthetic).with_fps(fps)

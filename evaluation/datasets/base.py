@@ -15,7 +15,7 @@ from typing import Sequence as TypingSequence
 import cv2
 import numpy as np
 
-from flame.core.errors import DataError
+from flame.core.errors import DataError, param
 
 VOID = 255
 
@@ -143,7 +143,7 @@ class SequenceDataset:
         if not self.sequences or not any(seq.annotated for seq in self.sequences):
             raise DataError(
                 f"data set {self.name} has no annotated frames: expected at least one sequence with a "
-                "label map; check {data_root} and {split}"
+                f"label map; check {param('data_root')} and {param('split')}"
             )
         return self
 

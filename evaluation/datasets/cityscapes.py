@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flame.core.errors import DataError
+from flame.core.errors import DataError, param
 from flame.evaluation.datasets.base import VOID, Sequence, SequenceDataset, read_image, read_label_png
 
 DEFAULT_FPS = 17.0
@@ -140,7 +140,7 @@ def load_cityscapes(root: str | os.PathLike, split: str = "val", fps: float = DE
         if not path.is_dir():
             raise DataError(
                 f"Cityscapes {what} not found: expected the folder {path} "
-                "(layout leftImg8bit_sequence/<split>/<city>/ and gtFine/<split>/<city>/); check {data_root} and {split}"
+                f"(layout leftImg8bit_sequence/<split>/<city>/ and gtFine/<split>/<city>/); check {param('data_root')} and {param('split')}"
             )
     sequences: list[Sequence] = []
     for city_dir in sorted(p for p in gt_root.iterdir() if p.is_dir()):

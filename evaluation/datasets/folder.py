@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flame.core.errors import DataError
+from flame.core.errors import DataError, param
 from flame.evaluation.datasets.base import (
     VOID,
     Sequence,
@@ -127,7 +127,7 @@ def resolve_split(root: str | os.PathLike, split: str | None) -> Path:
     """
     root = Path(root)
     if not root.is_dir():
-        raise DataError(f"data root {root} does not exist or is not a folder; check {{data_root}}")
+        raise DataError(f"data root {root} does not exist or is not a folder; check {param('data_root')}")
     if split and (root / split).is_dir():
         return root / split
     return root

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import asdict
 from pathlib import Path
 
 import cv2
 
-from flame.core.errors import ConfigError
+from flame.core.errors import ConfigError, param
 from flame.core.files import staging_dir
 from flame.evaluation.datasets.base import SequenceDataset
 from flame.evaluation.datasets.synthetic_scene import (
@@ -24,7 +23,9 @@ from flame.evaluation.datasets.synthetic_scene import (
     PALETTE,
     SyntheticSpec,
     render_sequence,
+    spec_record,
 )
+from flame.evaluation.datasets.worlds import world
 
 __all__ = ["CLASS_NAMES", "GENERATOR_VERSION", "PALETTE", "SyntheticSpec", "cache_root", "ensure_synthetic",
            "load_synthetic", "render_sequence", "write_synthetic"]
@@ -50,24 +51,25 @@ def write_synthetic(spec: SyntheticSpec, out: str | os.PathLike, progress=None) 
     spec.validate()
     out = Path(out)
     if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"output folder {out} exists and is not empty; choose a new {{out}}")
+        raise ConfigError(f"output folder {out} exists and is not empty; choose a new {param('out')}")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = staging_dir(out.parent, out.name)
     try:
         jobs = [("train", i) for i in range(spec.sequences)] + [("val", i) for i in range(spec.val_sequences)]
+        chosen = world(spec.world)
         meta = {
             "fps": spec.fps,
-            "classes": CLASS_NAMES,
-            "palette": PALETTE.tolist(),
+            "classes": list(chosen.class_names),
+            "palette": chosen.palette.tolist(),
             "ignore_index": 255,
-            "synthetic": {**asdict(spec), "version": GENERATOR_VERSION},
+            "synthetic": spec_record(spec),
         }
         for split in ("train", "val"):
             (tmp / split).mkdir()
             (tmp / split / "meta.json").write_text(json.dumps(meta, indent=2))
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
         for done, (split, index) in enumerate(jobs, 1):
-            frames, labels = render_sequence(spec, index, split)
+            frames, labels = chosen.render(spec, index, split)
             seq_dir = tmp / split / f"seq{index:03d}"
             (seq_dir / "frames").mkdir(parents=True)
             (seq_dir / "labels").mkdir()

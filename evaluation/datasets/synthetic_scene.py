@@ -61,6 +61,7 @@ class SyntheticSpec:
         sequences: training sequences.
         val_sequences: validation sequences.
         seed: master seed.
+        world: which world is rendered (:data:`flame.evaluation.datasets.worlds.WORLDS`).
     """
 
     size: tuple[int, int] = (128, 256)
@@ -69,6 +70,7 @@ class SyntheticSpec:
     sequences: int = 12
     val_sequences: int = 3
     seed: int = 0
+    world: str = "shapes"
 
     def validate(self) -> "SyntheticSpec":
         """Return self or raise on impossible values.
@@ -77,6 +79,9 @@ class SyntheticSpec:
             ConfigError: on non-positive sizes, counts or fps.
         """
         check_fps(self.fps)
+        from flame.evaluation.datasets.worlds import world
+
+        world(self.world)
         height, width = self.size
         if height < 16 or width < 16:
             raise ConfigError(f"synthetic frames must be at least 16x16, found {height}x{width}")
@@ -91,8 +96,22 @@ class SyntheticSpec:
 
     def key(self) -> str:
         """A short hash naming this spec (and generator version) in the cache."""
-        payload = json.dumps({**asdict(self), "version": GENERATOR_VERSION}, sort_keys=True)
+        payload = json.dumps(spec_record(self), sort_keys=True)
         return hashlib.sha1(payload.encode()).hexdigest()[:12]
+
+
+def spec_record(spec: "SyntheticSpec") -> dict:
+    """What ``meta.json`` records of a spec: its fields and its world's generator version.
+
+    A shapes spec is recorded as before worlds existed (no ``world`` key), so data sets and caches
+    written then still match.
+    """
+    from flame.evaluation.datasets.worlds import world
+
+    record = {**asdict(spec), "version": world(spec.world).version}
+    if spec.world == "shapes":
+        del record["world"]
+    return record
 
 
 def _texture(rng: np.random.Generator, height: int, width: int, base: tuple[int, int, int],

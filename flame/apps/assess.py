@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from flame.core.card import ModelCard, card_differences
-from flame.core.errors import ConfigError, DataError
+from flame.core.errors import ConfigError, DataError, param
 from flame.evaluation.report import EvalReport
 from flame.evaluation.datasets import SequenceDataset
 from flame.evaluation.protocols import PredictorSource
@@ -63,7 +63,7 @@ def latency_from_report(path: str | os.PathLike, stat: str = "p50", extra_ms: fl
         if differences:
             said = "; ".join(f"{key.replace('_', ' ')} {theirs} there, {ours} here" for key, theirs, ours in differences)
             raise ConfigError(f"run report {path} was measured on another model ({said}), so its latencies "
-                              "are not this engine's; pass {force} to use them anyway", parameter="latency_from")
+                              f"are not this engine's; pass {param('force')} to use them anyway", parameter="latency_from")
     return Latency.of_samples(report.latency_samples_ms(), stat, extra_ms, f"run report {path}")
 
 
@@ -169,13 +169,13 @@ def choose_latency(engine: Engine | None, dataset: SequenceDataset, latency_ms: 
             neither is and there is no engine to measure, or the report's model differs.
     """
     if latency_ms is not None and latency_from is not None:
-        raise ConfigError("give either {latency_ms} or {latency_from}, not both")
+        raise ConfigError(f"give either {param('latency_ms')} or {param('latency_from')}, not both")
     if latency_ms is not None:
         return fixed_latency(latency_ms, extra_ms)
     if latency_from is not None:
         return latency_from_report(latency_from, stat, extra_ms, engine.card if engine is not None else None, force)
     if engine is None:
-        raise ConfigError("no latency to score with: pass {latency_ms} MS or {latency_from} RUN.json")
+        raise ConfigError(f"no latency to score with: pass {param('latency_ms')} MS or {param('latency_from')} RUN.json")
     return measure_latency(engine, dataset, samples, warmup, stat, extra_ms)
 
 

@@ -26,6 +26,7 @@ from flame.apps.bench_rows import DEFAULT_FORMATS, FORMATS, BenchRow, check_late
 from flame.apps.events import Events
 from flame.core.errors import ConfigError, DependencyError, EngineError
 from flame.evaluation.datasets import SequenceDataset
+from flame.evaluation.datasets.sampling import spread_windows
 
 __all__ = ["bench", "bench_engine", "engine_format", "scaled"]
 
@@ -35,19 +36,10 @@ AGREEMENT_WINDOWS = 8
 def agreement_windows(dataset: SequenceDataset, window: int, size: tuple[int, int],
                       count: int = AGREEMENT_WINDOWS) -> list[np.ndarray]:
     """Real input windows from the data set, evenly spread, resized to the engine input."""
-    import cv2
-
-    height, width = size
-    candidates = [(seq, i) for seq in dataset.sequences for i in range(window - 1, seq.num_frames)]
-    if not candidates:
+    windows = spread_windows(dataset, window, size, count)
+    if not windows:
         raise ConfigError(f"no sequence of {dataset.name} is long enough for a window of {window}")
-    picks = np.linspace(0, len(candidates) - 1, min(count, len(candidates))).round().astype(int)
-    out = []
-    for p in picks:
-        seq, i = candidates[p]
-        frames = seq.window(i, window)
-        out.append(np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_LINEAR) for f in frames]))
-    return out
+    return windows
 
 
 def scaled(latency: Any, scale: float) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from flame.core.errors import ConfigError
+from flame.core.errors import ConfigError, param
 from flame.core.files import write_json
 from flame.core.reports import check_kind, read_json_report
 from flame.core.sizes import parse_size
@@ -94,12 +94,12 @@ def parse_sizes(text: str | None) -> list[tuple[int, int]] | None:
         try:
             size = parse_size(part)
         except ConfigError as exc:
-            raise ConfigError(f"expected {{sizes}} as HxW,HxW,... (for example 256x512,512x1024), "
+            raise ConfigError(f"expected {param('sizes')} as HxW,HxW,... (for example 256x512,512x1024), "
                               f"found {part!r}") from exc
         check_input_size(*size)
         sizes.append(size)
     if not sizes:
-        raise ConfigError("expected at least one size HxW in {sizes}")
+        raise ConfigError(f"expected at least one size HxW in {param('sizes')}")
     return list(dict.fromkeys(sizes))
 
 
@@ -110,7 +110,7 @@ def check_latency_scale(scale: float) -> float:
         ConfigError: on a factor that is not a positive number.
     """
     if not np.isfinite(scale) or scale <= 0:
-        raise ConfigError(f"expected a positive {{latency_scale}}, found {scale!r}")
+        raise ConfigError(f"expected a positive {param('latency_scale')}, found {scale!r}")
     return float(scale)
 
 

@@ -18,14 +18,14 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from flame.apps.events import Events
-from flame.core.errors import DependencyError, FlameError
+from flame.core.errors import DependencyError, FlameError, param
 from flame.evaluation.datasets import SyntheticSpec, load_folder, write_synthetic
-from flame.evaluation.datasets.synthetic import GENERATOR_VERSION
+from flame.evaluation.datasets.synthetic_scene import spec_record
 from flame.core.files import write_json
 
 MODEL = "swiftnet-r18"
@@ -75,11 +75,11 @@ def prepare_data(plan: DemoPlan, out: Path) -> Path:
     meta = root / "meta.json"
     if meta.is_file():
         stored = json.loads(meta.read_text()).get("synthetic", {})
-        wanted = json.loads(json.dumps({**asdict(plan.spec), "version": GENERATOR_VERSION}))
+        wanted = json.loads(json.dumps(spec_record(plan.spec)))
         if stored == wanted and (root / "val").is_dir():
             return root
         raise FlameError(f"{root} holds another synthetic data set (or one from an older generator); "
-                         "remove it or choose another {out}")
+                         f"remove it or choose another {param('out')}")
     return write_synthetic(plan.spec, root)
 
 
@@ -125,12 +125,14 @@ def _export(checkpoint: Path, plan: DemoPlan) -> tuple[Path, list[str]]:
         return onnx_path, notes
 
 
-def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None = None) -> dict[str, Any]:
+def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None = None,
+             world: str = "shapes") -> dict[str, Any]:
     """Run the demo end to end; returns the report also written to ``out/report.json``.
 
     Args:
         out: working folder (created; finished steps are reused on a rerun).
         quick: the small plan (:data:`QUICK`) instead of :data:`FULL`.
+        world: the synthetic world (:data:`flame.evaluation.datasets.worlds.WORLDS`).
         events: receives progress.
 
     Raises:
@@ -147,6 +149,7 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None 
 
     events = events or Events()
     plan = QUICK if quick else FULL
+    plan = replace(plan, spec=replace(plan.spec, world=world))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

@@ -23,6 +23,8 @@ class EvalRequest:
     Attributes:
         engine_path, checkpoint, predictions: what is scored (exactly one).
         card_path: a card JSON for an engine that carries none.
+        video, frames_dir, bag, topic: the user's own footage to score the engine on (instead of a data set),
+            against ``reference`` (a teacher engine file, or ``self``), its labels cached in ``cache_dir``.
         dataset, data_root, split, fps, max_sequences: the data set (kind, folder, split, frame rate, first N).
         label_ids: predictions are Cityscapes labelIds.
         latency_ms, latency_from: a fixed latency, or a ``flame-run`` report's (default: measured here).
@@ -39,6 +41,12 @@ class EvalRequest:
     card_path: str | None = None
     checkpoint: str | None = None
     predictions: str | None = None
+    video: str | None = None
+    frames_dir: str | None = None
+    bag: str | None = None
+    topic: str | None = None
+    reference: str | None = None
+    cache_dir: str | None = None
     dataset: str = "synthetic"
     data_root: str | None = None
     split: str = "val"
@@ -82,6 +90,19 @@ class EvalRequest:
             raise ConfigError("--label-ids applies to --predictions only")
         if self.card_path and not self.engine_path:
             raise ConfigError("--card applies to --engine only")
+        if self.reference and not self.footage:
+            raise ConfigError("--reference applies to your own footage: give --video, --frames or --bag with it")
+        if self.footage:
+            if not self.engine_path or not self.reference:
+                raise ConfigError("scoring your own footage needs --engine and --reference (a teacher engine or "
+                                  "'self')")
+            if self.data_root or self.max_sequences is not None:
+                raise ConfigError("--data-root and --max-sequences apply to data sets, not to --video/--frames/--bag")
+
+    @property
+    def footage(self) -> bool:
+        """The user's own footage is scored (``--video``, ``--frames`` or ``--bag``), not a data set."""
+        return any((self.video, self.frames_dir, self.bag))
 
 
 def evaluate(request: EvalRequest, events: Events | None = None) -> EvalReport:
@@ -101,13 +122,17 @@ def evaluate(request: EvalRequest, events: Events | None = None) -> EvalReport:
 
     events = events or Events()
     request.check()
-    if request.checkpoint:
-        from flame.core.deps import require_extra
+    if request.footage:
+        report = _score_footage(request, events)
+    else:
+        if request.checkpoint:
+            from flame.core.deps import require_extra
 
-        require_extra("torch")  # before the data set is read
-    data = open_dataset(request.dataset, request.data_root, request.split, request.fps)
-    data = data.head(request.max_sequences).require_nonempty()
-    report = _score_predictions(request, data, events) if request.predictions else _score_engine(request, data, events)
+            require_extra("torch")  # before the data set is read
+        data = open_dataset(request.dataset, request.data_root, request.split, request.fps)
+        data = data.head(request.max_sequences).require_nonempty()
+        report = (_score_predictions(request, data, events) if request.predictions
+                  else _score_engine(request, data, events))
     if request.json_out:
         report.write(request.json_out)
     if request.plot_out:
@@ -115,6 +140,37 @@ def evaluate(request: EvalRequest, events: Events | None = None) -> EvalReport:
 
         plot_report(report, request.plot_out, title=report.title)
     return report
+
+
+def _engine_options(request: EvalRequest) -> dict[str, Any]:
+    """The backend options of the engine's kind (a thread count where it takes one)."""
+    from flame.runtime.engines import tuning_options
+
+    return tuning_options(request.engine_path, threads=request.threads or None)
+
+
+def _score_footage(request: EvalRequest, events: Events) -> EvalReport:
+    from contextlib import contextmanager
+    from pathlib import Path
+
+    from flame.apps.footage_eval import FootageRequest, default_cache_root, evaluate_footage
+    from flame.media import open_footage
+
+    @contextmanager
+    def bars(description: str):  # the footage's two passes (reference labels, scoring) each get a display
+        with events.progress() as progress:
+            yield progress or (lambda done, total: None)
+
+    footage = open_footage(video=request.video, frames=request.frames_dir, bag=request.bag, topic=request.topic,
+                           fps=request.fps)
+    cache = Path(request.cache_dir) if request.cache_dir else default_cache_root(request.json_out)
+    footage_request = FootageRequest(request.engine_path, request.reference, cache, request.card_path,
+                                     request.device, _engine_options(request), request.force)
+    latency_options = dict(latency_ms=request.latency_ms, latency_from=request.latency_from,
+                           stat=request.latency_stat, extra_ms=request.extra_latency_ms,
+                           samples=request.latency_samples, warmup=request.warmup)
+    return evaluate_footage(footage_request, footage, latency_options, request.streaming, request.forecast, bars,
+                            events.info)
 
 
 def _score_predictions(request: EvalRequest, data: Any, events: Events) -> EvalReport:
@@ -133,7 +189,7 @@ def _score_predictions(request: EvalRequest, data: Any, events: Events) -> EvalR
 
 def _score_engine(request: EvalRequest, data: Any, events: Events) -> EvalReport:
     from flame.apps.assess import choose_latency, evaluate_engine
-    from flame.runtime.engines import load_engine, tuning_options
+    from flame.runtime.engines import load_engine
 
     if request.checkpoint:
         from flame.trainer.reference import load_reference
@@ -141,7 +197,7 @@ def _score_engine(request: EvalRequest, data: Any, events: Events) -> EvalReport
         engine = load_reference(request.checkpoint, request.device)
     else:
         engine = load_engine(request.engine_path, device=request.device, card=request.card_path,
-                             **tuning_options(request.engine_path, threads=request.threads or None))
+                             **_engine_options(request))
     with engine:
         if request.latency_ms is None and request.latency_from is None:
             events.info(f"measuring latency: {request.warmup} warm-up calls, then {request.latency_samples} "

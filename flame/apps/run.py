@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flame.apps.events import Events
-from flame.core.errors import ConfigError
+from flame.core.errors import ConfigError, param
 from flame.runtime.run_report import RunReport
 
 
@@ -23,13 +23,14 @@ class RunRequest:
 
     Attributes:
         engine_path: the engine file.
-        camera, video, frames_dir, url: the source (exactly one).
+        camera, video, frames_dir, url, bag: the source (exactly one); topic: the bag's image topic.
         fps: the source frame rate (folders: default 30; overrides a file's or camera's).
         card_path: a card JSON for an engine that carries none.
         device: ``cpu`` or ``cuda`` (backend default when None).
         realtime: pace a file at its fps and drop frames (None: the source kind's default).
         show: draw the overlay in a window (skipped, with a notice, without a display).
         save: write the overlay video here.
+        save_bag: write the run as a ROS 2 bag (labels and latency) into this new folder.
         report_path: write the run report (JSON) here.
         max_frames, duration: stop conditions.
         warmup: engine calls before measuring.
@@ -43,12 +44,15 @@ class RunRequest:
     video: str | None = None
     frames_dir: str | None = None
     url: str | None = None
+    bag: str | None = None
+    topic: str | None = None
     fps: float | None = None
     card_path: str | None = None
     device: str | None = None
     realtime: bool | None = None
     show: bool = False
     save: str | None = None
+    save_bag: str | None = None
     report_path: str | None = None
     max_frames: int | None = None
     duration: float | None = None
@@ -67,10 +71,13 @@ class RunRequest:
         """Fail before the run, not after it, when an output cannot be written.
 
         Raises:
-            ConfigError: naming the option, on an output folder that is not writable or a folder given as a file.
+            ConfigError: naming the option, on an output folder that is not writable, a folder given as a
+                file, or a bag folder that exists.
         """
         for path, option in ((self.report_path, "report_path"), (self.save, "save")):
             _check_writable(path, option)
+        if self.save_bag and os.path.exists(self.save_bag):
+            raise ConfigError(f"{param('save_bag')} {self.save_bag} exists; a bag is written to a new folder")
 
 
 def _check_writable(path: str | None, parameter: str) -> None:
@@ -83,9 +90,9 @@ def _check_writable(path: str | None, parameter: str) -> None:
             break
         folder = parent
     if not os.access(folder, os.W_OK):
-        raise ConfigError(f"{{{parameter}}} {path}: folder {folder} is not writable")
+        raise ConfigError(f"{param(parameter)} {path}: folder {folder} is not writable")
     if os.path.isdir(path):
-        raise ConfigError(f"{{{parameter}}} {path} is a folder; give a file name")
+        raise ConfigError(f"{param(parameter)} {path} is a folder; give a file name")
 
 
 def run_stream(request: RunRequest, events: Events | None = None, status: Any = None) -> RunReport:
@@ -114,7 +121,8 @@ def run_stream(request: RunRequest, events: Events | None = None, status: Any = 
     request.check()
     live = {"reconnect": request.reconnect, "stall_timeout_s": request.stall_timeout} if request.live else {}
     with open_source(camera=request.camera, video=request.video, frames=request.frames_dir, url=request.url,
-                     fps=request.fps, realtime=request.realtime, **live) as source, \
+                     bag=request.bag, topic=request.topic, fps=request.fps, realtime=request.realtime,
+                     **live) as source, \
             load_engine(request.engine_path, device=request.device, card=request.card_path) as engine:
         outputs, window = _outputs(request, engine.card, source, events)
         if status is not None and not window:  # a window shows the same figures
@@ -134,7 +142,7 @@ def run_stream(request: RunRequest, events: Events | None = None, status: Any = 
 
 
 def _outputs(request: RunRequest, card: Any, source: Any, events: Events) -> tuple[list[Any], bool]:
-    """The overlay window (when a display is there) and the overlay video the request asks for;
+    """The overlay window (when a display is there), the overlay video and the bag the request asks for;
     whether a window is among them."""
     from flame.runtime.overlay import VideoOutput, WindowOutput, display_problem
 
@@ -150,6 +158,10 @@ def _outputs(request: RunRequest, card: Any, source: Any, events: Events) -> tup
     if request.save:
         outputs.append(VideoOutput(request.save, card.palette, source.fps or 30.0, keep_timeline=source.realtime,
                                    size=source.size, class_names=card.class_names))
+    if request.save_bag:
+        from flame.runtime.bag_output import BagOutput
+
+        outputs.append(BagOutput(request.save_bag, source))
     return outputs, window
 
 

@@ -18,7 +18,7 @@ from flame.core.errors import FlameError, Terminated
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-#: Exit statuses of every command (README, "Exit statuses").
+#: Exit statuses of every command (docs/exit-statuses.md).
 EXIT_OK, EXIT_SHORT, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
 
@@ -74,7 +74,7 @@ def error_line(exc: FlameError, flags: Mapping[str, str]) -> str:
 
 
 def handle_errors(func: F | None = None, *, flags: Mapping[str, str] | None = None) -> Any:
-    """Run a command with the shared exit statuses (README, "Exit statuses").
+    """Run a command with the shared exit statuses (docs/exit-statuses.md).
 
     Library errors become one clear line on stderr and exit status 2; the
     parameters an error names are written as the command's options: derived

@@ -1,4 +1,4 @@
-"""``flame-eval``: static mIoU, FLAME and streaming FLAME of an engine, a checkpoint or predictions."""
+"""``flame-eval``: static mIoU, FLAME and streaming FLAME of an engine, a checkpoint or predictions (or on footage)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,21 @@ def _threaded() -> str:
 @click.option("--engine", "engine_path", type=click.Path(), default=None,
               help=f"Engine to score: {describe_kinds()}.")
 @click.option("--card", "card_path", type=click.Path(dir_okay=False), default=None,
-              help="Model card JSON for an engine that carries none (a trtexec plan, a lost sidecar); see README.")
+              help="Model card JSON for an engine that carries none (a trtexec plan, a lost sidecar); see docs/formats.md.")
 @click.option("--checkpoint", type=click.Path(), default=None, help="flame-train checkpoint (the PyTorch reference).")
 @click.option("--predictions", type=click.Path(), default=None,
               help="Folder of prediction PNGs: DIR/<sequence>/<frame stem>.png (Cityscapes: <city>_<seq>_<frame>*.png anywhere).")
+@click.option("--video", type=click.Path(), default=None,
+              help="Your own footage: a video file (times: its presentation timestamps); needs --reference.")
+@click.option("--frames", "frames_dir", type=click.Path(), default=None,
+              help="Your own footage: a folder of images in name order, at --fps (default 30); needs --reference.")
+@click.option("--bag", type=click.Path(), default=None,
+              help="Your own footage: a ROS 2 bag (folder, .db3 or .mcap; times: header stamps); needs --reference.")
+@click.option("--topic", default=None, help="The bag's image topic (default: its only one).")
+@click.option("--reference", default=None,
+              help="What labels your footage: a teacher engine file, or 'self' (the engine's own zero-latency output).")
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder for the cached reference labels (default: flame-reference/ beside --json, else here).")
 @click.option("--dataset", type=click.Choice(DATASET_KINDS), default="synthetic", show_default=True)
 @click.option("--data-root", type=click.Path(), default=None, help="Data set folder (cityscapes, folder; optional for synthetic).")
 @click.option("--split", default="val", show_default=True)
@@ -34,11 +45,13 @@ def _threaded() -> str:
               help="Fixed latency in ms instead of measuring (predictions default to 0 = static).")
 @click.option("--latency-from", type=click.Path(), default=None, help="Take per-frame latencies from a flame-run report.")
 @click.option("--force", is_flag=True,
-              help="Use a --latency-from report even when it was measured on another model (card mismatch).")
+              help="Use a --latency-from report measured on another model, or a --reference of another input size.")
 @click.option("--latency-stat", type=click.Choice(LATENCY_STATS), default="p50", show_default=True,
               help="Which statistic of the latency samples gives k.")
 @click.option("--extra-latency-ms", type=float, default=0.0, show_default=True, help="Camera and transport delay to add.")
-@click.option("--fps", type=float, default=None, help="Override the data set's frame rate.")
+@click.option("--fps", type=float, default=None,
+              help="Override the data set's frame rate (for --frames: their rate; for --video/--bag: use i/fps "
+                   "instead of the recorded times).")
 @click.option("--forecast", type=click.Choice(list(FORECASTERS)), default="none", show_default=True,
               help="Forecast each output to the frame it is scored at (flow: optical flow, constant velocity); "
                    "its cost, measured here, is added to the latency.")

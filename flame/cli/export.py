@@ -13,7 +13,7 @@ from flame.core.sizes import parse_size
 from flame.cli.ui import console
 from flame.cli.ui import out as stdout
 from flame.core.card import OUTPUTS
-from flame.core.errors import ConfigError
+from flame.core.errors import ConfigError, param
 from flame.export.calibration import DEFAULT_CALIBRATION_FRAMES
 from flame.export.formats import EXPORT_FORMATS, FORMATS
 
@@ -73,6 +73,12 @@ def human_size(size: int) -> str:
               help="MODEL.onnx: a file with one R,G,B colour per class.")
 @click.option("--window", type=click.IntRange(min=1), default=1, show_default=True,
               help="MODEL.onnx: frames per input (3T channels, oldest frame first).")
+@click.option("--layout", type=click.Choice(["auto", "nchw", "nhwc"]), default="auto", show_default=True,
+              help="MODEL.onnx: nchw (PyTorch...) or nhwc (TensorFlow, Keras, TFLite: channels last in and out); "
+                   "auto reads NHWC when the input's last axis holds the 3T channels, and says so.")
+@click.option("--threshold", type=float, default=None,
+              help="MODEL.onnx with one score channel (background and its class): the score above which a pixel is "
+                   "its class. Default 0.5 when the output comes from a Sigmoid, else 0 (logits).")
 @click.option("--fps", type=float, default=30.0, show_default=True,
               help="MODEL.onnx: frame rate of the model's window (spacing of a multi-frame input).")
 @click.option("--verify/--no-verify", default=True, show_default=True,
@@ -85,8 +91,8 @@ def human_size(size: int) -> str:
               help="Overwrite the output even when it holds an export made with other options (or something else).")
 @handle_errors(flags={"calibration_frames": "--calib-frames", "calibration": "--calibrate"})
 def main(checkpoint, out, fmt, fp16, int8, calibrate, data_root, calib_frames, int8_target, size, output, returns,
-         input_name, mean, std, channels, input_scale, classes, palette, window, fps, verify, timing_cache,
-         workspace_mb, force):
+         input_name, mean, std, channels, input_scale, classes, palette, window, layout, threshold, fps, verify,
+         timing_cache, workspace_mb, force):
     """Export CHECKPOINT, or wrap a foreign MODEL.onnx, into the artifact a robot runs, and verify it.
 
     A checkpoint is checked against PyTorch; a foreign ONNX model against
@@ -102,22 +108,24 @@ def main(checkpoint, out, fmt, fp16, int8, calibrate, data_root, calib_frames, i
     foreign = Path(checkpoint).suffix.lower() == ".onnx"
     given = click.get_current_context().get_parameter_source
     model_only = [name for name in ("returns", "input_name", "mean", "std", "channels", "input_scale", "classes",
-                                    "palette", "window", "fps")
+                                    "palette", "window", "layout", "threshold", "fps")
                   if given(name) == click.core.ParameterSource.COMMANDLINE]
     if not foreign and model_only:
-        named = ", ".join("{" + name + "}" for name in model_only)  # written as their flags by handle_errors
+        named = ", ".join(param(name) for name in model_only)  # written as their flags by handle_errors
         raise ConfigError(f"{named} apply to a foreign MODEL.onnx; a checkpoint carries its own card")
     if not foreign and output is not None and output not in OUTPUTS:
-        raise ConfigError(f"{{output}} for a checkpoint is {' or '.join(OUTPUTS)}, found {output!r}")
+        raise ConfigError(f"{param('output')} for a checkpoint is {' or '.join(OUTPUTS)}, found {output!r}")
 
-    int8_options = {}
+    int8_options = None
     if int8:
+        from flame.export.options import Int8Options
+
         calibration, validation = _int8_data(calibrate, data_root)
-        int8_options = {"int8": True, "int8_target": int8_target, "calibration": calibration,
-                        "calibration_frames": calib_frames, "validation": validation}
+        int8_options = Int8Options(int8_target, calibration, calib_frames, validation)
     elif any(given(name) == click.core.ParameterSource.COMMANDLINE
              for name in ("int8_target", "calibrate", "data_root", "calib_frames")):
-        raise ConfigError("{int8_target}, {calibrate}, {data_root} and {calib_frames} apply to {int8} only")
+        raise ConfigError(f"{param('int8_target')}, {param('calibrate')}, {param('data_root')} and "
+                          f"{param('calib_frames')} apply to {param('int8')} only")
 
     # The running step shows on a spinner; each step is printed once it is done, so that a
     # failure leaves only the completed steps and one error line.
@@ -135,21 +143,14 @@ def main(checkpoint, out, fmt, fp16, int8, calibrate, data_root, calib_frames, i
             current.append((message, time.perf_counter()))
             status.update(message)
 
-        if foreign:
-            from flame.export.foreign import export_foreign
+        from flame.export.options import ExportOptions, TensorRTOptions
+        from flame.export.pipeline import export
 
-            result = export_foreign(checkpoint, out, fmt, fp16=fp16, size=parse_size(size), mean=mean, std=std,
-                                    channels=channels, scale=input_scale, classes=classes, palette=palette,
-                                    window=window, fps=fps, input_name=input_name, output_name=output,
-                                    output=returns or "labels", verify=verify, timing_cache=timing_cache,
-                                    workspace_mb=workspace_mb, on_step=on_step, force=force, **int8_options)
-        else:
-            from flame.export.exporter import export_checkpoint
-
-            result = export_checkpoint(checkpoint, out, fmt, fp16=fp16, size=parse_size(size),
-                                       output=output or "labels", verify=verify, timing_cache=timing_cache,
-                                       workspace_mb=workspace_mb, on_step=on_step, force=force,
-                                       **int8_options)
+        options = ExportOptions(out, fmt, fp16, int8_options, TensorRTOptions(timing_cache, workspace_mb),
+                                parse_size(size), (returns if foreign else output) or "labels", verify,
+                                force=force, on_step=on_step)
+        result = export(_source(checkpoint, foreign, mean, std, channels, input_scale, classes, palette, window,
+                                fps, input_name, output, layout, threshold), options)
         finish_step()
     card = result.card
     height, width = card.input_size
@@ -168,6 +169,19 @@ def main(checkpoint, out, fmt, fp16, int8, calibrate, data_root, calib_frames, i
                    f"of pixels (expected >= {100 * result.parity.threshold:g}%); the file is kept for inspection",
                    err=True)
         sys.exit(1)
+
+
+def _source(path, foreign, mean, std, channels, input_scale, classes, palette, window, fps, input_name, output,
+            layout, threshold):
+    """The model source: a foreign ONNX with how to read it, or a checkpoint."""
+    if foreign:
+        from flame.export.foreign import ForeignSource, ForeignSpec
+
+        return ForeignSource(path, ForeignSpec(mean, std, channels, input_scale, classes, palette, window, fps,
+                                               input_name, output, layout, threshold))
+    from flame.export.exporter import CheckpointSource
+
+    return CheckpointSource(path)
 
 
 def _int8_data(kind: str, root: str | None):

@@ -1,4 +1,4 @@
-"""``flame-run``: stream a camera, video, folder or URL through an engine, measuring latency."""
+"""``flame-run``: stream a camera, video, folder, ROS 2 bag or URL through an engine, measuring latency."""
 
 from __future__ import annotations
 
@@ -72,15 +72,21 @@ def _summary_table(report):
 @click.option("--video", type=click.Path(dir_okay=False), default=None, help="Video file.")
 @click.option("--frames", "frames_dir", type=click.Path(file_okay=False), default=None, help="Folder of images (name order).")
 @click.option("--url", default=None, help="Stream URL (rtsp://, http://) read through FFmpeg.")
+@click.option("--bag", type=click.Path(), default=None,
+              help="ROS 2 bag (folder, .db3 or .mcap): its image topic, timed by header stamps.")
+@click.option("--topic", default=None, help="The bag's image topic (default: its only one).")
 @click.option("--fps", type=float, default=None, help="Source frame rate (folders: default 30; overrides a file's or camera's).")
 @click.option("--engine", "engine_path", type=click.Path(dir_okay=False), required=True, help=f"Engine file: {describe_kinds()}.")
 @click.option("--card", "card_path", type=click.Path(dir_okay=False), default=None,
-              help="Model card JSON for an engine that carries none (a trtexec plan, a lost sidecar); see README.")
+              help="Model card JSON for an engine that carries none (a trtexec plan, a lost sidecar); see docs/formats.md.")
 @click.option("--device", default=None, help="cpu or cuda (default: the backend's best).")
 @click.option("--realtime/--no-realtime", default=None,
               help="Pace a file at its fps and drop frames the engine cannot keep up with (default: no for files; cameras and URLs are always real time).")
 @click.option("--show/--no-show", default=False, show_default=True, help="Show the overlay in a window (needs opencv-python and a display).")
 @click.option("--save", type=click.Path(dir_okay=False), default=None, help="Save the overlay video (.mp4, .mkv, .avi).")
+@click.option("--save-bag", type=click.Path(), default=None,
+              help="Write the run as a ROS 2 bag (MCAP): /flame/labels (mono8 class ids at the input's stamps) "
+                   "and /flame/latency (ms).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Write the run report (JSON).")
 @click.option("--max-frames", type=int, default=None, help="Stop after N processed frames.")
 @click.option("--duration", type=float, default=None, help="Stop after S seconds.")
@@ -95,7 +101,7 @@ def _summary_table(report):
               help="Delay after the labels are ready (actuation, transport) that the forecast also covers.")
 @handle_errors(flags={"duration_s": "--duration", "stall_timeout_s": "--stall-timeout"})
 def main(**options):
-    """Run an engine on a camera, video, image folder or stream in real time, measuring per-frame latency."""
+    """Run an engine on a camera, video, image folder, ROS 2 bag or stream, measuring per-frame latency."""
     from flame.apps.run import RunRequest, run_notices, run_stream
 
     request = RunRequest(**options)
@@ -107,6 +113,8 @@ def main(**options):
         out.print(f"report written to {request.report_path}")
     if request.save:
         out.print(f"overlay video written to {request.save}")
+    if request.save_bag:
+        out.print(f"bag written to {request.save_bag} (/flame/labels, /flame/latency)")
 
 
 class _Notices(Events):

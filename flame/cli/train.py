@@ -13,6 +13,7 @@ from flame.core.sizes import parse_size
 from flame.cli.ui import console, fmt, out
 from flame.core.errors import ConfigError
 from flame.evaluation.datasets import DATASET_KINDS
+from flame.media import FOOTAGE_KINDS
 
 
 def parse_crop(text: str | None) -> tuple[int, int] | None:
@@ -100,9 +101,17 @@ def _model_names() -> str:
 @click.option("--latency-ms", type=float, default=None,
               help="Network latency in ms; k = ceil(latency * fps / 1000) at the data set's fps.")
 @click.option("--window", type=int, default=None, help="Input frames T (overrides the mode's 1 or 2).")
-@click.option("--dataset", type=click.Choice(DATASET_KINDS), default=None, help="Training data. [default: synthetic]")
+@click.option("--dataset", type=click.Choice((*DATASET_KINDS, *FOOTAGE_KINDS)), default=None,
+              help="Training data; video, bag and frames are your own footage, labelled by --teacher. "
+                   "[default: synthetic]")
 @click.option("--data-root", type=click.Path(), default=None,
-              help="Data set folder (cityscapes, folder; for synthetic a folder from flame-data synth).")
+              help="Data set folder (cityscapes, folder; for synthetic a folder from flame-data synth); "
+                   "the video, bag or image folder for footage.")
+@click.option("--teacher", type=click.Path(), default=None,
+              help="Engine file that labels every frame of footage (run once, offline, cached).")
+@click.option("--topic", default=None, help="The bag's image topic (default: its only one).")
+@click.option("--fps", type=float, default=None,
+              help="Frame rate of an image folder (default 30); for a video or bag: i/fps instead of recorded times.")
 @click.option("--size", default=None, help="Frame size HxW of the generated synthetic video. [default: 128x256]")
 @click.option("--crop", default=None, help="Training crop, 768 or HxW. [default: 768, capped at the input size]")
 @click.option("--input-size", default=None,
@@ -124,7 +133,7 @@ def _model_names() -> str:
 @click.option("--out", "out_dir", type=click.Path(), required=True, help="Run folder: last.pt, best.pt, metrics.jsonl.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last.pt.")
 @handle_errors
-def main(model, mode, offset, latency_ms, window, dataset, data_root, size, crop, input_size, epochs,
+def main(model, mode, offset, latency_ms, window, dataset, data_root, teacher, topic, fps, size, crop, input_size, epochs,
          iters_per_epoch, batch_size, lr, encoder_lr, weight_decay, workers, device, amp, seed, pretrained,
          max_val_sequences, out_dir, resume):
     """Train a segmentation network for FLAME (static, future-frame or two-frame)."""
@@ -136,7 +145,8 @@ def main(model, mode, offset, latency_ms, window, dataset, data_root, size, crop
         dataset=dataset, data_root=data_root, size=parse_size(size), crop=parse_crop(crop),
         input_size=parse_size(input_size), epochs=epochs, iters_per_epoch=iters_per_epoch, batch_size=batch_size,
         lr=lr, encoder_lr=encoder_lr, weight_decay=weight_decay, workers=workers, device=device, amp=amp,
-        seed=seed, pretrained=pretrained, max_val_sequences=max_val_sequences,
+        seed=seed, pretrained=pretrained, max_val_sequences=max_val_sequences, teacher=teacher, topic=topic,
+        fps=fps,
     )
     main_rank = ranks.is_rank_zero()
     try:

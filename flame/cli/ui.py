@@ -84,8 +84,10 @@ def summary_table(report: Any) -> Table:
     if forecast["method"] != "none":
         # Both parts of the latency k comes from: the measured or given one, and the forecast's cost.
         lat_text += f", incl. forecast {fmt(latency.get('forecast_ms'), 1)}"
+    reference = report.reference
     rows = [
-        ["static mIoU", miou],
+        *([["reference", reference["description"]]] if reference else []),
+        ["static mIoU" if not reference else "static agreement with the reference (mIoU)", miou],
         [f"FLAME (k={report.k})", flame_],
         ["streaming FLAME", report.streaming_flame],
         ["drop from mIoU (%)", drop],
@@ -96,8 +98,12 @@ def summary_table(report: Any) -> Table:
         ["k", report.k],
         ["fps", report.fps],
         ["pairs / missed", f"{report.pairs} / {report.missed}"],
+        *([["frame times", f"{report.footage['time_source']}; {report.footage['intervals_line']}"]]
+          if report.footage else []),
     ]
-    return table(f"FLAME on {report.dataset}", ["metric", "value"], rows)
+    what = f"FLAME against {'its own output' if reference['kind'] == 'self' else 'the teacher'} on " if reference \
+        else "FLAME on "
+    return table(f"{what}{report.dataset}", ["metric", "value"], rows)
 
 
 class TerminalEvents(Events):

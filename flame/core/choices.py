@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from flame.core.errors import ConfigError
+from flame.core.errors import ConfigError, param
 
 
 def check_choice(value: str, choices: Iterable[str], what: str, parameter: str) -> str:
@@ -21,5 +21,5 @@ def check_choice(value: str, choices: Iterable[str], what: str, parameter: str) 
     """
     choices = tuple(choices)
     if value not in choices:
-        raise ConfigError(f"unknown {what} {value!r} for {{{parameter}}}; choose one of {', '.join(choices)}")
+        raise ConfigError(f"unknown {what} {value!r} for {param(parameter)}; choose one of {', '.join(choices)}")
     return value

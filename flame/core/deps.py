@@ -64,7 +64,7 @@ EXTRA_OF = {
 #: What needs each extra, and what to add to its install command.
 _NEEDS = {"train": "checkpoints, training and export need it", "tensorrt": "TensorRT plans need it"}
 _NOTES = {
-    "train": "; without a GPU, install the CPU-only torch first (README: 'CPU-only torch')",
+    "train": "; without a GPU, install the CPU-only torch first (docs: Getting started, 'CPU-only torch')",
     "tensorrt": " on a machine with an NVIDIA GPU and its driver",
 }
 

@@ -4,12 +4,14 @@ Every error the library raises for bad input derives from :class:`FlameError`,
 so a command can turn any of them into one line and exit status 2. Messages
 say what was expected, what was found, and how to fix it.
 
-An error caused by an argument names it in its message as a ``{field}``
-(the library's parameter name, for example ``{max_frames}``): ``str(error)``
-shows the plain name (``max_frames``), and :meth:`FlameError.render` lets a
-command show the option the user typed instead (``--max-frames``). The first
-such name is the error's ``parameter``. Text put into a message as a value
-(a path, another library's message) should not hold ``{word}`` of its own.
+An error caused by an argument names it in its message with :func:`param`
+(the library's parameter name: ``f"expected {param('max_frames')} >= 1"``):
+``str(error)`` shows the plain name (``max_frames``), and
+:meth:`FlameError.render` lets a command show the option the user typed
+instead (``--max-frames``). The first such name is the error's ``parameter``.
+The mark is a character no path or number can hold (NUL), so any text put
+into a message as a value (a path with braces, another library's message)
+is shown exactly as it is.
 """
 
 from __future__ import annotations
@@ -17,8 +19,19 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-#: A parameter named in a message template: ``{max_frames}``.
-_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: Marks a parameter name in a message: NUL, which no file path (POSIX or Windows) can contain.
+_MARK = "\x00"
+#: A parameter named in a message: :func:`param`'s output.
+_FIELD = re.compile(_MARK + r"([A-Za-z_][A-Za-z0-9_]*)" + _MARK)
+
+
+def param(name: str) -> str:
+    """``name`` marked as the parameter it is, inside an error message.
+
+    ``ConfigError(f"expected {param('max_frames')} >= 1, found 0")`` reads "expected max_frames >= 1,
+    found 0" from Python and "expected --max-frames >= 1, found 0" from the command.
+    """
+    return f"{_MARK}{name}{_MARK}"
 
 
 class FlameError(Exception):
@@ -26,7 +39,7 @@ class FlameError(Exception):
 
     Args:
         message: what was expected, what was found, and how to fix it; the
-            parameters it speaks of written as ``{name}``.
+            parameters it speaks of marked with :func:`param`.
         parameter: the parameter whose value caused the error; by default the
             first one the message names.
     """
@@ -44,7 +57,7 @@ class FlameError(Exception):
         return type(self), (self.template,), self.__dict__
 
     def render(self, name: Callable[[str], str] = str) -> str:
-        """The message with each ``{parameter}`` written as ``name(parameter)``."""
+        """The message with each marked parameter written as ``name(parameter)``."""
         return _FIELD.sub(lambda m: name(m.group(1)), self.template)
 
 
@@ -85,7 +98,9 @@ def first_line(exc: BaseException | str, limit: int = 200, typed: bool = False) 
     ``typed`` puts the type name in front (``"KeyError: 'model'"``).
     """
     kind = type(exc).__name__ if isinstance(exc, BaseException) else ""
-    line = next((text.strip() for text in str(exc).splitlines() if text.strip()), "")[:limit]
+    # Another library's text never carries a parameter mark into ours.
+    text_of = str(exc).replace(_MARK, "")
+    line = next((text.strip() for text in text_of.splitlines() if text.strip()), "")[:limit]
     if not line:
         return kind
     return f"{kind}: {line}" if typed and kind else line

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from flame.core.choices import check_choice
-from flame.core.errors import ConfigError
+from flame.core.errors import ConfigError, param
 from flame.core.offsets import frame_offset
 
 #: The statistics every summary carries, in display order.
@@ -59,7 +59,7 @@ def check_delay_ms(value: float, parameter: str) -> float:
         ConfigError: naming ``parameter``, on a negative or non-finite value.
     """
     if not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
-        raise ConfigError(f"expected {{{parameter}}} >= 0 ms, found {value!r}")
+        raise ConfigError(f"expected {param(parameter)} >= 0 ms, found {value!r}")
     return float(value)
 
 

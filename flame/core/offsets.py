@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from flame.core.errors import ConfigError
+from flame.core.errors import ConfigError, param
 
 # Latencies and frame intervals come from floats (0.06 s * 16.666 fps...):
 # a product within this distance of an integer is that integer.
@@ -23,7 +23,7 @@ def check_fps(fps: float) -> float:
         ConfigError: when fps is not a positive finite number.
     """
     if not isinstance(fps, (int, float)) or not math.isfinite(fps) or fps <= 0:
-        raise ConfigError(f"expected a positive frame rate, found {{fps}} {fps!r}; pass a value > 0")
+        raise ConfigError(f"expected a positive frame rate, found {param('fps')} {fps!r}; pass a value > 0")
     return float(fps)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import engine_artifacts
+from flame_testing import engine_artifacts
 
 
 @pytest.fixture(scope="session")

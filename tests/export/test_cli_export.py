@@ -11,7 +11,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from engine_artifacts import CLASSES, SIZE
+from flame_testing.engine_artifacts import CLASSES, SIZE
 from flame.cli.export import human_size, main
 from flame.runtime.engines import load_engine
 from flame.runtime.engines.tensorrt import missing_for_tensorrt

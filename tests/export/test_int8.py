@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from engine_artifacts import SIZE, WINDOW
+from flame_testing.engine_artifacts import SIZE, WINDOW
 from flame.cli.export import main
 from flame.core.errors import ConfigError, DataError
 from flame.evaluation.datasets import ArraySequence, SequenceDataset, SyntheticSpec, default_palette, open_dataset

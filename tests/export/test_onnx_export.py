@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper
 
-from engine_artifacts import CLASSES, SIZE, WINDOW, agreement, rendered_windows
+from flame_testing.engine_artifacts import CLASSES, SIZE, WINDOW, agreement, rendered_windows
 from flame.export.fp16 import convert_to_fp16, fp32_node_names, name_nodes
 from flame.export.onnx_export import card_of, load_onnx
 from flame.runtime.engines import load_engine

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 
-from engine_artifacts import SIZE, agreement
+from flame_testing.engine_artifacts import SIZE, agreement
 from flame.core.errors import DependencyError, EngineError
 from flame.export.exporter import export_checkpoint
 from flame.export.onnx_export import load_onnx

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine_artifacts import SIZE, agreement
+from flame_testing.engine_artifacts import SIZE, agreement
 from flame.core.errors import CardError, ConfigError, EngineError
 from flame.runtime.engines import load_engine
 from flame.runtime.engines.torch_export import CARD_FILE, TorchExportEngine, read_program_card

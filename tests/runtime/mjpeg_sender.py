@@ -20,7 +20,7 @@ import time
 
 import cv2
 import numpy as np
-from tiny_engines import level
+from flame_testing.tiny_engines import level
 
 
 class MjpegSender:

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from tiny_engines import write_tiny_onnx, write_video
+from flame_testing.tiny_engines import write_tiny_onnx, write_video
 
 from flame.cli.run import main
 

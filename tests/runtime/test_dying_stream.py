@@ -16,7 +16,7 @@ import time
 
 import pytest
 from mjpeg_sender import MjpegSender
-from tiny_engines import write_tiny_onnx
+from flame_testing.tiny_engines import write_tiny_onnx
 
 RUN = [sys.executable, "-m", "flame.cli.run"]
 STALL_S = 2.0

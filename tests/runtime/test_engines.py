@@ -37,7 +37,7 @@ def test_runtime_imports_no_backend():
 
 
 def test_a_logits_export_returns_labels_and_keeps_its_logits(tmp_path):
-    from tiny_engines import write_tiny_onnx
+    from flame_testing.tiny_engines import write_tiny_onnx
 
     # Four 16-pixel bands at grey 0, 64, 128, 200: bins 0, 1, 2, 3 (64 and 128 sit exactly on a bin edge).
     frames = np.zeros((1, 8, 64, 3), np.uint8)

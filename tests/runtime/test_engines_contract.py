@@ -10,18 +10,16 @@ carry the checkpoint's card, and close (also as a context manager).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "export"))  # shared artifacts
-import engine_artifacts  # noqa: E402
-from engine_artifacts import SIZE, WINDOW, agreement  # noqa: E402
+from flame_testing import engine_artifacts
+from flame_testing.engine_artifacts import SIZE, WINDOW, agreement
 
-from flame.core.errors import EngineError  # noqa: E402
-from flame.runtime.engines import Engine, Timing, load_engine  # noqa: E402
+from flame.core.errors import EngineError
+from flame.runtime.engines import Engine, Timing, load_engine
 from flame.runtime.engines.tensorrt import missing_for_tensorrt  # noqa: E402
 
 TRT_MISSING = missing_for_tensorrt()

@@ -9,7 +9,7 @@ import time
 import cv2
 import numpy as np
 import pytest
-from tiny_engines import VirtualClock, decoded_index, level, write_video
+from flame_testing.tiny_engines import VirtualClock, decoded_index, level, write_video
 
 from flame.core.errors import ConfigError, SourceError
 from flame.runtime.sources import FolderSource, LiveSource, VideoSource, open_source, redact_url

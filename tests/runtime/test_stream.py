@@ -11,7 +11,7 @@ import json
 import cv2
 import numpy as np
 import pytest
-from tiny_engines import DelayEngine, VirtualClock, decoded_index, level, make_card, write_tiny_onnx, write_video
+from flame_testing.tiny_engines import DelayEngine, VirtualClock, decoded_index, level, make_card, write_tiny_onnx, write_video
 
 from flame.core.errors import ConfigError
 from flame.runtime.engines import load_engine

@@ -12,7 +12,7 @@ The result segments held-out synthetic frames far above chance (checked in
 several units, so parity tests measure export precision, not tie-breaking.
 
 Imported by ``tests/export/conftest.py`` and by ``tests/runtime/test_engines*.py``
-(which put this folder on ``sys.path``); :func:`artifacts` memoises per
+(as ``flame_testing.engine_artifacts``); :func:`artifacts` memoises per
 session base folder, so both folders share one set of exports.
 """
 
