@@ -6,7 +6,7 @@ import click
 
 from flame.apps.bench_rows import FORMATS as BENCH_FORMATS
 from flame.cli.common import handle_errors
-from flame.cli.ui import TerminalEvents, fmt, out, table
+from flame.cli.ui import TerminalEvents, fmt, out, say_written, table
 from flame.evaluation.datasets import DATASET_KINDS
 from flame.runtime.forecast import FORECASTERS
 
@@ -70,10 +70,7 @@ def main(**options):
     for row in report.rows:
         if row.why:
             out.print(f"{row.format}: {row.status}: {row.why}")
-    if request.json_out:
-        out.print(f"rows written to {request.json_out}")
-    if request.plot_out:
-        out.print(f"plot written to {request.plot_out}")
+    say_written((request.json_out, "rows"), (request.plot_out, "plot"))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from flame.cli.common import handle_errors
-from flame.cli.ui import TerminalEvents, out, per_class_table, summary_table
+from flame.cli.ui import TerminalEvents, out, per_class_table, say_written, summary_table
 from flame.core.latency import STATS as LATENCY_STATS
 from flame.runtime.forecast import FORECASTERS
 from flame.evaluation.datasets import DATASET_KINDS
@@ -79,10 +79,7 @@ def main(**options):
     report = evaluate(request, TerminalEvents())
     out.print(summary_table(report))
     out.print(per_class_table(report))
-    if request.json_out:
-        out.print(f"report written to {request.json_out}")
-    if request.plot_out:
-        out.print(f"plot written to {request.plot_out}")
+    say_written((request.json_out, "report"), (request.plot_out, "plot"))
 
 
 if __name__ == "__main__":

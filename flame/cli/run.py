@@ -16,7 +16,7 @@ import click  # noqa: E402
 
 from flame.apps.events import Events  # noqa: E402
 from flame.cli.common import handle_errors  # noqa: E402
-from flame.cli.ui import console, fmt, out, table  # noqa: E402
+from flame.cli.ui import console, fmt, out, say_written, table  # noqa: E402
 from flame.runtime.forecast import FORECASTERS  # noqa: E402
 from flame.runtime.engines import describe_kinds  # noqa: E402
 
@@ -109,12 +109,8 @@ def main(**options):
     out.print(_summary_table(report))
     for line in run_notices(report, request):
         console.print(line)
-    if request.report_path:
-        out.print(f"report written to {request.report_path}")
-    if request.save:
-        out.print(f"overlay video written to {request.save}")
-    if request.save_bag:
-        out.print(f"bag written to {request.save_bag} (/flame/labels, /flame/latency)")
+    say_written((request.report_path, "report"), (request.save, "overlay video"),
+                (request.save_bag and f"{request.save_bag} (/flame/labels, /flame/latency)", "bag"))
 
 
 class _Notices(Events):

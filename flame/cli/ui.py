@@ -63,6 +63,13 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
     return t
 
 
+def say_written(*files: tuple[str | None, str]) -> None:
+    """``<what> written to <path>`` on stdout for each ``(path, what)`` a command was asked to write."""
+    for path, what in files:
+        if path:
+            out.print(f"{what} written to {path}")
+
+
 def per_class_table(report: Any) -> Table:
     """Per-class IoU (static, FLAME, streaming) of an :class:`~flame.evaluation.report.EvalReport`."""
     names = report.classes
