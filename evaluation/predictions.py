@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+
 
 import numpy as np
 
 from flame.core.errors import DataError, param
+from flame.evaluation.report import EvalReport
 from flame.evaluation.datasets.base import VOID, Sequence, SequenceDataset, read_label_png
 from flame.evaluation.datasets.cityscapes import label_ids_to_train_ids
 from flame.evaluation.protocols import PredictionSource
@@ -102,7 +103,7 @@ class PredictionFiles(PredictionSource):
 
 def evaluate_predictions(dataset: SequenceDataset, root: str | os.PathLike, latency: Latency | float = 0.0,
                          streaming: bool = True, label_ids: bool = False,
-                         progress: Progress | None = None) -> dict[str, Any]:
+                         progress: Progress | None = None) -> EvalReport:
     """Score precomputed predictions: static mIoU, FLAME and streaming FLAME.
 
     Args:
@@ -124,5 +125,5 @@ def evaluate_predictions(dataset: SequenceDataset, root: str | os.PathLike, late
     if not isinstance(latency, Latency):
         latency = fixed_latency(latency)
     report = score(dataset, source, latency, streaming, progress=progress)
-    report["predictions"] = str(root)
+    report.predictions = str(root)
     return report

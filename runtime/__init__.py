@@ -19,7 +19,7 @@ from flame.runtime.engines import Engine, Timing, load_engine
 from flame.runtime.forecast import FORECASTERS, Forecast, make_forecaster
 from flame.runtime.machine import machine_info
 from flame.runtime.overlay import VideoOutput, WindowOutput
-from flame.runtime.run_report import build_run_report, latency_samples_ms, read_run_report, write_run_report
+from flame.runtime.run_report import RunReport, build_run_report, latency_samples_ms, read_run_report, write_run_report
 from flame.runtime.sources import (
     ArraySource,
     CameraSource,
@@ -35,7 +35,7 @@ from flame.runtime.stream_result import FrameResult, LiveStats, RunResult
 
 __all__ = [
     "ArraySource", "CameraSource", "Engine", "FORECASTERS", "FolderSource", "Forecast", "FrameResult", "LiveSource", "LiveStats", "ModelCard",
-    "RunResult", "Source", "Stream", "Timing", "UrlSource", "VideoOutput", "VideoSource", "WindowOutput",
+    "RunReport", "RunResult", "Source", "Stream", "Timing", "UrlSource", "VideoOutput", "VideoSource", "WindowOutput",
     "build_run_report", "latency_samples_ms", "load_engine", "machine_info", "make_forecaster", "open_source", "read_run_report",
     "write_run_report",
 ]

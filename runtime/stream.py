@@ -42,7 +42,7 @@ from flame.core.fit import FitBox, check_fit, fit_box
 from flame.core.latency import check_delay_ms
 from flame.core.offsets import frame_offset
 from flame.runtime.engines.base import Engine
-from flame.runtime.forecast import Forecaster, NoForecast
+from flame.runtime.forecast import ForecastCalls, Forecaster, NoForecast
 from flame.runtime.frames import Frame, Taken, history_needed, pick_window
 from flame.runtime.source_base import Source
 from flame.runtime.stream_result import FrameResult, LiveStats, Output, RunResult
@@ -99,6 +99,7 @@ class Stream:
         self.input_hw = tuple(card.input_size)
         self.forecaster: Forecaster = forecaster or NoForecast()
         self._forecasting = not isinstance(self.forecaster, NoForecast)  # decided once, not per frame
+        self._forecast_calls = ForecastCalls(self.forecaster)
         self.extra_latency_ns = int(round(extra_latency_ms * 1e6))
         self.result = RunResult(window=card.window, train_fps=card.fps, source_fps=source.fps, warmup=warmup,
                                 forecast=self.forecaster.name, fit=fit)
@@ -225,9 +226,8 @@ class Stream:
             sums = result.timing_sums
             for name, value in timing.as_dict().items():
                 sums[name] = sums.get(name, 0.0) + value
-        # One append per frame keeps the record consistent if Ctrl-C lands here.
-        result.records.append((frame.index, frame.captured_ns, max(frame.captured_ns, taken_ns), finished,
-                               engine_done - start, previous, finished - engine_done))
+        result.record(frame.index, frame.captured_ns, max(frame.captured_ns, taken_ns), finished,
+                      engine_done - start, previous, finished - engine_done)
         if not self.outputs:
             return None
         self._recent.append((finished - frame.captured_ns, engine_done - start, finished))
@@ -247,15 +247,12 @@ class Stream:
         before = taken.recent[-2] if len(taken.recent) > 1 else None  # the source frame captured just before
         expected = int(np.median(self._forecast_ns)) if self._forecast_ns else 0
         horizon_s = (now - frame.captured_ns + expected + self.extra_latency_ns) / 1e9
-        interval_s = frame.stream_s - before.stream_s if before is not None else 0.0
-        forecast = self.forecaster(labels, frame.image, before.image if before is not None else None, interval_s,
-                                   horizon_s)
+        calls = self._forecast_calls
+        moved = calls(labels, frame.image, frame.stream_s, before.image if before is not None else None,
+                      before.stream_s if before is not None else 0.0, horizon_s)
         self._forecast_ns.append(self._clock() - now)
-        if forecast.fallback is not None:
-            result = self.result
-            result.forecast_fallbacks += 1
-            result.forecast_fallback_reason = result.forecast_fallback_reason or forecast.fallback
-        return forecast.labels
+        self.result.forecast_fallbacks, self.result.forecast_fallback_reason = calls.fallbacks, calls.fallback_reason
+        return moved
 
     def _live_stats(self) -> LiveStats:
         recent = np.asarray(self._recent, dtype=np.float64)

@@ -14,8 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from flame.core.fit import FitBox
-from flame.core.latency import summarize
-from flame.core.offsets import frame_offset
+from flame.core.latency import Latency, summarize
 from flame.runtime.frames import Frame
 
 
@@ -77,12 +76,39 @@ class Output(Protocol):
     def close(self) -> None: ...  # noqa: E704
 
 
+#: One processed frame as the loop records it: nanoseconds on the source's clock (``previous``: the source
+#: index of the earlier frame of a two-frame window, -1 for one-frame models).
+RECORD_DTYPE = np.dtype([("index", np.int64), ("captured_ns", np.int64), ("taken_ns", np.int64),
+                         ("finished_ns", np.int64), ("engine_ns", np.int64), ("previous", np.int64),
+                         ("forecast_ns", np.int64)])
+#: Per-frame figures of a run (:meth:`RunResult.arrays`, the frames of a run report), milliseconds since
+#: the run started; ``latency_ms = wait_ms + engine_ms + forecast_ms + runtime_ms``.
+FRAME_DTYPE = np.dtype([("index", np.int64), ("capture_ms", np.float64), ("finish_ms", np.float64),
+                        ("latency_ms", np.float64), ("wait_ms", np.float64), ("engine_ms", np.float64),
+                        ("previous", np.int64), ("forecast_ms", np.float64), ("runtime_ms", np.float64)])
+
+
+def frame_figures(records: np.ndarray, started_ns: int) -> np.ndarray:
+    """The :data:`FRAME_DTYPE` figures of :data:`RECORD_DTYPE` records."""
+    frames = np.zeros(len(records), FRAME_DTYPE)
+    frames["index"], frames["previous"] = records["index"], records["previous"]
+    frames["capture_ms"] = (records["captured_ns"] - started_ns) / 1e6
+    frames["finish_ms"] = (records["finished_ns"] - started_ns) / 1e6
+    frames["latency_ms"] = (records["finished_ns"] - records["captured_ns"]) / 1e6
+    frames["wait_ms"] = (records["taken_ns"] - records["captured_ns"]) / 1e6
+    frames["engine_ms"] = records["engine_ns"] / 1e6
+    frames["forecast_ms"] = records["forecast_ns"] / 1e6
+    frames["runtime_ms"] = np.maximum(0.0, frames["latency_ms"] - frames["wait_ms"] - frames["engine_ms"]
+                                      - frames["forecast_ms"])
+    return frames
+
+
 @dataclass
 class RunResult:
     """What a run measured; :meth:`summary` gives the report figures.
 
-    Times are nanoseconds on the source's clock. Per-frame arrays are aligned:
-    entry i is the i-th processed frame.
+    Times are nanoseconds on the source's clock. :attr:`records` holds one
+    :data:`RECORD_DTYPE` row per processed frame, in order (:meth:`record` adds one).
     """
 
     window: int
@@ -94,48 +120,46 @@ class RunResult:
     window_padded: int = 0
     end_reason: str = "not started"
     warmup: int = 0
-    # index, captured, taken by the loop, finished, engine, previous index, forecast
-    records: list[tuple[int, int, int, int, int, int, int]] = field(default_factory=list)
     output_ns: list[int] = field(default_factory=list)
     timing_sums: dict[str, float] = field(default_factory=dict)  # the engine's own breakdown, summed
     forecast: str = "none"  # the forecast method asked for
     forecast_fallbacks: int = 0  # frames it could not be used on (forecast with ``none``)
     forecast_fallback_reason: str | None = None  # why, the first time
     fit: str = "stretch"  # how frames met the engine's input (flame.core.fit)
+    _rows: np.ndarray = field(init=False, repr=False, default_factory=lambda: np.zeros(256, RECORD_DTYPE))
+    _count: int = field(init=False, default=0)
+
+    def record(self, index: int, captured_ns: int, taken_ns: int, finished_ns: int, engine_ns: int,
+               previous: int = -1, forecast_ns: int = 0) -> None:
+        """Add one processed frame (the fields of :data:`RECORD_DTYPE`)."""
+        if self._count == len(self._rows):  # doubling keeps an hour-long run's appends cheap
+            self._rows = np.concatenate([self._rows, np.zeros(len(self._rows), RECORD_DTYPE)])
+        # The row is written whole before it is counted, so Ctrl-C between the two leaves it out.
+        self._rows[self._count] = (index, captured_ns, taken_ns, finished_ns, engine_ns, previous, forecast_ns)
+        self._count += 1
+
+    @property
+    def records(self) -> np.ndarray:
+        """The processed frames' :data:`RECORD_DTYPE` rows, in order."""
+        return self._rows[: self._count]
 
     @property
     def frames_processed(self) -> int:
         """Frames that went through the engine to a label map."""
-        return len(self.records)
+        return self._count
 
     @property
     def frames_dropped(self) -> int:
         """Captured but never processed (so processed + dropped = captured)."""
         return max(0, self.frames_captured - self.frames_processed)
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        """Per-frame columns: index, capture/finish (ms since start), latency, wait, engine, runtime, previous
-        index, forecast.
+    def arrays(self) -> np.ndarray:
+        """Per-frame figures (:data:`FRAME_DTYPE`; ``arrays()["latency_ms"]`` is the latency column).
 
         ``latency_ms = wait_ms + engine_ms + forecast_ms + runtime_ms``: the wait from capture
         to the loop taking the frame, the engine call, the forecast, the loop's own work.
         """
-        data = np.asarray(self.records, dtype=np.int64).reshape(-1, 7)
-        latency = (data[:, 3] - data[:, 1]) / 1e6
-        wait = (data[:, 2] - data[:, 1]) / 1e6
-        engine = data[:, 4] / 1e6
-        forecast = data[:, 6] / 1e6
-        return {
-            "index": data[:, 0],
-            "capture_ms": (data[:, 1] - self.started_ns) / 1e6,
-            "finish_ms": (data[:, 3] - self.started_ns) / 1e6,
-            "latency_ms": latency,
-            "wait_ms": wait,
-            "engine_ms": engine,
-            "forecast_ms": forecast,
-            "runtime_ms": np.maximum(0.0, latency - wait - engine - forecast),
-            "previous": data[:, 5],
-        }
+        return frame_figures(self.records, self.started_ns)
 
     def summary(self) -> dict[str, Any]:
         """Counts, rates, latency statistics and k at the source fps.
@@ -156,7 +180,7 @@ class RunResult:
         latency = summarize(cols["latency_ms"])
         output_ms = np.asarray(self.output_ns, dtype=np.float64) / 1e6
         k_fps = self.source_fps or fps_in
-        k = frame_offset(latency["p50"] / 1000.0, k_fps) if latency["p50"] is not None and k_fps else None
+        k = Latency.of_samples(cols["latency_ms"], "p50").k(k_fps) if latency["p50"] is not None and k_fps else None
         return {
             "end_reason": self.end_reason,
             "frames_captured": self.frames_captured,

@@ -28,15 +28,16 @@ import numpy as np
 
 from flame.core.card import ModelCard, card_differences
 from flame.core.errors import ConfigError, DataError, param
-from flame.core.offsets import frame_offset
+from flame.evaluation.report import EvalReport
 from flame.evaluation.datasets import SequenceDataset
 from flame.evaluation.protocols import PredictorSource
 from flame.apps.forecast import Forecasting, forecasting, score_forecast
-from flame.evaluation.scoring import Latency, Progress, check_extra, check_stat, fixed_latency
+from flame.core.latency import Latency, check_stat
+from flame.evaluation.scoring import Progress, fixed_latency
 from flame.runtime.engines import Engine
 from flame.runtime.file_sources import ArraySource
 from flame.runtime.machine import machine_info
-from flame.runtime.run_report import latency_samples_ms, read_run_report
+from flame.runtime.run_report import RunReport
 from flame.runtime.stream import Stream
 
 def latency_from_report(path: str | os.PathLike, stat: str = "p50", extra_ms: float = 0.0,
@@ -56,15 +57,14 @@ def latency_from_report(path: str | os.PathLike, stat: str = "p50", extra_ms: fl
         ConfigError: on an unknown statistic, a negative extra delay, or a report
             made with another model (without ``force``).
     """
-    report = read_run_report(path)
-    if card is not None and isinstance(report.get("card"), dict) and not force:
-        differences = card_differences(report["card"], card)
+    report = RunReport.read(path)
+    if card is not None and isinstance(report.card, dict) and not force:
+        differences = card_differences(report.card, card)
         if differences:
             said = "; ".join(f"{key.replace('_', ' ')} {theirs} there, {ours} here" for key, theirs, ours in differences)
             raise ConfigError(f"run report {path} was measured on another model ({said}), so its latencies "
                               f"are not this engine's; pass {param('force')} to use them anyway", parameter="latency_from")
-    samples = latency_samples_ms(report)
-    return Latency(np.asarray(samples, np.float64), check_stat(stat), check_extra(extra_ms), f"run report {path}")
+    return Latency.of_samples(report.latency_samples_ms(), stat, extra_ms, f"run report {path}")
 
 
 def dataset_frames(dataset: SequenceDataset) -> Iterator[np.ndarray]:
@@ -102,7 +102,7 @@ def measure_latency(engine: Engine, dataset: SequenceDataset, samples: int = 50,
     source = ArraySource(frames, dataset.fps, name=f"frames of {dataset.name}")
     result = Stream(engine, source, warmup=warmup).run()
     measured = result.arrays()["latency_ms"]
-    return Latency(np.asarray(measured, np.float64), stat, check_extra(extra_ms), "measured")
+    return Latency.of_samples(measured, stat, extra_ms, "measured")
 
 
 def check_compatible(card: Any, dataset: SequenceDataset) -> None:
@@ -129,7 +129,7 @@ def plot_offsets(k: int) -> list[int]:
 
 def assess(predictor: Callable[[np.ndarray], np.ndarray], card: Any, dataset: SequenceDataset, latency: Latency,
            streaming: bool = True, offsets: list[int] | None = None, progress: Progress | None = None,
-           k: int | None = None, forecast: Forecasting | None = None, fit: str = "stretch") -> dict[str, Any]:
+           k: int | None = None, forecast: Forecasting | None = None, fit: str = "stretch") -> EvalReport:
     """Score static mIoU, FLAME at the latency's k and streaming FLAME of a predictor.
 
     Args:
@@ -153,9 +153,9 @@ def assess(predictor: Callable[[np.ndarray], np.ndarray], card: Any, dataset: Se
     check_compatible(card, dataset)
     source = PredictorSource(predictor, window=card.window, input_size=tuple(card.input_size), fit=fit)
     report = score_forecast(dataset, source, latency, forecast or Forecasting("none"), streaming, offsets, progress, k)
-    report["machine"] = machine_info()
-    report["fit"] = fit
-    report["card"] = card.to_dict()
+    report.machine = machine_info()
+    report.fit = fit
+    report.card = card.to_dict()
     return report
 
 
@@ -184,7 +184,7 @@ def choose_latency(engine: Engine | None, dataset: SequenceDataset, latency_ms: 
 
 def evaluate_engine(engine: Engine, dataset: SequenceDataset, latency: Latency, streaming: bool = True,
                     with_curve: bool = False, progress: Progress | None = None,
-                    forecast: str = "none", fit: str = "stretch") -> dict[str, Any]:
+                    forecast: str = "none", fit: str = "stretch") -> EvalReport:
     """Deployed accuracy of a loaded engine: the report ``flame-eval --engine`` prints.
 
     Args:
@@ -202,8 +202,8 @@ def evaluate_engine(engine: Engine, dataset: SequenceDataset, latency: Latency, 
         DataError, ConfigError: on an incompatible engine or bad data.
     """
     plan = forecasting(forecast, engine.card.class_names, dataset)
-    k = frame_offset(plan.charge(latency).value_ms / 1000.0, dataset.fps)
+    k = plan.charge(latency).k(dataset.fps)
     report = assess(engine, engine.card, dataset, latency, streaming, plot_offsets(k) if with_curve else None,
                     progress, forecast=plan, fit=fit)
-    report["engine"] = engine.describe()
+    report.engine = engine.describe()
     return report

@@ -44,12 +44,8 @@ def agreement_windows(dataset: SequenceDataset, window: int, size: tuple[int, in
 
 
 def scaled(latency: Any, scale: float) -> Any:
-    """The same latency with every measured sample multiplied by ``scale`` (the extra delay unchanged)."""
-    from dataclasses import replace
-
-    if scale == 1.0:
-        return latency
-    return replace(latency, samples_ms=latency.samples_ms * scale, source=f"{latency.source} x {scale:g}")
+    """The same latency with every measured sample multiplied by ``scale`` (:meth:`Latency.scaled`)."""
+    return latency.scaled(scale)
 
 
 def bench(checkpoint: str | os.PathLike, dataset: SequenceDataset, formats: list[str] | None = None,
@@ -187,7 +183,6 @@ def _score(row: BenchRow, engine: Any, dataset: SequenceDataset, samples: int, w
     """
     from flame.apps.assess import assess, measure_latency
     from flame.apps.forecast import Forecasting
-    from flame.core.offsets import frame_offset
 
     measured = measure_latency(engine, dataset, samples, warmup)
     latency = scaled(measured, latency_scale)
@@ -198,12 +193,12 @@ def _score(row: BenchRow, engine: Any, dataset: SequenceDataset, samples: int, w
         target = row if n == 0 else BenchRow(**{**asdict(row), "forecast": plan.method})
         with events.progress() as progress:
             report = assess(engine, engine.card, dataset, latency, streaming, None, progress, forecast=plan)
-        target.k, target.miou, target.flame = report["k"], report["miou"], report["flame"]
-        target.streaming_flame = report["streaming_flame"]
-        target.forecast, target.forecast_ms = plan.method, report["latency_ms"]["forecast_ms"]
-        target.extra = {"engine": engine.describe(), "latency_ms": report["latency_ms"],
+        target.k, target.miou, target.flame = report.k, report.miou, report.flame
+        target.streaming_flame = report.streaming_flame
+        target.forecast, target.forecast_ms = plan.method, report.latency_ms["forecast_ms"]
+        target.extra = {"engine": engine.describe(), "latency_ms": report.latency_ms,
                         "latency_scale": latency_scale, "measured_latency_ms": measured.report(),
-                        "measured_k": frame_offset(measured.value_ms / 1000.0, dataset.fps)}
+                        "measured_k": measured.k(dataset.fps)}
         if n:
             more.append(target)
     return more

@@ -3,12 +3,16 @@ the Pareto front (the sweep that fills the rows is :mod:`flame.apps.bench`)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from flame.core.errors import ConfigError, param
+from flame.core.files import write_json
+from flame.core.reports import check_kind, read_json_report
 from flame.core.sizes import parse_size
 
 #: Format name -> (exporter format, precision).
@@ -138,3 +142,60 @@ def pareto_front(rows: list[BenchRow]) -> list[BenchRow]:
 def rows_as_dicts(rows: list[BenchRow]) -> list[dict[str, Any]]:
     """JSON-friendly rows."""
     return [asdict(row) for row in rows]
+
+
+#: ``flame-bench --json``'s kind and version (files without them are version 0: the same fields).
+BENCH_KIND, BENCH_VERSION = "flame-bench", 1
+
+
+@dataclass
+class BenchReport:
+    """What ``flame-bench`` measured: the rows and what they were measured on; writes and reads its JSON.
+
+    Attributes:
+        subject: the checkpoint swept, or the engine file timed alone (``is_engine``).
+        dataset, fps: the data set the rows were timed and scored on, and its frame rate.
+        latency_scale: the what-if factor every measured latency was multiplied by.
+        rows: one per (format, size, forecast).
+    """
+
+    subject: str
+    is_engine: bool
+    dataset: str
+    fps: float
+    latency_scale: float
+    rows: list[BenchRow]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object: ``report``, ``version``, ``checkpoint`` or ``engine``, ``dataset``, ``fps``,
+        ``latency_scale``, ``rows``."""
+        return {"report": BENCH_KIND, "version": BENCH_VERSION, ("engine" if self.is_engine else "checkpoint"):
+                self.subject, "dataset": self.dataset, "fps": self.fps, "latency_scale": self.latency_scale,
+                "rows": rows_as_dicts(self.rows)}
+
+    def write(self, path: str | os.PathLike) -> Path:
+        """Write the JSON atomically."""
+        return write_json(path, self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "bench report") -> BenchReport:
+        """A report back from its JSON (version 1, or a file written before versions: the same fields).
+
+        Raises:
+            DataError: on another kind of file or an unknown version.
+        """
+        check_kind(data, BENCH_KIND, BENCH_VERSION, where, unversioned="rows")
+        rows = [BenchRow(**{**row, "size": tuple(row["size"]) if row.get("size") else None})
+                for row in data["rows"]]
+        engine = "engine" in data
+        return cls(str(data["engine" if engine else "checkpoint"]), engine, data["dataset"], data["fps"],
+                   data["latency_scale"], rows)
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> BenchReport:
+        """Read a ``flame-bench --json`` file.
+
+        Raises:
+            DataError: when it is missing, not JSON or not a bench report.
+        """
+        return cls.from_dict(read_json_report(path, "bench report"), f"bench report {path}")

@@ -145,7 +145,6 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None 
     require_extra("torch", "onnx", "matplotlib")
     from flame.apps.assess import assess, measure_latency, plot_offsets
     from flame.apps.forecast import forecasting
-    from flame.core.offsets import frame_offset
     from flame.runtime.engines import load_engine
     from flame.runtime.machine import machine_info
 
@@ -170,7 +169,7 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None 
         events.info(note)
     with load_engine(engines["static"]) as engine:
         static_latency = measure_latency(engine, val, plan.latency_samples)
-    k = max(1, frame_offset(static_latency.value_ms / 1000.0, val.fps))
+    k = max(1, static_latency.k(val.fps))
     events.info(f"latency p50 {static_latency.value_ms:.1f} ms at {val.fps:g} fps -> k = {k}")
 
     for mode, what in (("future", "I_t -> S_{t+k}"), ("two-frame", "(I_{t-1}, I_t) -> S_{t+k}")):
@@ -192,11 +191,11 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None 
                                 forecast=forecast)
         rows.append({
             "mode": mode, "window": engine.card.window, "trained_offset": engine.card.offset,
-            "miou": report["miou"], "flame": report["flame"], "streaming_flame": report["streaming_flame"],
-            "k": k, "latency_ms": latency.report(), "forecast": report["forecast"],
-            "own_k": frame_offset(latency.value_ms / 1000.0, val.fps), "fps": val.fps,
+            "miou": report.miou, "flame": report.flame, "streaming_flame": report.streaming_flame,
+            "k": k, "latency_ms": latency.report(), "forecast": report.forecast,
+            "own_k": latency.k(val.fps), "fps": val.fps,
             "engine": str(engines[model]), "checkpoint": str(checkpoints[model]),
-            "flame_by_k": report["flame_by_k"], "per_class_flame": report["per_class_flame"],
+            "flame_by_k": report.flame_by_k, "per_class_flame": report.per_class_flame,
         })
 
     by_mode = {row["mode"]: row for row in rows}

@@ -19,6 +19,7 @@ from flame.apps.assess import choose_latency, evaluate_engine
 from flame.core.card import ModelCard
 from flame.core.errors import ConfigError, DataError, param
 from flame.evaluation.datasets.base import SequenceDataset
+from flame.evaluation.report import EvalReport
 from flame.evaluation.datasets.footage import footage_dataset
 from flame.evaluation.reference import Reference, cache_folder, file_hash, is_cached, reference_labels
 from flame.media.footage import Footage
@@ -127,7 +128,7 @@ def footage_data(engine: Engine, footage: Footage, labels: Any) -> SequenceDatas
 
 def evaluate_footage(request: FootageRequest, footage: Footage, latency_options: dict[str, Any],
                      streaming: bool = True, forecast: str = "none", progress: ProgressBars | None = None,
-                     notice: Callable[[str], None] = lambda text: None) -> dict[str, Any]:
+                     notice: Callable[[str], None] = lambda text: None) -> EvalReport:
     """Score the engine on footage against the reference: ``flame-eval``'s report plus its two blocks.
 
     Args:
@@ -155,8 +156,9 @@ def evaluate_footage(request: FootageRequest, footage: Footage, latency_options:
         latency = choose_latency(engine, dataset, force=request.force, **latency_options)
         with bars("scoring") as step:
             report = evaluate_engine(engine, dataset, latency, streaming, True, step, forecast)
-    report.update(footage_report_blocks(footage, reference, folder, reused))
-    report["dataset"] = footage.describe_path()
+    blocks = footage_report_blocks(footage, reference, folder, reused)
+    report.reference, report.footage = blocks["reference"], blocks["footage"]
+    report.dataset = footage.describe_path()
     return report
 
 

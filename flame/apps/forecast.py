@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Sequence as TypingSequence
 
 import cv2
@@ -23,11 +23,12 @@ import numpy as np
 
 from flame.core.errors import DataError
 from flame.core.latency import summarize
+from flame.evaluation.report import EvalReport
 from flame.evaluation.datasets.base import Sequence, SequenceDataset
 from flame.evaluation.predictions import PredictionFiles
 from flame.evaluation.protocols import PredictionSource
 from flame.evaluation.scoring import Latency, Progress, score
-from flame.runtime.forecast import Forecaster, make_forecaster
+from flame.runtime.forecast import ForecastCalls, Forecaster, make_forecaster
 
 
 class ForecastSource(PredictionSource):
@@ -45,9 +46,14 @@ class ForecastSource(PredictionSource):
         self.base = base
         self.window = base.window
         self.forecaster = forecaster
+        self._calls = ForecastCalls(forecaster)
         self._kept: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         self._keep = keep
-        self.fallbacks = 0  # forecasts made without an earlier frame (the first frame of a sequence)
+
+    @property
+    def fallbacks(self) -> int:
+        """Forecasts made without an earlier frame (the first frame of a sequence)."""
+        return self._calls.fallbacks
 
     @property
     def history(self) -> int:
@@ -75,12 +81,16 @@ class ForecastSource(PredictionSource):
         if target == index:
             return labels
         times = sequence.timestamps()
-        previous = sequence.frame(index - 1) if index >= 1 else None
-        interval = float(times[index] - times[index - 1]) if index >= 1 else 0.0
-        result = self.forecaster(labels, _at(sequence.frame(index), labels), _at(previous, labels), interval,
-                                 float(times[target] - times[index]))
-        self.fallbacks += 1 if result.fallback else 0
-        return result.labels
+        return self._calls(labels, *_frame_pair(sequence, index, labels), float(times[target] - times[index]))
+
+
+def _frame_pair(sequence: Sequence, index: int, labels: np.ndarray) -> tuple[Any, float, Any, float]:
+    """Frame ``index`` and the one before it (None for the first) with their times, at the labels' size
+    (predictions are scored there): the frames a :class:`ForecastCalls` call takes."""
+    times = sequence.timestamps()
+    previous = _at(sequence.frame(index - 1), labels) if index >= 1 else None
+    return (_at(sequence.frame(index), labels), float(times[index]), previous,
+            float(times[index - 1]) if index >= 1 else 0.0)
 
 
 def _at(image: np.ndarray | None, labels: np.ndarray) -> np.ndarray | None:
@@ -106,21 +116,25 @@ def forecast_cost_ms(forecaster: Forecaster, dataset: SequenceDataset, samples: 
         raise DataError(f"data set {dataset.name} has no annotated frame after a first frame to time "
                         "the forecast on")
     times_ms = []
+    calls = ForecastCalls(forecaster)
     for n in range(warmup + samples):
         seq, j = pairs[n % len(pairs)]
-        times = seq.timestamps()
-        labels, image, previous = seq.label(j), seq.frame(j), seq.frame(j - 1)
-        interval = float(times[j] - times[j - 1])
+        labels = seq.label(j)
+        image, image_s, previous, previous_s = _frame_pair(seq, j, labels)
         start = time.perf_counter_ns()
-        forecaster(labels, _at(image, labels), _at(previous, labels), interval, interval)
+        calls(labels, image, image_s, previous, previous_s, image_s - previous_s)  # one frame interval ahead
         if n >= warmup:
             times_ms.append((time.perf_counter_ns() - start) / 1e6)
     return np.asarray(times_ms, np.float64)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Forecasting:
     """A forecast method ready for scoring: the forecaster and what it costs here.
+
+    It holds no state of a scoring run: :meth:`wrap` makes a new source each time
+    and :meth:`report` is told that source's fallbacks, so one plan serves many
+    runs (the bench's rows) in any order.
 
     Attributes:
         method: the registry name (``none``, ``flow``).
@@ -131,28 +145,21 @@ class Forecasting:
     method: str
     forecaster: Forecaster | None = None
     cost_ms: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    source: ForecastSource | None = None
-
-    @property
-    def p50_ms(self) -> float:
-        """The cost charged to the latency (0 for ``none``)."""
-        return float(np.median(self.cost_ms)) if self.cost_ms.size else 0.0
 
     def charge(self, latency: Latency) -> Latency:
-        """``latency`` with the forecast's p50 cost added (FLAME charges for it)."""
-        return replace(latency, forecast_ms=self.p50_ms)
+        """``latency`` with the forecast's measured cost charged (:meth:`Latency.charged`)."""
+        return latency.charged(self.cost_ms)
 
     def wrap(self, source: PredictionSource) -> PredictionSource:
         """``source`` with its predictions forecast to the frame they are scored at."""
         if self.forecaster is None:
             return source
-        self.source = ForecastSource(source, self.forecaster)
-        return self.source
+        return ForecastSource(source, self.forecaster)
 
-    def report(self) -> dict[str, Any]:
-        """The ``forecast`` block of a report: method, measured cost, frames without an earlier frame."""
-        return {"method": self.method, "cost_ms": summarize(self.cost_ms),
-                "fallbacks": self.source.fallbacks if self.source is not None else 0}
+    def report(self, fallbacks: int = 0) -> dict[str, Any]:
+        """The ``forecast`` block of a report: method, measured cost, and ``fallbacks`` (frames of the
+        scoring run forecast without an earlier frame)."""
+        return {"method": self.method, "cost_ms": summarize(self.cost_ms), "fallbacks": fallbacks}
 
 
 def forecasting(method: str, class_names: TypingSequence[str], dataset: SequenceDataset) -> Forecasting:
@@ -170,23 +177,24 @@ def forecasting(method: str, class_names: TypingSequence[str], dataset: Sequence
 
 def score_forecast(dataset: SequenceDataset, source: PredictionSource, latency: Latency, plan: Forecasting,
                    streaming: bool = True, offsets: list[int] | None = None, progress: Progress | None = None,
-                   k: int | None = None) -> dict[str, Any]:
+                   k: int | None = None) -> EvalReport:
     """:func:`flame.evaluation.scoring.score` with the forecast: its cost charged, its labels scored.
 
     The report gets ``forecast`` (:meth:`Forecasting.report`); its
     ``latency_ms`` shows the forecast's part (``forecast_ms``) beside the rest.
     """
-    report = score(dataset, plan.wrap(source), plan.charge(latency), streaming, offsets, progress, k)
-    report["forecast"] = plan.report()
+    wrapped = plan.wrap(source)
+    report = score(dataset, wrapped, plan.charge(latency), streaming, offsets, progress, k)
+    report.forecast = plan.report(wrapped.fallbacks if isinstance(wrapped, ForecastSource) else 0)
     return report
 
 
 def forecast_predictions(dataset: SequenceDataset, root: str | os.PathLike, latency: Latency, method: str,
                          streaming: bool = True, label_ids: bool = False,
-                         progress: Progress | None = None) -> dict[str, Any]:
+                         progress: Progress | None = None) -> EvalReport:
     """``flame-eval --predictions --forecast``: prediction files forecast to when they are used."""
     plan = forecasting(method, dataset.class_names, dataset)
     report = score_forecast(dataset, PredictionFiles(root, label_ids=label_ids), latency, plan, streaming,
                             progress=progress)
-    report["predictions"] = str(root)
+    report.predictions = str(root)
     return report

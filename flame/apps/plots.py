@@ -68,12 +68,11 @@ def _flame_vs_latency(ax: Any, flame_by_k: dict[int, float], fps: float, operati
                     textcoords="offset points", xytext=(8, 8), fontsize=8)
 
 
-def plot_report(report: dict[str, Any], path: str | os.PathLike, title: str | None = None) -> Path:
+def plot_report(report: Any, path: str | os.PathLike, title: str | None = None) -> Path:
     """FLAME as a function of latency with the operating point, and per-class IoU bars.
 
     Args:
-        report: a ``flame-eval`` report (``flame_by_k``, ``fps``, ``latency_ms``,
-            ``per_class_iou``, ``per_class_flame``, optionally ``streaming``).
+        report: a ``flame-eval`` report (:class:`~flame.evaluation.report.EvalReport`).
         path: PNG to write (atomically).
         title: figure title.
 
@@ -82,19 +81,19 @@ def plot_report(report: dict[str, Any], path: str | os.PathLike, title: str | No
     """
     plt = _pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
-    flame_by_k = {int(k): v for k, v in report["flame_by_k"].items()}
-    value = report["latency_ms"]["value"]
-    _flame_vs_latency(left, flame_by_k, report["fps"], (float(value), report["flame"]))
+    flame_by_k = {int(k): v for k, v in report.flame_by_k.items()}
+    value = report.latency_ms["value"]
+    _flame_vs_latency(left, flame_by_k, report.fps, (float(value), report.flame))
     left.set_xlabel("latency (ms)")
     left.set_ylabel("FLAME (mIoU against S_{t+k})")
-    left.set_title(f"FLAME vs latency at {report['fps']:g} fps (k = ceil(latency x fps))")
+    left.set_title(f"FLAME vs latency at {report.fps:g} fps (k = ceil(latency x fps))")
     left.grid(alpha=0.3)
     left.set_ylim(0, 1.02)
 
-    names = report["classes"]
-    series = [("static IoU", report.get("per_class_iou")), (f"FLAME k={report['k']}", report.get("per_class_flame"))]
-    if report.get("streaming"):
-        series.append(("streaming", report["streaming"].get("per_class_iou")))
+    names = report.classes
+    series = [("static IoU", report.per_class_iou), (f"FLAME k={report.k}", report.per_class_flame)]
+    if report.streaming:
+        series.append(("streaming", report.streaming.get("per_class_iou")))
     width = 0.8 / len(series)
     for i, (label, values) in enumerate(series):
         values = values or {}
@@ -106,7 +105,7 @@ def plot_report(report: dict[str, Any], path: str | os.PathLike, title: str | No
     right.set_ylabel("IoU")
     right.set_title("per-class IoU")
     right.legend(fontsize=8)
-    fig.suptitle(title or f"{report.get('dataset', '')}")
+    fig.suptitle(title or report.dataset)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)

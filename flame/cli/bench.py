@@ -7,9 +7,7 @@ import click
 from flame.core.sizes import format_size
 from flame.apps.bench_rows import FORMATS as BENCH_FORMATS
 from flame.cli.common import handle_errors
-from flame.cli.ui import TerminalEvents, fmt, out, table
-from flame.core.errors import ConfigError
-from flame.core.files import write_json
+from flame.cli.ui import TerminalEvents, fmt, out, say_written, table
 from flame.evaluation.datasets import DATASET_KINDS
 from flame.runtime.forecast import FORECASTERS
 
@@ -58,63 +56,22 @@ def bench_table(rows: list, dataset: str, latency_scale: float = 1.0) -> object:
               help=f"Comma-separated forecast methods ({', '.join(FORECASTERS)}): one row per method for each "
                    "format and size, the forecast's cost charged to the latency.")
 @handle_errors
-def main(checkpoint, formats, sizes, latency_scale, plot_out, dataset, data_root, split, fps, max_sequences,
-         latency_samples, warmup, device, streaming, out_dir, card_path, json_out, forecasts):
+def main(**options):
     """Export CHECKPOINT to each format available here, at each size; one row per (format, size) with latency,
     mIoU, FLAME and agreement, the highest FLAME marked as the one to deploy.
 
     INT8 formats calibrate on the train split of the same data set. Given an ENGINE file (.onnx,
     .plan/.engine, .pt2) instead, time and score that engine alone: one row.
     """
-    from pathlib import Path
+    from flame.apps.bench_request import BenchRequest, run_bench
 
-    from flame.apps.bench import bench, bench_engine
-    from flame.apps.bench_rows import (FORMATS, check_latency_scale, parse_forecasts, parse_formats, parse_sizes,
-                                       rows_as_dicts)
-    from flame.evaluation.datasets import open_dataset
-    from flame.runtime.engines import SUFFIXES
-
-    is_engine = Path(checkpoint).suffix.lower() in SUFFIXES
-    if is_engine and (formats or out_dir or sizes):
-        raise ConfigError(f"{'--formats' if formats else '--out-dir' if out_dir else '--sizes'} applies to a "
-                          f"checkpoint; {Path(checkpoint).name} is an engine file, benchmarked as it is")
-    if card_path and not is_engine:
-        raise ConfigError("--card applies to an engine file, not to a checkpoint (it carries its card)")
-    check_latency_scale(latency_scale)
-    methods = parse_forecasts(forecasts)
-    if is_engine:
-        if not Path(checkpoint).is_file():
-            raise ConfigError(f"engine file {checkpoint} does not exist")
-    else:
-        from flame.trainer.checkpoint import read_checkpoint
-
-        names = parse_formats(formats)
-        input_sizes = parse_sizes(sizes)
-        read_checkpoint(checkpoint)  # a bad checkpoint fails before any data is read
-    data = open_dataset(dataset, data_root, split, fps).head(max_sequences).require_nonempty()
-    if is_engine:
-        rows = bench_engine(checkpoint, data, latency_samples, warmup, device, streaming, card_path, TerminalEvents(),
-                            latency_scale, methods)
-    else:
-        calibration = None
-        if any(FORMATS[name][1] == "int8" for name in names):
-            calibration = open_dataset(dataset, data_root, "train", fps)
-        rows = bench(checkpoint, data, names, out_dir, latency_samples, warmup, device, streaming, TerminalEvents(),
-                     input_sizes, latency_scale, calibration, methods)
-    out.print(bench_table(rows, data.name, latency_scale))
-    for row in rows:
+    request = BenchRequest(**options)
+    report = run_bench(request, TerminalEvents())
+    out.print(bench_table(report.rows, report.dataset, report.latency_scale))
+    for row in report.rows:
         if row.why:
             out.print(f"{row.format}: {row.status}: {row.why}")
-    if json_out:
-        write_json(json_out, {("engine" if is_engine else "checkpoint"): str(checkpoint), "dataset": data.name,
-                              "fps": data.fps, "latency_scale": latency_scale, "rows": rows_as_dicts(rows)})
-        out.print(f"rows written to {json_out}")
-    if plot_out:
-        from flame.apps.plots import plot_choices
-
-        plot_choices(rows, data.fps, plot_out, f"FLAME against latency on {data.name}"
-                     + (f" (latencies x {latency_scale:g})" if latency_scale != 1.0 else ""))
-        out.print(f"plot written to {plot_out}")
+    say_written((request.json_out, "rows"), (request.plot_out, "plot"))
 
 
 if __name__ == "__main__":

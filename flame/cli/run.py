@@ -1,4 +1,4 @@
-"""``flame-run``: stream a camera, video, folder or URL through an engine, measuring latency."""
+"""``flame-run``: stream a camera, video, folder, ROS 2 bag or URL through an engine, measuring latency."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 import click  # noqa: E402
 
-from flame.core.sizes import format_size
+from flame.apps.events import Events  # noqa: E402
 from flame.cli.common import handle_errors  # noqa: E402
-from flame.cli.ui import console, fmt, out, table  # noqa: E402
+from flame.cli.ui import console, fmt, out, say_written, table  # noqa: E402
 from flame.runtime.forecast import FORECASTERS  # noqa: E402
 from flame.runtime.engines import describe_kinds  # noqa: E402
-from flame.runtime.progress_log import LOG_EVERY_S, ProgressLog  # noqa: E402
-from flame.core.fit import FITS, aspect_notice  # noqa: E402
+from flame.runtime.progress_log import LOG_EVERY_S  # noqa: E402
+from flame.core.fit import FITS  # noqa: E402
 
 
 class StatusLine:
@@ -49,40 +49,22 @@ class StatusLine:
             sys.stderr.flush()
 
 
-def _check_writable(path: str | None, option: str) -> None:
-    """Fail before the run, not after it, when an output cannot be written."""
-    from flame.core.errors import ConfigError
-
-    if path is None:
-        return
-    folder = os.path.dirname(os.path.abspath(path))
-    while not os.path.isdir(folder):  # the writer creates missing folders: check the first that exists
-        parent = os.path.dirname(folder)
-        if parent == folder:
-            break
-        folder = parent
-    if not os.access(folder, os.W_OK):
-        raise ConfigError(f"{option} {path}: folder {folder} is not writable")
-    if os.path.isdir(path):
-        raise ConfigError(f"{option} {path} is a folder; give a file name")
-
-
-def _summary_table(report: dict):
-    lat, eng = report["latency_ms"], report["engine_ms"]
+def _summary_table(report):
+    lat, eng = report.latency_ms, report.engine_ms
     rows = [
         ["frames captured / processed / dropped",
-         f"{report['frames_captured']} / {report['frames_processed']} / {report['frames_dropped']}"],
+         f"{report.frames_captured} / {report.frames_processed} / {report.frames_dropped}"],
         ["latency ms (mean / p50 / p90 / p99 / max)", " / ".join(fmt(lat[s], 1) for s in ("mean", "p50", "p90", "p99", "max"))],
         # latency = the frame's wait for a busy engine + the engine call + the forecast + the runtime's own work
-        ["  waiting for the engine ms (p50 / max)", " / ".join(fmt(report["wait_ms"][s], 1) for s in ("p50", "max"))],
+        ["  waiting for the engine ms (p50 / max)", " / ".join(fmt(report.wait_ms[s], 1) for s in ("p50", "max"))],
         ["  engine call ms (mean / p50 / p99)", " / ".join(fmt(eng[s], 1) for s in ("mean", "p50", "p99"))],
-        *([[f"  forecast {report['forecast']['method']} ms (p50 / p99), fallbacks",
-            f"{fmt(report['forecast_ms']['p50'], 2)} / {fmt(report['forecast_ms']['p99'], 2)}, "
-            f"{report['forecast']['fallbacks']}"]] if report["forecast"]["method"] != "none" else []),
-        ["  runtime's own work ms (p50 / max)", " / ".join(fmt(report["runtime_ms"][s], 3) for s in ("p50", "max"))],
-        ["fps in / out", f"{fmt(report['fps_in'], 1)} / {fmt(report['fps_out'], 1)}"],
-        [f"k at {fmt(report['k_fps'], 3)} fps (p50 latency)", fmt(report["k"])],
-        ["ended because", report["end_reason"]],
+        *([[f"  forecast {report.forecast['method']} ms (p50 / p99), fallbacks",
+            f"{fmt(report.forecast_ms['p50'], 2)} / {fmt(report.forecast_ms['p99'], 2)}, "
+            f"{report.forecast['fallbacks']}"]] if report.forecast["method"] != "none" else []),
+        ["  runtime's own work ms (p50 / max)", " / ".join(fmt(report.runtime_ms[s], 3) for s in ("p50", "max"))],
+        ["fps in / out", f"{fmt(report.fps_in, 1)} / {fmt(report.fps_out, 1)}"],
+        [f"k at {fmt(report.k_fps, 3)} fps (p50 latency)", fmt(report.k)],
+        ["ended because", report.end_reason],
     ]
     return table("flame-run", ["", "value"], rows)
 
@@ -127,82 +109,24 @@ def _summary_table(report: dict):
               help="When stderr is not a terminal (systemd, docker, a pipe): a progress line (frames, fps, latency "
                    "p50, dropped) at most every S seconds; 0 for none.")
 @handle_errors(flags={"duration_s": "--duration", "stall_timeout_s": "--stall-timeout", "log_every": "--log-every"})
-def main(camera, video, frames_dir, url, bag, topic, fps, engine_path, card_path, device, realtime, show, save, save_bag,
-         report_path, max_frames, duration, warmup, reconnect, stall_timeout, forecast, extra_latency_ms, fit, log_every):
+def main(**options):
     """Run an engine on a camera, video, image folder, ROS 2 bag or stream, measuring per-frame latency."""
-    from flame.runtime.engines import load_engine
-    from flame.runtime.forecast import make_forecaster
-    from flame.runtime.overlay import VideoOutput, WindowOutput, display_problem
-    from flame.runtime.run_report import build_run_report, write_run_report
-    from flame.runtime.sources import open_source
-    from flame.runtime.stream import Stream
+    from flame.apps.run import RunRequest, run_notices, run_stream
 
-    for path, what in ((report_path, "--report"), (save, "--save")):
-        _check_writable(path, what)
-    live = ({"reconnect": reconnect, "stall_timeout_s": stall_timeout} if camera is not None or url is not None
-            else {})
-    if save_bag and os.path.exists(save_bag):
-        from flame.core.errors import ConfigError
+    request = RunRequest(**options)
+    report = run_stream(request, _Notices(), StatusLine() if sys.stderr.isatty() else None)
+    out.print(_summary_table(report))
+    for line in run_notices(report, request):
+        console.print(line)
+    say_written((request.report_path, "report"), (request.save, "overlay video"),
+                (request.save_bag and f"{request.save_bag} (/flame/labels, /flame/latency)", "bag"))
 
-        raise ConfigError(f"--save-bag {save_bag} exists; a bag is written to a new folder")
-    with open_source(camera=camera, video=video, frames=frames_dir, url=url, bag=bag, topic=topic, fps=fps,
-                     realtime=realtime, **live) as source, load_engine(engine_path, device=device, card=card_path) as engine:
-        card = engine.card
-        outputs = []
-        window = False
-        if show:
-            problem = display_problem()
-            if problem:
-                console.print(f"notice: --show: {problem}; running without a window")
-            else:
-                outputs.append(WindowOutput(card.palette, class_names=card.class_names))
-                window = True
-        if save:
-            outputs.append(VideoOutput(save, card.palette, source.fps or 30.0, keep_timeline=source.realtime,
-                                       size=source.size, class_names=card.class_names))
-        if save_bag:
-            from flame.runtime.bag_output import BagOutput
 
-            outputs.append(BagOutput(save_bag, source))
-        progress_log = ProgressLog(log_every)  # checks --log-every with a terminal too
-        if not window and sys.stderr.isatty():
-            outputs.append(StatusLine())
-        elif not sys.stderr.isatty():  # systemd, docker, a pipe: a plain line now and then instead
-            outputs.append(progress_log)
-        where = source.describe()
-        console.print(f"{source.kind} {where.get('path') or where.get('url') or where.get('camera')}: "
-                      f"{format_size(where['size'])} at {fmt(source.fps, 3)} fps ({source.fps_from}), "
-                      f"{'real time' if source.realtime else 'every frame'}; engine {engine.backend} on "
-                      f"{engine.device}: {card.architecture} T={card.window} {format_size(card.input_size)}"
-                      + (f"; --fit {fit}" if fit != "stretch" else ""))
-        notice = aspect_notice(where["size"], card.input_size, fit)
-        if notice:
-            console.print(f"notice: {notice}")
-        stream = Stream(engine, source, max_frames=max_frames, duration_s=duration, warmup=warmup, outputs=outputs,
-                        forecaster=make_forecaster(forecast, card.class_names), extra_latency_ms=extra_latency_ms,
-                        fit=fit)
-        try:
-            stream.run()
-        finally:
-            report = build_run_report(stream.result, engine, source)
-            if report_path:
-                write_run_report(report_path, report)
-        out.print(_summary_table(report))
-        if not report["complete"]:
-            console.print(f"notice: the run is incomplete: {report['end_reason']}")
-        share = report["output_share"]
-        if share and share > 0.2 and report["frames_dropped"]:
-            console.print(f"notice: drawing/saving took {100 * share:.0f}% of the run and cost dropped frames; "
-                          "run without --show/--save to measure the engine alone")
-        if report["forecast"]["fallbacks"]:
-            console.print(f"notice: forecast {forecast} fell back to none on {report['forecast']['fallbacks']} "
-                          f"frame(s): {report['forecast']['fallback_reason']}")
-        if report_path:
-            out.print(f"report written to {report_path}")
-        if save:
-            out.print(f"overlay video written to {save}")
-        if save_bag:
-            out.print(f"bag written to {save_bag} (/flame/labels, /flame/latency)")
+class _Notices(Events):
+    """The header and the notices of a run, on stderr as they come."""
+
+    def info(self, text: str) -> None:
+        console.print(text)
 
 
 if __name__ == "__main__":

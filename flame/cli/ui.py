@@ -77,47 +77,54 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
     return t
 
 
-def per_class_table(report: dict) -> Table:
-    """Per-class IoU (static, FLAME, streaming) from a report dictionary."""
-    names = report["classes"]
-    static = report.get("per_class_iou") or {}
-    at_k = report.get("per_class_flame") or {}
-    streaming = (report.get("streaming") or {}).get("per_class_iou") or {}
-    columns = ["class", "IoU (static)", f"FLAME (k={report['k']})"] + (["streaming"] if streaming else [])
+def say_written(*files: tuple[str | None, str]) -> None:
+    """``<what> written to <path>`` on stdout for each ``(path, what)`` a command was asked to write."""
+    for path, what in files:
+        if path:
+            out.print(f"{what} written to {path}")
+
+
+def per_class_table(report: Any) -> Table:
+    """Per-class IoU (static, FLAME, streaming) of an :class:`~flame.evaluation.report.EvalReport`."""
+    names = report.classes
+    static = report.per_class_iou or {}
+    at_k = report.per_class_flame or {}
+    streaming = (report.streaming or {}).get("per_class_iou") or {}
+    columns = ["class", "IoU (static)", f"FLAME (k={report.k})"] + (["streaming"] if streaming else [])
     rows = [[n, static.get(n), at_k.get(n)] + ([streaming.get(n)] if streaming else []) for n in names]
     return table("Per-class IoU", columns, rows)
 
 
-def summary_table(report: dict) -> Table:
-    """mIoU, FLAME, streaming FLAME, drop, latency and k from a report dictionary."""
-    miou, flame_ = report.get("miou"), report.get("flame")
+def summary_table(report: Any) -> Table:
+    """mIoU, FLAME, streaming FLAME, drop, latency and k of an :class:`~flame.evaluation.report.EvalReport`."""
+    miou, flame_ = report.miou, report.flame
     drop = 100.0 * (miou - flame_) / miou if miou and flame_ is not None else None
-    latency = report["latency_ms"]
+    latency = report.latency_ms
     lat_text = f"p50 {fmt(latency['p50'], 1)} / p99 {fmt(latency['p99'], 1)} (used {latency['used']} = {fmt(latency['value'], 1)})"
-    forecast = report.get("forecast") or {"method": "none"}
+    forecast = report.forecast or {"method": "none"}
     if forecast["method"] != "none":
         # Both parts of the latency k comes from: the measured or given one, and the forecast's cost.
         lat_text += f", incl. forecast {fmt(latency.get('forecast_ms'), 1)}"
-    reference = report.get("reference")
+    reference = report.reference
     rows = [
         *([["reference", reference["description"]]] if reference else []),
         ["static mIoU" if not reference else "static agreement with the reference (mIoU)", miou],
-        [f"FLAME (k={report['k']})", flame_],
-        ["streaming FLAME", report.get("streaming_flame")],
+        [f"FLAME (k={report.k})", flame_],
+        ["streaming FLAME", report.streaming_flame],
         ["drop from mIoU (%)", drop],
         ["latency (ms)", lat_text],
         *([[f"forecast {forecast['method']} ms (p50 / p99 here), fallbacks",
              f"{fmt(forecast['cost_ms']['p50'], 2)} / {fmt(forecast['cost_ms']['p99'], 2)}, {forecast['fallbacks']}"]]
           if forecast["method"] != "none" else []),
-        ["k", report["k"]],
-        ["fps", report["fps"]],
-        ["pairs / missed", f"{report['pairs']} / {report['missed']}"],
-        *([["frame times", f"{report['footage']['time_source']}; {report['footage']['intervals_line']}"]]
-          if report.get("footage") else []),
+        ["k", report.k],
+        ["fps", report.fps],
+        ["pairs / missed", f"{report.pairs} / {report.missed}"],
+        *([["frame times", f"{report.footage['time_source']}; {report.footage['intervals_line']}"]]
+          if report.footage else []),
     ]
     what = f"FLAME against {'its own output' if reference['kind'] == 'self' else 'the teacher'} on " if reference \
         else "FLAME on "
-    return table(f"{what}{report.get('dataset', '')}", ["metric", "value"], rows)
+    return table(f"{what}{report.dataset}", ["metric", "value"], rows)
 
 
 class TerminalEvents(Events):

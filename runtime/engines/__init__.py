@@ -20,7 +20,7 @@ from flame.core.errors import CardError, EngineError
 from flame.runtime.engines.base import Engine, Timing, check_card_fits
 
 __all__ = ["ENGINE_KINDS", "Engine", "EngineKind", "SUFFIXES", "Timing", "describe_kinds", "engine_kind",
-           "load_engine"]
+           "load_engine", "tuning_options"]
 
 
 def _onnxruntime(path: Path, device: str | None, **options: Any) -> Engine:
@@ -50,12 +50,14 @@ class EngineKind:
         suffixes: file suffixes of the kind, the first the one written by default.
         runner: what runs it, for help texts.
         load: ``(path, device, **options) -> Engine``; imports the backend's library when called.
+        tuning: the backend options a command may pass to every engine of the kind (``threads``).
     """
 
     name: str
     suffixes: tuple[str, ...]
     runner: str
     load: Callable[..., Engine]
+    tuning: tuple[str, ...] = ()
 
     @property
     def suffix(self) -> str:
@@ -64,7 +66,7 @@ class EngineKind:
 
 
 ENGINE_KINDS: dict[str, EngineKind] = {k.name: k for k in (
-    EngineKind("onnx", (".onnx",), "ONNX Runtime", _onnxruntime),
+    EngineKind("onnx", (".onnx",), "ONNX Runtime", _onnxruntime, tuning=("threads",)),
     EngineKind("tensorrt", (".plan", ".engine"), "TensorRT", _tensorrt),
     EngineKind("torch", (".pt2",), "torch.export", _torch_export),
 )}
@@ -76,6 +78,17 @@ def engine_kind(path: str | os.PathLike) -> EngineKind | None:
     """The kind a file's suffix names, or None."""
     name = SUFFIXES.get(Path(path).suffix.lower())
     return None if name is None else ENGINE_KINDS[name]
+
+
+def tuning_options(path: str | os.PathLike, **options: Any) -> dict[str, Any]:
+    """The options the kind of ``path`` takes (:attr:`EngineKind.tuning`), unset (None) ones left out.
+
+    A command passes its tuning options (``threads``) for any engine file; only the
+    backends that take them get them.
+    """
+    kind = engine_kind(path)
+    return {name: value for name, value in options.items()
+            if value is not None and kind is not None and name in kind.tuning}
 
 
 def describe_kinds() -> str:

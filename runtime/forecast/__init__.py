@@ -33,10 +33,10 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from flame.core.errors import ConfigError
-from flame.runtime.forecast.base import THING_NAMES, Forecast, Forecaster, NoForecast, thing_classes
+from flame.runtime.forecast.base import THING_NAMES, Forecast, ForecastCalls, Forecaster, NoForecast, thing_classes
 from flame.runtime.forecast.flow import FLOWS, FlowForecast
 
-__all__ = ["FLOWS", "FORECASTERS", "Forecast", "Forecaster", "FlowForecast", "NoForecast", "THING_NAMES",
+__all__ = ["FLOWS", "FORECASTERS", "Forecast", "ForecastCalls", "Forecaster", "FlowForecast", "NoForecast", "THING_NAMES",
            "make_forecaster", "thing_classes"]
 
 #: The forecasting methods: name -> factory taking the method's options.

@@ -61,3 +61,32 @@ class NoForecast:
     def __call__(self, labels: np.ndarray, image: np.ndarray, previous: np.ndarray | None, interval_s: float,
                  horizon_s: float) -> Forecast:
         return Forecast(labels, "none")
+
+
+class ForecastCalls:
+    """A forecaster applied frame after frame: the one place it is called (the real-time loop, scoring,
+    timing), with its fallbacks counted.
+
+    Args:
+        forecaster: the method.
+
+    Attributes:
+        fallbacks: calls the method could not be used on (the labels came back as they were).
+        fallback_reason: why, the first time (None when it never fell back).
+    """
+
+    def __init__(self, forecaster: Forecaster) -> None:
+        self.forecaster = forecaster
+        self.fallbacks = 0
+        self.fallback_reason: str | None = None
+
+    def __call__(self, labels: np.ndarray, image: np.ndarray, image_s: float, previous: np.ndarray | None,
+                 previous_s: float, horizon_s: float) -> np.ndarray:
+        """The labels computed from ``image`` (taken at ``image_s``) moved ``horizon_s`` seconds past it, with
+        the flow to ``previous`` (taken at ``previous_s``; None when there is no earlier frame)."""
+        interval_s = image_s - previous_s if previous is not None else 0.0
+        result = self.forecaster(labels, image, previous, interval_s, horizon_s)
+        if result.fallback is not None:
+            self.fallbacks += 1
+            self.fallback_reason = self.fallback_reason or result.fallback
+        return result.labels

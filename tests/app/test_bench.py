@@ -96,8 +96,8 @@ def test_scaled_latency_lowers_k(tiny_data, tiny_onnx):
     with load_engine(tiny_onnx, device="cpu") as engine:
         slow = assess(engine, engine.card, data, fixed_latency(40.0), streaming=False, offsets=[1])
         fast = assess(engine, engine.card, data, latency, streaming=False)
-    assert (slow["k"], fast["k"]) == (2, 1)
-    assert fast["flame"] == slow["flame_by_k"]["1"] and fast["flame"] != slow["flame"]
+    assert (slow.k, fast.k) == (2, 1)
+    assert fast.flame == slow.flame_by_k["1"] and fast.flame != slow.flame
 
 
 @pytest.mark.parametrize("args, message", [

@@ -165,9 +165,10 @@ def _report_from_another_model(path, card, latency_ms=250.0, frames=6):
     result = RunResult(window=card.window, train_fps=card.fps, source_fps=30.0, started_ns=0,
                        ended_ns=frames * 100_000_000, frames_captured=frames, end_reason="end of source")
     step, lat = 100_000_000, int(latency_ms * 1e6)
-    result.records = [(i, i * step, i * step, i * step + lat, lat - 1_000_000, -1, 0) for i in range(frames)]
+    for i in range(frames):
+        result.record(i, i * step, i * step, i * step + lat, lat - 1_000_000)
     report = build_run_report(result)
-    report["card"] = card.summary()
+    report.card = card.summary()
     return write_run_report(path, report)
 
 

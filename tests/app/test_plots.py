@@ -65,7 +65,9 @@ def test_flame_against_latency_is_a_step_curve_even_where_offsets_are_missing(tm
     original = plt.close
     plt.close = lambda fig=None: captured.append(fig)  # keep the figure to read its lines
     try:
-        plot_report(report, tmp_path / "r.png", title="t")
+        from types import SimpleNamespace
+
+        plot_report(SimpleNamespace(streaming=None, **report), tmp_path / "r.png", title="t")  # the report type's fields
     finally:
         plt.close = original
     ax = captured[0].axes[0]

@@ -184,3 +184,62 @@ def test_an_error_before_scoring_is_one_line_and_a_dot_root_is_named(synth, tmp_
     assert proc.returncode == 0, proc.stderr
     assert "FLAME on val\n" in proc.stdout and "FLAME on ." not in proc.stdout
     assert "scoring" in proc.stderr  # the bar is still drawn once there is work to show
+
+
+# A flame-run report as FLAME wrote them before the reports became types (version 1), written out literally:
+# three frames of 40, 60 and 55 ms latency (p50 55 ms).
+TODAYS_RUN_REPORT = """{
+  "report": "flame-run",
+  "version": 1,
+  "created": "2026-11-30T10:00:00+00:00",
+  "complete": true,
+  "end_reason": "end of source",
+  "frames_captured": 3,
+  "frames_processed": 3,
+  "frames_dropped": 0,
+  "duration_s": 0.2,
+  "fps_in": 15.0,
+  "fps_out": 15.0,
+  "latency_ms": {"count": 3, "mean": 51.6667, "p50": 55.0, "p90": 59.0, "p99": 59.9, "max": 60.0, "min": 40.0},
+  "wait_ms": {"count": 3, "mean": 0.0, "p50": 0.0, "p90": 0.0, "p99": 0.0, "max": 0.0, "min": 0.0},
+  "engine_ms": {"count": 3, "mean": 50.0, "p50": 50.0, "p90": 50.0, "p99": 50.0, "max": 50.0, "min": 50.0},
+  "forecast_ms": {"count": 3, "mean": 0.0, "p50": 0.0, "p90": 0.0, "p99": 0.0, "max": 0.0, "min": 0.0},
+  "forecast": {"method": "none", "fallbacks": 0, "fallback_reason": null},
+  "runtime_ms": {"count": 3, "mean": 1.6667, "p50": 0.0, "p90": 4.0, "p99": 4.9, "max": 5.0, "min": 0.0},
+  "output_ms": {"count": 0, "mean": null, "p50": null, "p90": null, "p99": null, "max": null, "min": null},
+  "output_share": 0.0,
+  "engine_breakdown_ms": null,
+  "k": 1,
+  "k_fps": 15.0,
+  "k_latency_ms": 55.0,
+  "window": 1,
+  "window_padded": 0,
+  "warmup": 5,
+  "engine": {"backend": "onnxruntime", "device": "cpu", "path": "robot.onnx"},
+  "card": {"architecture": "tiny-mean", "window": 1, "input_size": [48, 64], "num_classes": 5},
+  "source": {"kind": "video", "path": "drive.mp4", "fps": 15.0, "realtime": true},
+  "machine": {"cpu": "arm64", "gpu": null},
+  "frame_fields": ["index", "capture_ms", "finish_ms", "latency_ms", "wait_ms", "engine_ms", "previous", "forecast_ms"],
+  "frames": [
+    [0,0.0,40.0,40.0,0.0,40.0,-1,0.0],
+    [1,66.6667,126.6667,60.0,0.0,55.0,-1,0.0],
+    [3,200.0,255.0,55.0,0.0,55.0,-1,0.0]
+  ]
+}
+"""
+
+
+@pytest.mark.parametrize("fields", ["today", "before forecasts"])
+def test_a_run_report_in_todays_format_still_gives_the_latency(synth, tmp_path, fields):
+    text = TODAYS_RUN_REPORT
+    if fields == "before forecasts":  # reports written before forecasting had no forecast column
+        text = text.replace(', "forecast_ms"]', "]").replace(",0.0]", "]")
+    (tmp_path / "run.json").write_text(text)
+    preds = truth_predictions(synth, tmp_path / "preds")
+    code, output = run(["--predictions", preds, "--dataset", "folder", "--data-root", synth, "--latency-from",
+                        tmp_path / "run.json", "--no-streaming", "--json", tmp_path / "r.json"])
+    assert code == 0, output
+    report = json.loads((tmp_path / "r.json").read_text())
+    # p50 of 40, 60, 55 ms is 55 ms: 1.1 frames at 20 fps, so k = 2.
+    assert report["latency_ms"]["p50"] == 55.0 and report["latency_ms"]["count"] == 3 and report["k"] == 2
+    assert report["latency_ms"]["source"] == f"run report {tmp_path / 'run.json'}"

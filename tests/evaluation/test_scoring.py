@@ -1,5 +1,7 @@
 """One scoring path: files and predictors, every latency reported as one dict."""
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -39,13 +41,13 @@ def test_files_and_predictor_take_the_same_path(tmp_path):
     latency = fixed_latency(1000.0)  # 1 s at 1 fps: k = 1
     from_files = evaluate_predictions(dataset(), tmp_path, latency)
     from_predictor = score(dataset(), PredictorSource(oracle), latency)
-    assert from_files.pop("predictions") == str(tmp_path)
-    assert from_files == from_predictor
+    assert from_files.predictions == str(tmp_path)
+    assert dataclasses.replace(from_files, predictions=None) == from_predictor
     # Hand-computed in test_protocols: FLAME at k = 1 is 2/11, static mIoU 1, streaming with 1 s per frame 2/11.
-    assert from_files["k"] == 1 and from_files["flame"] == pytest.approx(2 / 11) and from_files["miou"] == 1.0
-    assert from_files["streaming_flame"] == pytest.approx(2 / 11)
-    assert from_files["latency_ms"] == latency.report()
-    assert evaluate_predictions(dataset(), tmp_path, 1000.0) == {**from_files, "predictions": str(tmp_path)}  # ms
+    assert from_files.k == 1 and from_files.flame == pytest.approx(2 / 11) and from_files.miou == 1.0
+    assert from_files.streaming_flame == pytest.approx(2 / 11)
+    assert from_files.latency_ms == latency.report()
+    assert evaluate_predictions(dataset(), tmp_path, 1000.0) == from_files  # ms
 
 
 def test_predictions_default_to_static(tmp_path):
@@ -53,5 +55,30 @@ def test_predictions_default_to_static(tmp_path):
     for i in range(3):
         cv2.imwrite(str(tmp_path / "s" / f"{i:06d}.png"), LABELS[i])
     report = evaluate_predictions(dataset(), tmp_path, streaming=False)
-    assert report["k"] == 0 and report["flame"] == report["miou"] == 1.0 and report["streaming_flame"] is None
-    assert report["latency_ms"]["value"] == 0.0 and report["latency_ms"]["used"] == "fixed"
+    assert report.k == 0 and report.flame == report.miou == 1.0 and report.streaming_flame is None
+    assert report.latency_ms["value"] == 0.0 and report.latency_ms["used"] == "fixed"
+
+
+def test_the_evaluation_report_writes_and_reads_its_versioned_json(tmp_path):
+    import json
+
+    from flame.core.errors import DataError
+    from flame.evaluation.report import EvalReport
+
+    (tmp_path / "s").mkdir()
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / "s" / f"{i:06d}.png"), LABELS[i])
+    report = evaluate_predictions(dataset(), tmp_path, 1000.0)
+    path = report.write(tmp_path / "r.json")
+    raw = json.loads(path.read_text())
+    assert (raw["report"], raw["version"], raw["predictions"]) == ("flame-eval", 1, str(tmp_path))
+    # Unset optional blocks stay out of the JSON, as before the report was a type.
+    assert not {"engine", "machine", "card", "forecast"} & set(raw)
+    assert EvalReport.read(path) == report
+    # A file written before the version keys: the same fields.
+    del raw["report"], raw["version"]
+    (tmp_path / "old.json").write_text(json.dumps(raw))
+    assert EvalReport.read(tmp_path / "old.json") == report
+    (tmp_path / "run.json").write_text('{"report": "flame-run", "version": 1}')
+    with pytest.raises(DataError, match="not a flame-eval report"):
+        EvalReport.read(tmp_path / "run.json")

@@ -1,7 +1,6 @@
 """The real-time loop: every frame offline, exact drops in real time, the two-frame ring, the report.
 
-One file for the one loop: its cases share the virtual clock and engines defined here, so it runs a
-little over 300 lines rather than scattering them.
+The overlay's drawing is in test_stream_overlay.py, --fit in test_stream_fit.py.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from flame_testing.tiny_engines import DelayEngine, VirtualClock, decoded_index,
 
 from flame.core.errors import ConfigError
 from flame.runtime.engines import load_engine
-from flame.runtime.overlay import VideoOutput, draw_overlay, palette_lut
+from flame.runtime.overlay import VideoOutput
 from flame.runtime.run_report import (FRAME_FIELDS, build_run_report, latency_samples_ms, read_run_report,
                                       write_run_report)
 from flame.runtime.sources import FolderSource, VideoSource
@@ -139,7 +138,7 @@ def test_interrupted_run_keeps_a_consistent_result(tmp_path):
     assert result.end_reason == "interrupted"
     assert result.frames_processed == 5 and result.frames_captured == 5
     report = build_run_report(result, engine, source)
-    assert report["complete"] is False and report["frames_processed"] == 5
+    assert report.complete is False and report.frames_processed == 5
 
 
 class SlowOutput:
@@ -196,7 +195,7 @@ def test_report_schema_round_trip(tmp_path):
     assert '    [5,500.0,750.0,250.0,0.0,250.0,3,0.0]' in path.read_text()
     back = read_run_report(path)
     assert list(latency_samples_ms(back)) == [250, 300, 250, 300, 250, 300, 250, 300, 350]
-    assert list(back["frame_columns"]["index"]) == [0, 2, 5, 7, 10, 12, 15, 17, 19]
+    assert list(back.frames["index"]) == [0, 2, 5, 7, 10, 12, 15, 17, 19]
 
 
 def test_reading_something_else_as_a_report_fails_clearly(tmp_path):
@@ -225,54 +224,6 @@ def test_overlay_video_keeps_the_source_timeline(tmp_path):
         count += 1
     # One video frame per source frame 0..19: each result held over the dropped frames after it.
     assert count == video.written == 20
-
-
-def test_overlay_blends_the_palette(tmp_path):
-    from flame.runtime.frames import Frame
-    from flame.runtime.stream import FrameResult, LiveStats
-
-    image = np.full((40, 60, 3), 100, np.uint8)
-    labels = np.zeros((20, 30), np.uint8)
-    labels[:, 15:] = 1
-    stats = LiveStats(41.0, 38.0, 12.0, 2, 30.0, 10, 3)
-    canvas = draw_overlay(FrameResult(Frame(image, 0, 0, 0.0), (), labels, 41.0, 38.0, stats),
-                          palette_lut([(0, 0, 0), (255, 0, 0)]), alpha=0.5)
-    assert canvas.shape == image.shape
-    # Bottom-left: class 0 (black) halves the grey; bottom-right: class 1 (red in RGB) lifts the red channel.
-    assert tuple(canvas[-1, 5]) == (50, 50, 50)
-    assert tuple(canvas[-1, -5]) == (50, 50, 178)
-
-
-def test_overlay_legend_names_the_classes_on_screen_in_their_colours():
-    from flame.runtime.frames import Frame
-    from flame.runtime.overlay import draw_legend, legend_classes
-    from flame.runtime.overlay_text import status_layout
-    from flame.runtime.stream import FrameResult, LiveStats
-
-    names = ["road", "car", "person", "sky"]
-    lut = palette_lut([(128, 64, 128), (0, 0, 142), (220, 20, 60), (70, 130, 180)])
-    image = np.full((120, 240, 3), 100, np.uint8)
-    labels = np.zeros((120, 240), np.uint8)
-    labels[60:, 120:] = 2  # road and person on screen; car and sky not
-    labels[0, 0] = 255     # void is never listed
-    result = FrameResult(Frame(image, 0, 0, 0.0), (), labels, 41.0, 38.0, LiveStats(41.0, 38.0, 12.0, 2, 30.0, 1, 0))
-    plain = draw_overlay(result, lut)
-    canvas = draw_overlay(result, lut, class_names=names)
-    boxes = draw_legend(plain.copy(), labels, names, lut, top=status_layout(result.stats, 120, 240).bar)  # as drawn
-    assert len(boxes) == 2  # one entry per class on screen
-    for (x0, y0, x1, y1), cls in zip(boxes, [0, 2]):
-        # The swatch is the class's palette colour (BGR), unblended.
-        assert (canvas[y0:y1, x0:x1] == lut[cls, 0]).all()
-        # The name is written (white text) to the right of its swatch.
-        assert canvas[y0:y1, x1:].max() > 200
-    assert tuple(lut[2, 0]) == (60, 20, 220)  # person: RGB (220, 20, 60)
-    # Without names, no legend: the pixels there are the plain blend.
-    x0, y0, x1, y1 = boxes[1]
-    assert not (plain[y0:y1, x0:x1] == lut[2, 0]).all(axis=-1).any()
-    # More classes on screen than rows: the largest ones, listed in id order; ids past the names left out.
-    many = np.repeat(np.array([0, 1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 5, 5, 5, 5, 5], np.uint8), 4).reshape(8, 8)
-    assert legend_classes(many, 6, 3) == [2, 3, 5]
-    assert legend_classes(many, 4, 10) == [0, 1, 2, 3]
 
 
 class ClockForecaster:
@@ -316,47 +267,4 @@ def test_latency_runs_to_the_forecast_labels_and_the_horizon_is_the_time_they_ar
     assert forecaster.calls[0][2] == pytest.approx(0.080)
     assert all(c[2] == pytest.approx(0.100) and c[1] == pytest.approx(0.1) for c in forecaster.calls[1:])
     report = build_run_report(result, engine, source)
-    assert report["frame_fields"][-1] == "forecast_ms" and report["frames"][3][-1] == 20.0
-
-
-class KeepResults:
-    """An output that keeps every FrameResult."""
-
-    def __init__(self):
-        self.results = []
-
-    def __call__(self, result):
-        self.results.append(result)
-
-    def close(self):
-        pass
-
-
-@pytest.mark.parametrize("fit", ["stretch", "crop", "pad"])
-def test_fit_crops_or_letterboxes_and_the_labels_map_back_exactly(tmp_path, fit):
-    # Issue 22: a 4:3 video was squeezed into a 2:1 engine with no word. The engine (48x64) labels a pixel
-    # floor(grey * 4 / 256): 250 -> 3, 10 -> 0. The 96x256 frame is bright at both ends, dark in its middle half.
-    from flame.runtime.file_sources import ArraySource
-
-    frame = np.full((96, 256, 3), 250, np.uint8)
-    frame[:, 64:192] = 10
-    engine = load_engine(write_tiny_onnx(tmp_path / "tiny.onnx", 1, (48, 64), classes=4))
-    keep = KeepResults()
-    with engine:
-        result = Stream(engine, ArraySource([frame] * 3, fps=10), warmup=0, outputs=[keep], fit=fit).run()
-    assert result.summary()["fit"] == fit and build_run_report(result, engine)["fit"] == fit
-    labels = keep.results[0].labels
-    if fit == "stretch":  # the whole frame squeezed in: both classes seen, no geometry to map back
-        assert keep.results[0].fit is None and set(np.unique(labels)) == {0, 3}
-        return
-    back = keep.results[0].fit.labels_to_frame(labels)
-    assert back.shape == (96, 256)
-    if fit == "crop":  # the centred 96x128 box (the engine's 3:4 ratio) is the dark middle: all class 0
-        assert (labels == 0).all() and (back[:, 64:192] == 0).all() and (back[:, :64] == 255).all() \
-            and (back[:, 192:] == 255).all()
-    else:  # pad: the frame at 24x64 (a quarter) in rows 12..36 of the input, black bars (class 0) around
-        assert (labels[:12] == 0).all() and (labels[36:] == 0).all() and (labels[12:36, :16] == 3).all()
-        assert (back[:, :64] == 3).all() and (back[:, 64:192] == 0).all() and (back[:, 192:] == 3).all()
-    # The overlay draws the labels mapped back: unseen pixels (crop) are black in the palette, so darker.
-    canvas = draw_overlay(keep.results[0], palette_lut([(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255)]))
-    assert canvas.shape == frame.shape
+    assert report.to_dict()["frame_fields"][-1] == "forecast_ms" and report.to_dict()["frames"][3][-1] == 20.0

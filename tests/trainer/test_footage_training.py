@@ -40,7 +40,7 @@ def test_a_student_trains_on_the_teachers_labels_of_a_bag(tmp_path):
     done = train(tmp_path, *common, "--out", tmp_path / "run")
     assert done.returncode == 0, done.stderr
     assert "labels every frame once" in done.stderr and "not ground truth" in done.stdout + done.stderr
-    checkpoint = torch.load(tmp_path / "run" / "best.pt", weights_only=True)
+    checkpoint = torch.load(tmp_path / "run" / "last.pt", weights_only=True)  # best.pt holds weights and card only
     card, config = checkpoint["card"], checkpoint["config"]
     assert card["class_names"] == ["c0", "c1", "c2", "c3"] and card["input_size"] == [64, 64]
     assert config["dataset"] == "bag" and config["teacher"] == str(teacher.resolve()) and config["offset"] == 1
