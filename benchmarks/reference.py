@@ -31,7 +31,7 @@ from flame.evaluation.datasets import SyntheticSpec, load_folder, write_syntheti
 from flame.evaluation.datasets.base import SequenceDataset
 from flame.evaluation.datasets.footage import footage_dataset
 from flame.evaluation.protocols import PredictionSource, PredictorSource, evaluate
-from flame.evaluation.reference import Reference, file_hash, reference_labels
+from flame.evaluation.reference import Reference, reference_labels
 from flame.media import open_footage
 from flame.runtime.engines import load_engine
 
@@ -96,13 +96,11 @@ def reference_dataset(val: SequenceDataset, root: Path, teacher: Path | None, en
     for seq in val.sequences:
         footage = open_footage(frames=root / "val" / seq.name / "frames", fps=val.fps)
         if teacher is None:
-            reference = Reference("self", "engine", "self:" + file_hash(engine.path), engine.card.window,
-                                  tuple(engine.card.input_size))
+            reference = Reference.of_engine("self", engine.path, engine.card)
             labels, _, _ = reference_labels(footage, engine, reference, cache)
         else:
             with load_engine(teacher, device="cpu") as labeler:
-                reference = Reference("teacher", str(teacher), file_hash(teacher), labeler.card.window,
-                                      tuple(labeler.card.input_size))
+                reference = Reference.of_engine("teacher", teacher, labeler.card)
                 labels, _, _ = reference_labels(footage, labeler, reference, cache)
         sequences += footage_dataset(footage, labels, val.class_names, val.palette).sequences
     return SequenceDataset("reference", val.class_names, val.palette, sequences, val.fps)
@@ -160,7 +158,7 @@ def main() -> None:
         if engine not in seen:
             seen.add(engine)
             print(f"{engine:<18} {'':>2}  " + "  ".join(f"{truth[j]:.3f}/{against[j]:.3f}" for j in KS))
-    print(f"\nat each (engine, latency)'s own k:")
+    print("\nat each (engine, latency)'s own k:")
     for (name, k, _, _), t, r in zip(rows, true_at_k, ref_at_k):
         print(f"  {name:<18} k={k}  true {t:.3f}  against the teacher {r:.3f}")
     print(f"Spearman rank correlation across {len(rows)} (engine, latency) pairs: {spearman(true_at_k, ref_at_k):.3f}")

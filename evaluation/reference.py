@@ -16,7 +16,7 @@ import shutil
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import cv2
 import numpy as np
@@ -50,6 +50,13 @@ class Reference:
     key: str
     window: int
     input_size: tuple[int, int]
+
+    @classmethod
+    def of_engine(cls, kind: str, path: str | Path, card: Any) -> "Reference":
+        """The reference an engine file with ``card`` makes: a ``teacher``, or ``self`` (the scored engine)."""
+        key = file_hash(path)
+        return cls(kind, str(path), ("self:" + key) if kind == "self" else key, int(card.window),
+                   (int(card.input_size[0]), int(card.input_size[1])))
 
     def describe(self) -> str:
         """How the report names the reference."""

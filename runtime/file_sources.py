@@ -18,11 +18,11 @@ import numpy as np
 
 from flame.core.errors import ConfigError, SourceError, param
 from flame.core.order import natural_key
+from flame.media.folder import IMAGE_SUFFIXES  # one list for every folder FLAME reads
 from flame.runtime.file_reader import FileSource
 from flame.runtime.source_base import (ASSUMED_FPS, OPEN_TIMEOUT_S, Clock, Sleep, as_bgr_image, call_with_deadline,
                                        require_fps, valid_fps)
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 # A damaged stretch of a video makes a few reads fail before good frames follow;
 # this many failures in a row mean the end (a clean end costs these few reads).
 _MAX_BAD_READS = 8

@@ -9,14 +9,14 @@ second run on the same footage and teacher starts at once. The first 80% of the 
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
+from typing import Callable
 from pathlib import Path
 
 from flame.core.errors import ConfigError, DataError, param
 from flame.evaluation.datasets.base import ArraySequence, SequenceDataset, check_names
 from flame.evaluation.datasets.synthetic import cache_root
-from flame.evaluation.reference import Reference, cache_folder, file_hash, is_cached, reference_labels
+from flame.evaluation.reference import Reference, cache_folder, is_cached, reference_labels
 from flame.media import FOOTAGE_KINDS, interval_stats, open_footage
 from flame.media.frame_cache import decoded_frames
 from flame.runtime.engines import load_engine
@@ -38,8 +38,9 @@ class FootageSpec:
     fps: float | None = None
 
 
-def open_footage_data(spec: FootageSpec) -> tuple[SequenceDataset, SequenceDataset, str]:
-    """(train, validation, a note) from footage labelled by the teacher.
+def open_footage_data(spec: FootageSpec, info: Callable[[str], None] = lambda text: None
+                      ) -> tuple[SequenceDataset, SequenceDataset, str]:
+    """(train, validation, a note) from footage labelled by the teacher; ``info`` hears what is about to take long.
 
     Raises:
         ConfigError: when the teacher is missing or a folder.
@@ -55,12 +56,11 @@ def open_footage_data(spec: FootageSpec) -> tuple[SequenceDataset, SequenceDatas
     cache = cache_root() / "footage"
     with load_engine(teacher_path) as teacher:
         card = teacher.card
-        reference = Reference("teacher", str(teacher_path), file_hash(teacher_path), card.window,
-                              tuple(card.input_size))
+        reference = Reference.of_engine("teacher", teacher_path, card)
         if not is_cached(cache_folder(cache, reference, footage)):
             # Labelling hours of footage takes a while: say what is happening before it starts.
-            print(f"footage: {footage.describe()}; the teacher {teacher_path.name} labels every frame once "
-                  f"(cached in {cache})", file=sys.stderr, flush=True)
+            info(f"footage: {footage.describe()}; the teacher {teacher_path.name} labels every frame once "
+                 f"(cached in {cache})")
         labels, _, _ = reference_labels(footage, teacher, reference, cache)
     frames = decoded_frames(footage, tuple(card.input_size), cache)
     times = footage.timestamps()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -39,7 +39,7 @@ PRETRAINED_MIN_SHARE = 0.9
 
 
 def open_data(kind: str, root: str | None, size: tuple[int, int] | None,
-              footage: FootageSpec | None = None) -> tuple[SequenceDataset, SequenceDataset, str | None]:
+              footage: FootageSpec | None = None, info: Callable[[str], None] = lambda text: None) -> tuple[SequenceDataset, SequenceDataset, str | None]:
     """(train split, validation split, a note or None) of a data set.
 
     A kind that needs no root (the synthetic set) without ``root`` is generated into the cache at ``size``.
@@ -52,7 +52,7 @@ def open_data(kind: str, root: str | None, size: tuple[int, int] | None,
         if size is not None:
             raise ConfigError(f"{param('size')} sets the frame size of the generated synthetic video; footage keeps its own "
                               "(frames are used at the teacher's input size)")
-        return open_footage_data(footage)
+        return open_footage_data(footage, info)
     generated = kind in DATASETS and not DATASETS[kind].needs_root and not root
     if size is not None and not generated:
         raise ConfigError(f"{param('size')} sets the frame size of the generated synthetic video; a data set on disk "
@@ -169,10 +169,10 @@ def _resumed(options: TrainOptions, last: Path) -> tuple[dict[str, Any] | None, 
 
 
 def _open_splits(ctx: DistContext, kind: str, root: str | None, size: tuple[int, int] | None,
-                 footage: FootageSpec | None = None) -> tuple[SequenceDataset, SequenceDataset, str | None]:
+                 footage: FootageSpec | None = None, info: Callable[[str], None] = lambda text: None) -> tuple[SequenceDataset, SequenceDataset, str | None]:
     # Rank 0 opens (and maybe generates or labels) the data first; the others then find it cached.
     if ctx.is_main:
-        splits = open_data(kind, root, size, footage)
+        splits = open_data(kind, root, size, footage, info)
     ctx.barrier()
     return splits if ctx.is_main else open_data(kind, root, size, footage)
 
@@ -195,11 +195,11 @@ def _prepare(options: TrainOptions, config: TrainConfig | None, resumed: dict[st
     if config is None:
         kind = options.dataset or "synthetic"
         train_set, val_set, note = _open_splits(ctx, kind, options.data_root, options.size, _footage_spec(
-            kind, options.data_root, options.teacher, options.topic, options.fps))
+            kind, options.data_root, options.teacher, options.topic, options.fps), reporter.info)
         config = resolve_config(options, train_set, val_set.sequences[0].frame(0).shape[:2])
     else:
         train_set, val_set, note = _open_splits(ctx, config.dataset, config.data_root, config.size, _footage_spec(
-            config.dataset, config.data_root, config.teacher, config.topic, config.footage_fps))
+            config.dataset, config.data_root, config.teacher, config.topic, config.footage_fps), reporter.info)
     if note:
         reporter.info(note)
     card = make_card(config, train_set)

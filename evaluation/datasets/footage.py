@@ -49,6 +49,7 @@ class FootageSequence(Sequence):
         self._kept: dict[int, np.ndarray] = {}
         self._reader: Iterator[np.ndarray] | None = None
         self._next = 0  # footage index the reader yields next
+        self._size: tuple[int, int] | None = None
 
     def timestamps(self) -> np.ndarray:
         return self._times
@@ -73,8 +74,9 @@ class FootageSequence(Sequence):
 
     def label(self, index: int) -> np.ndarray:
         self._check_index(index)
-        height, width = self.frame(index).shape[:2]
-        return resize_labels(np.asarray(self._labels[self.first + index]), (height, width))
+        if self._size is None:  # every frame of footage has one size: read it once
+            self._size = self.frame(index).shape[:2]
+        return resize_labels(np.asarray(self._labels[self.first + index]), self._size)
 
 
 def footage_dataset(footage: Footage, labels: np.ndarray, class_names: TypingSequence[str],

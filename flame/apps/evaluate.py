@@ -13,7 +13,7 @@ from typing import Any
 
 from flame.apps.events import Events
 from flame.core.fit import aspect_notice
-from flame.core.errors import ConfigError
+from flame.core.errors import ConfigError, param
 from flame.evaluation.report import EvalReport
 
 
@@ -79,29 +79,30 @@ class EvalRequest:
         from flame.core.offsets import check_fps
         from flame.evaluation.scoring import fixed_latency
 
-        chosen = [name for name, value in (("--engine", self.engine_path), ("--checkpoint", self.checkpoint),
-                                           ("--predictions", self.predictions)) if value]
+        chosen = [param(name) for name, value in (("engine", self.engine_path), ("checkpoint", self.checkpoint),
+                                                  ("predictions", self.predictions)) if value]
         if len(chosen) != 1:
-            raise ConfigError("give exactly one of --engine, --checkpoint or --predictions"
+            raise ConfigError(f"give exactly one of {param('engine')}, {param('checkpoint')} or {param('predictions')}"
                               + (f" (found {', '.join(chosen)})" if chosen else ""))
         if self.fps is not None:
             check_fps(self.fps)
         if self.latency_ms is not None:
             fixed_latency(self.latency_ms, self.extra_latency_ms)  # refuse a bad value before loading anything
         if self.label_ids and not self.predictions:
-            raise ConfigError("--label-ids applies to --predictions only")
+            raise ConfigError(f"{param('label_ids')} applies to {param('predictions')} only")
         if self.card_path and not self.engine_path:
-            raise ConfigError("--card applies to --engine only")
+            raise ConfigError(f"{param('card')} applies to {param('engine')} only")
+        footage = f"{param('video')}, {param('frames')} or {param('bag')}"
         if self.reference and not self.footage:
-            raise ConfigError("--reference applies to your own footage: give --video, --frames or --bag with it")
+            raise ConfigError(f"{param('reference')} applies to your own footage: give {footage} with it")
         if self.fit != "stretch" and (self.predictions or self.footage):
-            raise ConfigError("--fit applies to --engine and --checkpoint on a data set")
+            raise ConfigError(f"{param('fit')} applies to {param('engine')} and {param('checkpoint')} on a data set")
         if self.footage:
             if not self.engine_path or not self.reference:
-                raise ConfigError("scoring your own footage needs --engine and --reference (a teacher engine or "
-                                  "'self')")
+                raise ConfigError(f"scoring your own footage needs {param('engine')} and {param('reference')} (a teacher "
+                                  "engine or 'self')")
             if self.data_root or self.max_sequences is not None:
-                raise ConfigError("--data-root and --max-sequences apply to data sets, not to --video/--frames/--bag")
+                raise ConfigError(f"{param('data_root')} and {param('max_sequences')} apply to data sets, not to {footage}")
 
     @property
     def footage(self) -> bool:

@@ -21,7 +21,7 @@ from flame.core.errors import ConfigError, DataError, param
 from flame.evaluation.datasets.base import SequenceDataset
 from flame.evaluation.report import EvalReport
 from flame.evaluation.datasets.footage import footage_dataset
-from flame.evaluation.reference import Reference, cache_folder, file_hash, is_cached, reference_labels
+from flame.evaluation.reference import Reference, cache_folder, is_cached, reference_labels
 from flame.media.footage import Footage
 from flame.media.intervals import interval_stats
 from flame.runtime.engines import Engine, load_engine
@@ -77,8 +77,7 @@ def label_footage(request: FootageRequest, engine: Engine, footage: Footage,
     with ExitStack() as stack:
         if request.reference == SELF:
             labeler, card = engine, engine.card
-            reference = Reference("self", str(request.engine), "self:" + file_hash(request.engine),
-                                  card.window, tuple(card.input_size))
+            reference = Reference.of_engine("self", request.engine, card)
         else:
             path = Path(request.reference)
             if path.is_dir():
@@ -88,7 +87,7 @@ def label_footage(request: FootageRequest, engine: Engine, footage: Footage,
                                                       **(request.engine_options or {})))
             check_teacher(teacher.card, engine.card, request.force)
             labeler, card = teacher, teacher.card
-            reference = Reference("teacher", str(path), file_hash(path), card.window, tuple(card.input_size))
+            reference = Reference.of_engine("teacher", path, card)
         folder = cache_folder(request.cache_root, reference, footage)
         if is_cached(folder):
             return reference_labels(footage, labeler, reference, request.cache_root)[0], reference, folder, True
