@@ -62,6 +62,7 @@ class TrainConfig:
     teacher: str | None = None
     topic: str | None = None
     footage_fps: float | None = None
+    init: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain python types only (lists for sizes), loadable with ``weights_only=True``.
@@ -103,7 +104,7 @@ class TrainConfig:
 
 
 #: Config fields a checkpoint may lack (added after the first checkpoints were written).
-OPTIONAL_FIELDS = ("teacher", "topic", "footage_fps")
+OPTIONAL_FIELDS = ("teacher", "topic", "footage_fps", "init")
 
 #: Options that may differ when resuming (they do not change what is trained).
 RUNTIME_FIELDS = ("workers", "device", "amp", "max_val_sequences")
@@ -194,7 +195,7 @@ def resolve_config(options: TrainOptions, train_set: SequenceDataset, frame_size
         pretrained=absolute(options.pretrained),
         workers=options.workers if options.workers is not None else min(4, os.cpu_count() or 1),
         device=options.device or "auto", amp=options.amp, max_val_sequences=options.max_val_sequences,
-        teacher=absolute(options.teacher), topic=options.topic, footage_fps=options.fps,
+        teacher=absolute(options.teacher), topic=options.topic, footage_fps=options.fps, init=absolute(options.init),
     )
 
 
@@ -225,6 +226,8 @@ def merge_resume(stored: TrainConfig, options: TrainOptions, source: str) -> Tra
         compare.append(("data_root", absolute(options.data_root), stored.data_root))
     if options.teacher is not None:
         compare.append(("teacher", absolute(options.teacher), stored.teacher))
+    if options.init is not None:
+        compare.append(("init", absolute(options.init), stored.init))
     for name, asked, have in compare:
         if asked is not None and asked != have:
             raise CheckpointError(

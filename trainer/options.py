@@ -46,6 +46,7 @@ class TrainOptions:
     amp: bool | None = None
     seed: int | None = None
     pretrained: str | None = None
+    init: str | None = None
     max_val_sequences: int | None = None
     # Footage labelled by a teacher (--dataset video|bag|frames).
     teacher: str | None = None
@@ -79,6 +80,9 @@ def check_options(options: TrainOptions) -> None:
     for name in ("teacher", "topic", "fps"):
         if getattr(options, name) is not None and not footage and not (options.resume and name != "fps"):
             raise ConfigError(f"{param(name)} applies to footage ({param('dataset')} {'|'.join(FOOTAGE_DATASETS)})")
+    if options.init and options.pretrained:
+        raise ConfigError(f"give {param('init')} (a FLAME checkpoint to start from) or {param('pretrained')} "
+                          "(ImageNet encoder weights), not both")
     for name in ("window", "epochs", "iters_per_epoch", "batch_size", "lr", "encoder_lr", "max_val_sequences"):
         _positive(name, getattr(options, name))
     for name in ("offset", "latency_ms", "weight_decay", "workers"):

@@ -25,6 +25,7 @@ from flame.trainer.checkpoint import card_of, read_checkpoint
 from flame.trainer.config import TrainConfig, TrainOptions, check_fresh_options, merge_resume, resolve_config
 from flame.trainer.data import Augmentation, WindowDataset, offset_error, window_samples
 from flame.trainer.distributed import DistContext, ddp_device_ids, setup
+from flame.trainer.init_weights import load_init
 from flame.trainer.models import build_model, count_parameters, load_pretrained
 from flame.trainer.optim import make_optimizer, make_scheduler
 from flame.trainer.footage_data import FOOTAGE_DATASETS, FootageSpec, open_footage_data
@@ -223,7 +224,9 @@ def _prepare(options: TrainOptions, config: TrainConfig | None, resumed: dict[st
 
     torch.manual_seed(config.seed)  # same initial weights on every rank
     model = build_model(config.model, card.num_classes, config.window)
-    if resumed is None:
+    if resumed is None and config.init:
+        reporter.info(load_init(model, config.init, config.model))
+    elif resumed is None:
         reporter.info(attach_pretrained(model, config))
     model = model.to(ctx.device)
     amp = bool(config.amp if config.amp is not None else ctx.device.type == "cuda")

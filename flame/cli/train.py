@@ -129,13 +129,16 @@ def _model_names() -> str:
 @click.option("--seed", type=int, default=None, help="[default: 0]")
 @click.option("--pretrained", type=click.Path(), default=None,
               help="ImageNet encoder weights, torchvision state-dict file (never downloaded).")
+@click.option("--init", "init_from", type=click.Path(), default=None,
+              help="Start from this FLAME checkpoint's weights (e.g. your static network, to fine-tune it for the "
+                   "future); a wider window starts with zero weights on the earlier frames.")
 @click.option("--max-val-sequences", type=int, default=None, help="Validate on the first N sequences only.")
 @click.option("--out", "out_dir", type=click.Path(), required=True, help="Run folder: last.pt, best.pt, metrics.jsonl.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last.pt.")
 @handle_errors
 def main(model, mode, offset, latency_ms, window, dataset, data_root, teacher, topic, fps, size, crop, input_size, epochs,
          iters_per_epoch, batch_size, lr, encoder_lr, weight_decay, workers, device, amp, seed, pretrained,
-         max_val_sequences, out_dir, resume):
+         init_from, max_val_sequences, out_dir, resume):
     """Train a segmentation network for FLAME (static, future-frame or two-frame)."""
     from flame.trainer.config import TrainOptions
     from flame.trainer.train import BEST, LAST, train
@@ -145,7 +148,7 @@ def main(model, mode, offset, latency_ms, window, dataset, data_root, teacher, t
         dataset=dataset, data_root=data_root, size=parse_size(size), crop=parse_crop(crop),
         input_size=parse_size(input_size), epochs=epochs, iters_per_epoch=iters_per_epoch, batch_size=batch_size,
         lr=lr, encoder_lr=encoder_lr, weight_decay=weight_decay, workers=workers, device=device, amp=amp,
-        seed=seed, pretrained=pretrained, max_val_sequences=max_val_sequences, teacher=teacher, topic=topic,
+        seed=seed, pretrained=pretrained, init=init_from, max_val_sequences=max_val_sequences, teacher=teacher, topic=topic,
         fps=fps,
     )
     main_rank = ranks.is_rank_zero()
