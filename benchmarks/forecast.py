@@ -1,4 +1,4 @@
-"""Forecast cost: the ``flow`` forecaster per frame at 512x1024 on one thread, against the engine.
+"""Forecast cost: the ``flow`` and ``dense`` forecasters per frame at 512x1024 on one thread, against the engine.
 
 Frames and label maps are the synthetic video rendered at the size asked for
 (moving cars, pedestrians and balls: the segments the forecaster moves). Each
@@ -13,19 +13,22 @@ other jobs the one-thread CPU time is the quiet machine's wall time).
 ``--oracle`` also prints what the forecast buys on the synthetic video with the
 ground truth as the predictions (a perfect static segmenter): FLAME at k = 1, 2,
 3 without and with the forecast and the share of the FLAME drop recovered,
-(FLAME_flow - FLAME_none) / (mIoU - FLAME_none), for each flow setting given with
-``--oracle-settings`` (``flow:width:search``, comma separated), and a ceiling: the
+(FLAME_forecast - FLAME_none) / (mIoU - FLAME_none), for each setting given with
+``--oracle-settings`` (comma separated: ``dense:WIDTH`` for the dense forecaster,
+``FLOW:WIDTH:SEARCH`` for the segment one), and a ceiling of the segment model: the
 same forecaster with each segment moved by its true displacement between t-1
 and t (its shape matched against its class in the ground truth of t-1, within
 20 pixels, at the labels' size); what it misses is the constant-velocity segment
 model itself (acceleration, bounces, occlusions, objects entering the frame).
 
 ``--world street`` measures on the street world (the forecast's cost on its frames, and the oracle on its
-validation drive); ``--oracle-fps 30,60`` repeats the oracle at each camera rate (k = 1..4 frames).
+validation drive); ``--oracle-fps 30,60`` repeats the oracle at each camera rate (k = 1..4 frames);
+``--oracle-size`` is the oracle video's frame size (128x256 by default; at that size the street's far
+objects are a few pixels whose outlines flicker from frame to frame, which no forecast can follow).
 
 Usage: python benchmarks/forecast.py [--size 512x1024] [--iterations 30] [--warmup 3] [--no-engine]
-       [--flow dis-ultrafast] [--width 256] [--search 4] [--world shapes|street]
-       [--oracle [--oracle-fps 30,60] [--oracle-settings ...]]
+       [--flow dis-ultrafast] [--width 256] [--search 4] [--dense-width 512] [--world shapes|street]
+       [--oracle [--oracle-fps 30,60] [--oracle-size 128x256] [--oracle-settings ...] [--no-ceiling]]
 """
 
 from __future__ import annotations
@@ -122,15 +125,26 @@ def _true_motion_classes():
     return TrueMotion, TrueMotionSource
 
 
-def oracle(settings: list[str], world: str = "shapes", fps: float = 30.0) -> None:
-    """Recovered share of the FLAME drop with ground truth as the predictions, per flow setting.
+def _forecaster(setting: str, class_names):
+    """The forecaster a ``--oracle-settings`` entry names: ``dense:WIDTH`` or ``FLOW:WIDTH:SEARCH``."""
+    from flame.runtime.forecast import make_forecaster
 
-    The validation video of ``world`` at ``fps`` (the same 40 frames' duration at any rate).
+    parts = setting.split(":")
+    if parts[0] == "dense":
+        return make_forecaster("dense", class_names, width=int(parts[1]))
+    flow, width, search = parts
+    return make_forecaster("flow", class_names, flow=flow, width=int(width), search=int(search))
+
+
+def oracle(settings: list[str], world: str = "shapes", fps: float = 30.0, size: tuple[int, int] = (128, 256),
+           ceiling: bool = True) -> None:
+    """Recovered share of the FLAME drop with ground truth as the predictions, per forecast setting.
+
+    The validation video of ``world`` at ``fps`` and ``size`` (the same 40 frames' duration at any rate).
     """
     from flame.apps.forecast import ForecastSource
     from flame.evaluation.datasets.synthetic import SyntheticSpec, load_synthetic
     from flame.evaluation.protocols import PredictionSource, evaluate
-    from flame.runtime.forecast import make_forecaster
 
     class Truth(PredictionSource):
         def predict(self, sequence, index):
@@ -139,20 +153,22 @@ def oracle(settings: list[str], world: str = "shapes", fps: float = 30.0) -> Non
     from flame.runtime.forecast import thing_classes
 
     TrueMotion, TrueMotionSource = _true_motion_classes()
-    dataset = load_synthetic("val", SyntheticSpec(fps=fps, frames=round(40 * fps / 30), world=world))
+    dataset = load_synthetic("val", SyntheticSpec(size=size, fps=fps, frames=round(40 * fps / 30), world=world))
     offsets = [0, 1, 2, 3, 4]
     none = evaluate(dataset, Truth(), offsets).flame
     miou = none[0].miou
-    print(f"\nground truth as predictions on the {world} world's {dataset.name} at {fps:g} fps "
+    print(f"\nground truth as predictions on the {world} world's {dataset.name} at {fps:g} fps, "
+          f"{size[0]}x{size[1]} "
           f"({len(dataset.sequences)} sequences): mIoU {miou:.4f}, "
           "FLAME without forecast " + ", ".join(f"k={k} {none[k].miou:.4f}" for k in offsets[1:]))
     for setting in settings:
-        flow, width, search = setting.split(":")
-        forecaster = make_forecaster("flow", dataset.class_names, flow=flow, width=int(width), search=int(search))
+        forecaster = _forecaster(setting, dataset.class_names)
         scores = evaluate(dataset, ForecastSource(Truth(), forecaster), offsets).flame
         shares = [(scores[k].miou - none[k].miou) / (miou - none[k].miou) for k in offsets[1:]]
-        print(f"  flow {setting:<22} FLAME " + ", ".join(f"{scores[k].miou:.4f}" for k in offsets[1:])
+        print(f"  {setting:<27} FLAME " + ", ".join(f"{scores[k].miou:.4f}" for k in offsets[1:])
               + "  recovered " + ", ".join(f"{share:.1%}" for share in shares))
+    if not ceiling:
+        return
     # The ceiling: each segment moved by its true displacement, found on the ground truth of t-1.
     ceiling = TrueMotion(things=thing_classes(dataset.class_names))
     scores = evaluate(dataset, TrueMotionSource(Truth(), ceiling), offsets).flame
@@ -173,8 +189,10 @@ def main() -> None:
     parser.add_argument("--oracle", action="store_true", help="also the recovered share on the synthetic video")
     parser.add_argument("--world", default="shapes", help="the synthetic world (shapes or street)")
     parser.add_argument("--oracle-fps", default="30", help="comma-separated camera rates of the oracle video")
-    parser.add_argument("--oracle-settings",
-                        default="dis-ultrafast:256:4,farneback:256:4,dis-ultrafast:256:0,farneback:256:0")
+    parser.add_argument("--dense-width", type=int, default=512, help="the dense forecaster's working width")
+    parser.add_argument("--oracle-size", default="128x256", help="HxW of the oracle video")
+    parser.add_argument("--no-ceiling", action="store_true", help="skip the segment model's ceiling in the oracle")
+    parser.add_argument("--oracle-settings", default="dense:512,dis-ultrafast:256:4,farneback:256:4")
     args = parser.parse_args()
 
     from flame.core.sizes import parse_size
@@ -193,12 +211,14 @@ def main() -> None:
     print(f"forecast of {size[0]}x{size[1]} labels of the {args.world} world one frame ahead, OpenCV {cv2.__version__} on "
           f"{cv2.getNumThreads()} thread, {args.iterations} timed calls after {args.warmup} warm-up calls")
     rows = []
-    for name, options in (("none", {}), ("flow", {"flow": args.flow, "width": args.width, "search": args.search})):
+    for name, options in (("none", {}), ("flow", {"flow": args.flow, "width": args.width, "search": args.search}),
+                          ("dense", {"width": args.dense_width})):
         forecaster = make_forecaster(name, CLASS_NAMES, **options)
         cpu: list[float] = []
         samples = timed_calls(lambda n: forecaster(labels[n + 1], frames[n + 1], frames[n], interval, interval),
                               args.iterations, args.warmup, cpu)
-        label = name if name == "none" else f"flow ({args.flow}, width {args.width}, search {args.search})"
+        label = {"none": "none", "flow": f"flow ({args.flow}, width {args.width}, search {args.search})",
+                 "dense": f"dense (DIS fast, width {args.dense_width})"}[name]
         rows.append((label, samples, cpu))
     if not args.no_engine:
         rows.append(("engine: SwiftNet-R18 ONNX Runtime FP32, 1 thread", *engine_p50(size, 5, 1)))
@@ -213,7 +233,8 @@ def main() -> None:
         print(f"{label:<52} {p50:8.2f} {p99:8.2f} {ratio} {cpu50:11.2f} {cpu_ratio}")
     if args.oracle:
         for fps in args.oracle_fps.split(","):
-            oracle(args.oracle_settings.split(","), args.world, float(fps))
+            oracle(args.oracle_settings.split(","), args.world, float(fps), parse_size(args.oracle_size),
+                   not args.no_ceiling)
 
 
 if __name__ == "__main__":

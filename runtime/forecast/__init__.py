@@ -24,6 +24,11 @@ Methods (the registry :data:`FORECASTERS`, which every command reads):
   background continued behind the object; segments are painted far to near
   (by their lowest row: in a street scene lower is nearer).
 
+* ``dense``: every pixel moved by its own optical flow (DIS), at constant
+  velocity: a camera moving through a scene, where the scene expands from the
+  focus of expansion with parallax and no rigid segment or single background
+  motion fits (see :mod:`flame.runtime.forecast.dense`).
+
 The per-frame path stays light: flow, segments and matching run at the
 working size; only the final warp and paste touch the full-size labels.
 """
@@ -34,15 +39,17 @@ from typing import Callable, Sequence
 
 from flame.core.errors import ConfigError
 from flame.runtime.forecast.base import THING_NAMES, Forecast, ForecastCalls, Forecaster, NoForecast, thing_classes
+from flame.runtime.forecast.dense import DenseFlowForecast
 from flame.runtime.forecast.flow import FLOWS, FlowForecast
 
-__all__ = ["FLOWS", "FORECASTERS", "Forecast", "ForecastCalls", "Forecaster", "FlowForecast", "NoForecast", "THING_NAMES",
+__all__ = ["DenseFlowForecast", "FLOWS", "FORECASTERS", "Forecast", "ForecastCalls", "Forecaster", "FlowForecast", "NoForecast", "THING_NAMES",
            "make_forecaster", "thing_classes"]
 
 #: The forecasting methods: name -> factory taking the method's options.
 FORECASTERS: dict[str, Callable[..., Forecaster]] = {
     "none": lambda **_: NoForecast(),
     "flow": FlowForecast,
+    "dense": DenseFlowForecast,
 }
 
 
