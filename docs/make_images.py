@@ -1,8 +1,9 @@
 """Make the documentation's pictures from a quick demo run (not by hand).
 
-    python docs/make_images.py [--work DIR]
+    python docs/make_images.py [--work DIR] [--demo DIR]
 
-Runs ``flame-demo --quick``, then ``flame-run`` with its static engine on a larger rendered sequence (for an
+Runs ``flame-demo --quick`` (or takes a finished ``flame-demo`` folder with ``--demo``: README's figures come
+from the full demo, so its picture should too), then ``flame-run`` with its static engine on a larger rendered sequence (for an
 overlay frame) and ``flame-bench`` on its static checkpoint, and writes into ``docs/images/``:
 ``flame_vs_latency.png`` (the demo's plot, also README's picture), ``overlay.png`` (a frame of flame-run's
 overlay), ``street.png`` (a frame of the street world beside its labels) and ``bench_choice.png``
@@ -68,18 +69,22 @@ def street_picture() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, help="working folder (default: a temporary one)")
+    parser.add_argument("--demo", type=Path, help="a finished flame-demo folder to take the plot and engine from")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="flame-docs-"))
     IMAGES.mkdir(exist_ok=True)
-    demo = work / "demo"
-    run("flame-demo", "--quick", "--out", str(demo))
+    demo = args.demo or work / "demo"
+    if args.demo is None:
+        run("flame-demo", "--quick", "--out", str(demo))
+    elif not (demo / "report.json").is_file():
+        raise SystemExit(f"{demo} holds no finished flame-demo run (no report.json)")
     save_small(cv2.imread(str(demo / "flame_vs_latency.png")), IMAGES / "flame_vs_latency.png")
 
     # The overlay at a size a reader can see: a rendered sequence larger than the engine's input.
     frames = work / "overlay-data"
     if not frames.exists():
-        run("flame-data", "synth", "--out", str(frames), "--sequences", "1", "--val-sequences", "1",
-            "--frames", "16", "--size", "256x512", "--seed", "3")
+        run("flame-data", "synth", "--out", str(frames), "--world", "street", "--sequences", "1",
+            "--val-sequences", "1", "--frames", "16", "--size", "256x512", "--seed", "3")
     sequence = next(p for p in sorted((frames / "val").iterdir()) if p.is_dir())
     overlay = work / "overlay.mp4"
     run("flame-run", "--frames", str(sequence / "frames"), "--fps", "30", "--engine",

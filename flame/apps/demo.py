@@ -1,15 +1,21 @@
 """``flame-demo``: the paper's Table 1 on the embedded synthetic video, on this machine.
 
-1. Generate the synthetic video (or reuse it in ``OUT/data``).
-2. Train SwiftNet-R18 static (I_t -> S_t), export it to ONNX, and measure its
-   latency here through flame-run's loop: k = ceil(p50 x fps) at the synthetic
-   camera's fps (30 fps, so any CPU gives k >= 1).
-3. Train the future (I_t -> S_{t+k}) and two-frame ((I_{t-1}, I_t) -> S_{t+k})
-   models at that k, export them (and to TensorRT FP16 where available).
-4. Score every model at the network's k (one latency per network, as the
-   paper's Table 1), streaming FLAME with each model's own latency samples.
+1. Generate the synthetic video (or reuse it in ``OUT/data``): the street world by default.
+2. Train SwiftNet-R18 static (I_t -> S_t) from scratch: the *base*.
+3. Fine-tune the base as the static row's model, export it to ONNX, and measure
+   its latency here through flame-run's loop: k = ceil(p50 x fps) at the
+   synthetic camera's fps (30 fps, so any CPU gives k >= 1).
+4. Fine-tune the base for the future (I_t -> S_{t+k}) and two frames
+   ((I_{t-1}, I_t) -> S_{t+k}) at that k, with as many steps as the static row's,
+   and export them (and to TensorRT FP16 where available). Every row starts from
+   the same weights and trains as long, so the rows differ by what they were
+   trained for, not by their random start (on a short CPU schedule that start
+   decides more than the objective does).
+5. Score every model at the network's k (one latency per network, as the
+   paper's Table 1), streaming FLAME with each model's own latency samples, plus
+   the static engine with its labels forecast by the world's forecaster.
 
-Everything lands in ``OUT``: ``data/``, ``static/``, ``future/``,
+Everything lands in ``OUT``: ``data/``, ``base/``, ``static/``, ``future/``,
 ``two-frame/`` (checkpoints and engines), ``report.json`` and ``flame_vs_latency.png``.
 """
 
@@ -31,8 +37,10 @@ from flame.core.files import disk_bytes, write_json
 
 MODEL = "swiftnet-r18"
 MODES = ("static", "future", "two-frame")
-#: The fourth row: the static model with its labels forecast by optical flow (no retraining).
-FORECAST_ROW = ("static+flow", "static", "flow")
+#: The fourth row's forecaster per world (the static model, its labels forecast, no retraining): ``flow``
+#: moves rigid segments over a background (the shapes world); ``dense`` moves every pixel by its own flow,
+#: what a camera moving through a street needs (docs/forecasting.md compares both on both worlds).
+FORECASTS = {"shapes": "flow", "street": "dense"}
 
 
 @dataclass(frozen=True)
@@ -41,29 +49,38 @@ class DemoPlan:
 
     Attributes:
         spec: the synthetic video.
-        epochs: training epochs per model.
-        iters: optimisation steps per epoch.
+        epochs: training epochs of the base (static, from scratch).
+        tune_epochs: epochs of each row's fine-tuning from the base.
+        iters: cap on optimisation steps per epoch (None: the whole training set).
         batch_size: images per step.
-        lr: Adam learning rate (from scratch, short schedule).
+        lr: Adam learning rate of the base (from scratch, short schedule).
+        tune_lr: Adam learning rate of the fine-tuning.
         latency_samples: frames timed per engine.
         verify: run each export's parity check.
     """
 
     spec: SyntheticSpec
     epochs: int
-    iters: int
+    tune_epochs: int
+    iters: int | None
     batch_size: int
     lr: float
+    tune_lr: float
     latency_samples: int
     verify: bool
 
 
 #: ``--quick``: a few minutes on two CPU cores; shows the whole path, not the paper's ordering.
-QUICK = DemoPlan(SyntheticSpec(size=(64, 128), fps=30.0, frames=24, sequences=6, val_sequences=2, seed=0),
-                 epochs=1, iters=30, batch_size=8, lr=1e-3, latency_samples=20, verify=False)
-#: Default: within 20 minutes on two CPU cores; reproduces future > static and two-frame > both.
-FULL = DemoPlan(SyntheticSpec(size=(128, 256), fps=30.0, frames=40, sequences=12, val_sequences=3, seed=0),
-                epochs=3, iters=100, batch_size=8, lr=1e-3, latency_samples=50, verify=True)
+QUICK = DemoPlan(SyntheticSpec(size=(64, 128), fps=30.0, frames=24, sequences=6, val_sequences=2, seed=0,
+                               world="street"),
+                 epochs=1, tune_epochs=1, iters=10, batch_size=8, lr=1e-3, tune_lr=5e-4, latency_samples=20,
+                 verify=False)
+#: Default: 12 minutes on two CPU cores (street world). The forecast row beats static; the paper's ordering of
+#: the trained rows shows on the shapes world, not yet on the street at this scale (docs/forecasting.md).
+FULL = DemoPlan(SyntheticSpec(size=(128, 256), fps=30.0, frames=40, sequences=12, val_sequences=3, seed=0,
+                              world="street"),
+                epochs=10, tune_epochs=3, iters=None, batch_size=8, lr=1e-3, tune_lr=5e-4, latency_samples=50,
+                verify=True)
 
 
 def prepare_data(plan: DemoPlan, out: Path) -> Path:
@@ -84,11 +101,13 @@ def prepare_data(plan: DemoPlan, out: Path) -> Path:
     return write_synthetic(plan.spec, root)
 
 
-def _train(mode: str, offset: int, data_root: Path, out: Path, plan: DemoPlan, events: Events) -> Path:
+def _train(mode: str, offset: int, data_root: Path, out: Path, plan: DemoPlan, events: Events,
+           base: Path | None = None) -> Path:
+    """Train the base (``base`` None: static, from scratch) or fine-tune ``base`` for ``mode`` at ``offset``."""
     from flame.trainer.config import TrainOptions
     from flame.trainer.train import train
 
-    run_dir = out / mode
+    run_dir = out / ("base" if base is None else mode)
     last = run_dir / "last.pt"
     if last.is_file():
         # A rerun (or a run after Ctrl-C) continues where the checkpoint stopped.
@@ -97,8 +116,10 @@ def _train(mode: str, offset: int, data_root: Path, out: Path, plan: DemoPlan, e
         return last
     options = TrainOptions(
         out=str(run_dir), model=MODEL, mode=mode, offset=offset if mode != "static" else None,
-        dataset="folder", data_root=str(data_root), epochs=plan.epochs, iters_per_epoch=plan.iters,
-        batch_size=plan.batch_size, lr=plan.lr, seed=plan.spec.seed, workers=0,
+        dataset="folder", data_root=str(data_root), epochs=plan.epochs if base is None else plan.tune_epochs,
+        iters_per_epoch=plan.iters, batch_size=plan.batch_size,
+        lr=plan.lr if base is None else plan.tune_lr, init=None if base is None else str(base), seed=plan.spec.seed,
+        workers=0,
         input_size=tuple(plan.spec.size), crop=tuple(plan.spec.size),
     )
     with events.trainer() as reporter:
@@ -127,7 +148,7 @@ def _export(checkpoint: Path, plan: DemoPlan) -> tuple[Path, list[str]]:
 
 
 def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None = None,
-             world: str = "shapes") -> dict[str, Any]:
+             world: str = "street") -> dict[str, Any]:
     """Run the demo end to end; returns the report also written to ``out/report.json``.
 
     Args:
@@ -160,8 +181,10 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None 
     data_root = prepare_data(plan, out)
     val = load_folder(data_root, "val")
 
-    events.stage("training the static model (I_t -> S_t)")
-    checkpoints = {"static": _train("static", 0, data_root, out, plan, events)}
+    events.stage(f"training the base: static (I_t -> S_t) from scratch, {plan.epochs} epochs")
+    base = _train("static", 0, data_root, out, plan, events)
+    events.stage(f"fine-tuning the base as the static model ({plan.tune_epochs} epochs)")
+    checkpoints = {"static": _train("static", 0, data_root, out, plan, events, base)}
     events.stage("exporting the static model and measuring its latency on this machine")
     engines = {}
     engines["static"], notes = _export(checkpoints["static"], plan)
@@ -173,14 +196,16 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None 
     events.info(f"latency p50 {static_latency.value_ms:.1f} ms at {val.fps:g} fps -> k = {k}")
 
     for mode, what in (("future", "I_t -> S_{t+k}"), ("two-frame", "(I_{t-1}, I_t) -> S_{t+k}")):
-        events.stage(f"training the {mode} model ({what}, k = {k})")
-        checkpoints[mode] = _train(mode, k, data_root, out, plan, events)
+        events.stage(f"fine-tuning the base as the {mode} model ({what}, k = {k}, {plan.tune_epochs} epochs)")
+        checkpoints[mode] = _train(mode, k, data_root, out, plan, events, base)
         engines[mode], notes = _export(checkpoints[mode], plan)
         for note in notes:
             events.info(note)
 
     rows = []
-    for mode, model, method in [(m, m, "none") for m in MODES] + [FORECAST_ROW]:
+    method = FORECASTS.get(world, "flow")
+    forecast_row = f"static+{method}"
+    for mode, model, method in [(m, m, "none") for m in MODES] + [(forecast_row, "static", method)]:
         events.stage(f"scoring the {mode} model at k = {k}")
         with load_engine(engines[model]) as engine:
             latency = static_latency if model == "static" else measure_latency(engine, val, plan.latency_samples)
@@ -203,10 +228,11 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None 
         "future_above_static": by_mode["future"]["flame"] > by_mode["static"]["flame"],
         "two_frame_above_both": by_mode["two-frame"]["flame"] > max(by_mode["static"]["flame"],
                                                                      by_mode["future"]["flame"]),
-        "flow_above_static": by_mode[FORECAST_ROW[0]]["flame"] > by_mode["static"]["flame"],
+        "forecast_above_static": by_mode[forecast_row]["flame"] > by_mode["static"]["flame"],
     }
     result = {
-        "quick": quick, "model": MODEL, "fps": val.fps, "k": k, "rows": rows, "findings": findings,
+        "quick": quick, "model": MODEL, "world": world, "fps": val.fps, "k": k, "rows": rows,
+        "forecast_row": forecast_row, "findings": findings,
         "plan": {**asdict(plan), "spec": asdict(plan.spec)}, "machine": machine_info(),
         "seconds": round(time.perf_counter() - started, 1), "data": str(data_root),
     }
@@ -215,7 +241,7 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None 
         from flame.apps.plots import plot_modes
 
         plot_modes(rows, val.fps, out / "flame_vs_latency.png",
-                   f"SwiftNet-R18 on the synthetic video: FLAME vs latency ({val.fps:g} fps)")
+                   f"SwiftNet-R18 on the synthetic {world} video: FLAME vs latency ({val.fps:g} fps)")
         result["plot"] = str(out / "flame_vs_latency.png")
         write_json(out / "report.json", result)  # again, now naming the plot (written first so it survives)
     except DependencyError as exc:

@@ -55,8 +55,9 @@ def _threaded() -> str:
               help="Override the data set's frame rate (for --frames: their rate; for --video/--bag: use i/fps "
                    "instead of the recorded times).")
 @click.option("--forecast", type=click.Choice(list(FORECASTERS)), default="none", show_default=True,
-              help="Forecast each output to the frame it is scored at (flow: optical flow, constant velocity); "
-                   "its cost, measured here, is added to the latency.")
+              help="Forecast each output to the frame it is scored at (dense: every pixel by its own optical flow, "
+                   "for a moving camera; flow: rigid objects over one background motion, for a still camera); its "
+                   "cost, measured here, is added to the latency.")
 @click.option("--fit", type=click.Choice(FITS), default="stretch", show_default=True,
               help="How frames of another aspect ratio than the engine's input meet it: stretch, crop (the centred "
                    "part) or pad (letterbox); labels are mapped back to the frame exactly.")

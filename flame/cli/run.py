@@ -97,8 +97,9 @@ def _summary_table(report):
 @click.option("--stall-timeout", type=float, default=10.0, show_default=True,
               help="A camera/URL that delivers no frame for S seconds (reconnection attempts included) ends the run.")
 @click.option("--forecast", type=click.Choice(list(FORECASTERS)), default="none", show_default=True,
-              help="Move the labels to the moment they are used (flow: optical flow, constant velocity); "
-                   "latency then runs to the forecast labels.")
+              help="Move the labels to the moment they are used (dense: every pixel by its own optical flow, for a "
+                   "moving camera; flow: rigid objects over one background motion, for a still camera); latency "
+                   "then runs to the forecast labels.")
 @click.option("--extra-latency-ms", type=float, default=0.0, show_default=True,
               help="Delay after the labels are ready (actuation, transport) that the forecast also covers.")
 @click.option("--fit", type=click.Choice(FITS), default="stretch", show_default=True,
