@@ -35,7 +35,7 @@ def test_flame_demo_quick(tmp_path):
     for mode in ("static", "future", "two-frame"):
         config = read_checkpoint(out / mode / "last.pt")["config"]
         assert config["init"] == str((out / "base" / "last.pt").resolve()), mode
-        assert f"fine-tuning the base as the {mode} model" in proc.stdout
+        assert f"fine-tuning the base as the {mode} model" in proc.stdout + proc.stderr
     assert (out / "flame_vs_latency.png").stat().st_size > 10_000
     assert (out / "two-frame" / "last.onnx").is_file() and (out / "static" / "last.pt").is_file()
     # Issue 22: the disk the run took is reported and printed; best.pt is weights and card, not a copy of last.pt.
