@@ -38,6 +38,29 @@ class Forecast:
     fallback: str | None = None
 
 
+def without_motion(labels: np.ndarray, previous: np.ndarray | None, interval_s: float, horizon_s: float,
+                   method: str) -> Forecast | None:
+    """What a flow-based ``method`` returns when it needs no flow or can compute none; None when it can move the labels.
+
+    No earlier frame or one not older than this one: a fallback to ``none``.
+    A horizon of zero or less: the labels as they are, by ``method``.
+    """
+    if previous is None:
+        return Forecast(labels, "none", "no earlier source frame to compute the flow from")
+    if not interval_s > 0:
+        return Forecast(labels, "none", f"the earlier frame is not older than this one ({interval_s!r} s)")
+    if horizon_s <= 0:
+        return Forecast(labels, method)
+    return None
+
+
+def converted(forecaster: "Forecaster", dtype: type, labels: np.ndarray, image: np.ndarray, previous: np.ndarray,
+              interval_s: float, horizon_s: float) -> Forecast:
+    """``forecaster``'s forecast of ``labels`` computed in ``dtype`` (one OpenCV takes) and given back in theirs."""
+    moved = forecaster(labels.astype(dtype), image, previous, interval_s, horizon_s)
+    return Forecast(moved.labels.astype(labels.dtype), moved.method, moved.fallback)
+
+
 class Forecaster(Protocol):
     """``(labels, image, previous, interval_s, horizon_s) -> Forecast``.
 

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from flame.core.errors import ConfigError
-from flame.runtime.forecast.base import Forecast
+from flame.runtime.forecast.base import Forecast, converted, without_motion
 
 #: The labels' dtypes ``cv2.remap`` samples directly (others go through float32, exact below 2**24).
 _REMAP_TYPES = (np.uint8, np.uint16, np.int16, np.float32)
@@ -53,15 +53,11 @@ class DenseFlowForecast:
 
     def __call__(self, labels: np.ndarray, image: np.ndarray, previous: np.ndarray | None, interval_s: float,
                  horizon_s: float) -> Forecast:
-        if previous is None:
-            return Forecast(labels, "none", "no earlier source frame to compute the flow from")
-        if not interval_s > 0:
-            return Forecast(labels, "none", f"the earlier frame is not older than this one ({interval_s!r} s)")
-        if horizon_s <= 0:
-            return Forecast(labels, "dense")
+        unmoved = without_motion(labels, previous, interval_s, horizon_s, self.name)
+        if unmoved is not None:
+            return unmoved
         if labels.dtype not in _REMAP_TYPES:
-            moved = self(labels.astype(np.float32), image, previous, interval_s, horizon_s)
-            return Forecast(moved.labels.astype(labels.dtype), moved.method, moved.fallback)
+            return converted(self, np.float32, labels, image, previous, interval_s, horizon_s)
         height, width = labels.shape[:2]
         small_w = min(self.width, width)
         small_h = max(1, round(height * small_w / width))

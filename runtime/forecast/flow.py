@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from flame.core.errors import ConfigError
-from flame.runtime.forecast.base import Forecast
+from flame.runtime.forecast.base import Forecast, converted, without_motion
 
 #: Dilation kernels, made once (the forecast runs on every frame).
 _KERNEL_3 = np.ones((3, 3), np.uint8)
@@ -88,15 +88,11 @@ class FlowForecast:
 
     def __call__(self, labels: np.ndarray, image: np.ndarray, previous: np.ndarray | None, interval_s: float,
                  horizon_s: float) -> Forecast:
-        if previous is None:
-            return Forecast(labels, "none", "no earlier source frame to compute the flow from")
-        if not interval_s > 0:
-            return Forecast(labels, "none", f"the earlier frame is not older than this one ({interval_s!r} s)")
-        if horizon_s <= 0:
-            return Forecast(labels, "flow")
+        unmoved = without_motion(labels, previous, interval_s, horizon_s, self.name)
+        if unmoved is not None:
+            return unmoved
         if labels.dtype not in (np.uint8, np.uint16, np.int32):  # OpenCV's label types
-            moved = self(labels.astype(np.int32), image, previous, interval_s, horizon_s)
-            return Forecast(moved.labels.astype(labels.dtype), moved.method, moved.fallback)
+            return converted(self, np.int32, labels, image, previous, interval_s, horizon_s)
         height, width = labels.shape[:2]
         small_w = min(self.width, width)
         small_h = max(1, round(height * small_w / width))
