@@ -3,8 +3,8 @@
     python docs/make_images.py [--work DIR] [--demo DIR]
 
 Runs ``flame-demo --quick`` (or takes a finished ``flame-demo`` folder with ``--demo``: README's figures come
-from the full demo, so its picture should too), then ``flame-run`` with its static engine on a larger rendered sequence (for an
-overlay frame) and ``flame-bench`` on its static checkpoint, and writes into ``docs/images/``:
+from the full demo, so its picture should too), then ``flame-run`` with its static engine on a larger
+rendered sequence (for an overlay frame) and ``flame-bench`` on its static checkpoint, and writes into ``docs/images/``:
 ``flame_vs_latency.png`` (the demo's plot, also README's picture), ``overlay.png`` (a frame of flame-run's
 overlay), ``street.png`` (a frame of the street world beside its labels) and ``bench_choice.png``
 (flame-bench's plot). A few minutes on two CPU cores.

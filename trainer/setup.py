@@ -39,8 +39,12 @@ METRICS = "metrics.jsonl"
 PRETRAINED_MIN_SHARE = 0.9
 
 
-def open_data(kind: str, root: str | None, size: tuple[int, int] | None,
-              footage: FootageSpec | None = None, info: Callable[[str], None] = lambda text: None) -> tuple[SequenceDataset, SequenceDataset, str | None]:
+#: (train split, validation split, a note or None).
+Splits = tuple[SequenceDataset, SequenceDataset, str | None]
+
+
+def open_data(kind: str, root: str | None, size: tuple[int, int] | None, footage: FootageSpec | None = None,
+              info: Callable[[str], None] = lambda text: None) -> Splits:
     """(train split, validation split, a note or None) of a data set.
 
     A kind that needs no root (the synthetic set) without ``root`` is generated into the cache at ``size``.
@@ -170,7 +174,7 @@ def _resumed(options: TrainOptions, last: Path) -> tuple[dict[str, Any] | None, 
 
 
 def _open_splits(ctx: DistContext, kind: str, root: str | None, size: tuple[int, int] | None,
-                 footage: FootageSpec | None = None, info: Callable[[str], None] = lambda text: None) -> tuple[SequenceDataset, SequenceDataset, str | None]:
+                 footage: FootageSpec | None = None, info: Callable[[str], None] = lambda text: None) -> Splits:
     # Rank 0 opens (and maybe generates or labels) the data first; the others then find it cached.
     if ctx.is_main:
         splits = open_data(kind, root, size, footage, info)

@@ -21,6 +21,8 @@ class World:
         class_names, palette: its classes and their RGB colours.
         render: ``(spec, index, split) -> (frames [F, H, W, 3] BGR, labels [F, H, W])``.
         version: bumped when its frames change (cached data sets are regenerated).
+        forecast: the forecast method that models its motion (a name in ``flame.runtime.forecast.FORECASTERS``;
+            the demo's forecast row uses it).
     """
 
     name: str
@@ -29,13 +31,14 @@ class World:
     palette: np.ndarray
     render: Callable[[Any, int, str], tuple[np.ndarray, np.ndarray]]
     version: int
+    forecast: str
 
 
 def _shapes() -> World:
     from flame.evaluation.datasets.synthetic_scene import CLASS_NAMES, GENERATOR_VERSION, PALETTE, render_sequence
 
     return World("shapes", "textured shapes sliding over a flat background (cars, pedestrians, balls)",
-                 tuple(CLASS_NAMES), PALETTE, render_sequence, GENERATOR_VERSION)
+                 tuple(CLASS_NAMES), PALETTE, render_sequence, GENERATOR_VERSION, forecast="flow")
 
 
 def _street() -> World:
@@ -43,7 +46,7 @@ def _street() -> World:
     from flame.evaluation.datasets.street import STREET_VERSION, render_street_sequence
 
     return World("street", "a 3D street seen from a moving car, Cityscapes' 19 classes",
-                 tuple(CLASS_NAMES), PALETTE, render_street_sequence, STREET_VERSION)
+                 tuple(CLASS_NAMES), PALETTE, render_street_sequence, STREET_VERSION, forecast="dense")
 
 
 #: World name -> its loader (imported on use).

@@ -33,14 +33,11 @@ from flame.apps.events import Events
 from flame.core.errors import DependencyError, FlameError, param
 from flame.evaluation.datasets import SyntheticSpec, load_folder, write_synthetic
 from flame.evaluation.datasets.synthetic_scene import spec_record
+from flame.evaluation.datasets.worlds import world as synthetic_world
 from flame.core.files import disk_bytes, write_json
 
 MODEL = "swiftnet-r18"
 MODES = ("static", "future", "two-frame")
-#: The fourth row's forecaster per world (the static model, its labels forecast, no retraining): ``flow``
-#: moves rigid segments over a background (the shapes world); ``dense`` moves every pixel by its own flow,
-#: what a camera moving through a street needs (docs/forecasting.md compares both on both worlds).
-FORECASTS = {"shapes": "flow", "street": "dense"}
 
 
 @dataclass(frozen=True)
@@ -203,7 +200,9 @@ def run_demo(out: str | os.PathLike, quick: bool = False, events: Events | None 
             events.info(note)
 
     rows = []
-    method = FORECASTS.get(world, "flow")
+    # The fourth row: the static model, its labels forecast by the method that models the world's motion
+    # (street: dense, shapes: flow; docs/forecasting.md compares both on both worlds), no retraining.
+    method = synthetic_world(world).forecast
     forecast_row = f"static+{method}"
     for mode, model, method in [(m, m, "none") for m in MODES] + [(forecast_row, "static", method)]:
         events.stage(f"scoring the {mode} model at k = {k}")

@@ -102,7 +102,8 @@ class EvalRequest:
                 raise ConfigError(f"scoring your own footage needs {param('engine')} and {param('reference')} (a teacher "
                                   "engine or 'self')")
             if self.data_root or self.max_sequences is not None:
-                raise ConfigError(f"{param('data_root')} and {param('max_sequences')} apply to data sets, not to {footage}")
+                raise ConfigError(f"{param('data_root')} and {param('max_sequences')} apply to data sets, "
+                                  f"not to {footage}")
 
     @property
     def footage(self) -> bool:

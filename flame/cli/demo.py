@@ -14,7 +14,7 @@ def results_table(result: dict, world: str = "street") -> object:
     rows = {row["mode"]: row for row in result["rows"]}
     static = rows["static"]
     forecast = result["forecast_row"]
-    method = forecast.split("+", 1)[1]
+    method = rows[forecast]["forecast"]["method"]
     body = [
         ["static mIoU (I_t -> S_t, tested on S_t)", static["miou"]],
         ["FLAME: trained I_t -> S_t", static["flame"]],
@@ -50,7 +50,7 @@ def main(quick: bool, out_dir: str, world: str) -> None:
     findings = result["findings"]
     out.print(f"future-trained above static: {'yes' if findings['future_above_static'] else 'no'}; "
               f"two-frame above both: {'yes' if findings['two_frame_above_both'] else 'no'}; "
-              f"static + {result['forecast_row'].split('+', 1)[1]} forecast above static: "
+              f"{result['forecast_row'].replace('+', ' + ')} forecast above static: "
               f"{'yes' if findings['forecast_above_static'] else 'no'}"
               + (" (--quick trains too briefly to expect the paper's ordering)" if quick else ""))
     out.print(f"report: {out_dir}/report.json   plot: {result.get('plot', '-')}   ({result['seconds']:.0f} s, "

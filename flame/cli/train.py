@@ -148,8 +148,8 @@ def main(model, mode, offset, latency_ms, window, dataset, data_root, teacher, t
         dataset=dataset, data_root=data_root, size=parse_size(size), crop=parse_crop(crop),
         input_size=parse_size(input_size), epochs=epochs, iters_per_epoch=iters_per_epoch, batch_size=batch_size,
         lr=lr, encoder_lr=encoder_lr, weight_decay=weight_decay, workers=workers, device=device, amp=amp,
-        seed=seed, pretrained=pretrained, init=init_from, max_val_sequences=max_val_sequences, teacher=teacher, topic=topic,
-        fps=fps,
+        seed=seed, pretrained=pretrained, init=init_from, max_val_sequences=max_val_sequences, teacher=teacher,
+        topic=topic, fps=fps,
     )
     main_rank = ranks.is_rank_zero()
     try:

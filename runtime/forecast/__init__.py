@@ -42,8 +42,8 @@ from flame.runtime.forecast.base import THING_NAMES, Forecast, ForecastCalls, Fo
 from flame.runtime.forecast.dense import DenseFlowForecast
 from flame.runtime.forecast.flow import FLOWS, FlowForecast
 
-__all__ = ["DenseFlowForecast", "FLOWS", "FORECASTERS", "Forecast", "ForecastCalls", "Forecaster", "FlowForecast", "NoForecast", "THING_NAMES",
-           "make_forecaster", "thing_classes"]
+__all__ = ["DenseFlowForecast", "FLOWS", "FORECASTERS", "Forecast", "ForecastCalls", "Forecaster", "FlowForecast",
+           "NoForecast", "THING_NAMES", "make_forecaster", "thing_classes"]
 
 #: The forecasting methods: name -> factory taking the method's options.
 FORECASTERS: dict[str, Callable[..., Forecaster]] = {

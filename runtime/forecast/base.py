@@ -40,7 +40,7 @@ class Forecast:
 
 def without_motion(labels: np.ndarray, previous: np.ndarray | None, interval_s: float, horizon_s: float,
                    method: str) -> Forecast | None:
-    """What a flow-based ``method`` returns when it needs no flow or can compute none; None when it can move the labels.
+    """What a flow-based ``method`` returns when it needs no flow or can compute none (None: it can move the labels).
 
     No earlier frame or one not older than this one: a fallback to ``none``.
     A horizon of zero or less: the labels as they are, by ``method``.
